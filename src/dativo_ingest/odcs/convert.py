@@ -1,0 +1,418 @@
+"""Official ODCS v3.0.x / v3.1 documents to and from the canonical model.
+
+Everything with a standard ODCS home goes there: owner and roles -> ``team``; field classification ->
+property ``classification``; ``compliance.retention_days`` -> ``slaProperties`` (``retention``, days);
+expectations -> ``quality`` rules on their property; description, tags, domain and dataProduct as they
+are. What ODCS has no home for travels in ``customProperties`` under ``dativo.<key>``, so converting
+back yields an equal model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dativo_ingest.odcs.types import DATIVO_TYPES, normalize_type, odcs_logical_type
+
+if TYPE_CHECKING:
+    from dativo_ingest.odcs.model import AssetDefinition
+
+PREFIX = "dativo."
+EXPECTATION_MARK = "dativo.expectation"
+SUPPORTED_VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0")
+
+#: Top-level canonical keys (authoring spelling) with no ODCS home: carried as ``dativo.<key>``.
+_DATIVO_ONLY = ("$schema", "source_type", "object", "compliance", "data_quality", "change_management")
+#: Top-level ODCS keys copied as they are.
+_ODCS_TOP = (
+    "tenant", "domain", "dataProduct", "description", "tags", "servers", "support", "price", "roles",
+    "slaDefaultElement", "slaProperties", "authoritativeDefinitions", "contractCreatedTs",
+)  # fmt: skip
+_FIELD_KEYS = (
+    "name", "physicalName", "businessName", "description", "primaryKey", "primaryKeyPosition", "required",
+    "unique", "partitioned", "partitionKeyPosition", "classification", "encryptedName",
+    "transformSourceObjects", "transformLogic", "transformDescription", "examples", "criticalDataElement",
+    "logicalTypeOptions", "tags", "authoritativeDefinitions",
+)  # fmt: skip
+_OBJECT_KEYS = (
+    "name", "physicalName", "physicalType", "businessName", "description", "dataGranularityDescription",
+    "logicalType", "tags", "authoritativeDefinitions",
+)  # fmt: skip
+_MEMBER_KEYS = ("username", "name", "description", "role", "dateIn", "dateOut", "replacedByUsername")
+_RETENTION_UNITS = {"d": 1, "day": 1, "days": 1, "w": 7, "week": 7, "weeks": 7, "m": 30, "month": 30,
+                    "months": 30, "y": 365, "yr": 365, "year": 365, "years": 365}  # fmt: skip
+
+
+# ===== canonical -> ODCS =============================================================================
+
+
+def to_odcs(asset: AssetDefinition, api_version: str = "v3.0.2") -> dict[str, Any]:
+    """An ODCS document of ``api_version`` for ``asset`` (the model is not modified)."""
+    if api_version not in SUPPORTED_VERSIONS:
+        from dativo_ingest.errors import UsageError
+
+        raise UsageError(f"unsupported ODCS version {api_version!r}; use one of {', '.join(SUPPORTED_VERSIONS)}")
+    authoring = asset.to_dict()
+    doc: dict[str, Any] = {
+        "apiVersion": api_version,
+        "kind": asset.kind,
+        "id": asset.id or default_contract_id(asset),
+        "version": asset.version,
+        "status": asset.status,
+    }
+    if asset.name:
+        doc["name"] = asset.name
+    for key in _ODCS_TOP:
+        if key in authoring:
+            doc[key] = authoring[key]
+    if asset.description is not None:
+        doc["description"] = authoring.get("description", {})
+    if asset.team is not None:
+        doc["team"] = _team_to_odcs(asset, api_version)
+    retention = asset.compliance.retention_days if asset.compliance else None
+    if retention is not None:
+        doc["slaProperties"] = [*doc.get("slaProperties", []), {"property": "retention", "value": retention, "unit": "d"}]
+    placed, unplaced = _expectation_rules(asset)
+    if asset.objects:
+        doc["schema"] = [_object_to_odcs(obj, api_version, placed if i == 0 else {}) for i, obj in
+                         enumerate(asset.objects)]  # fmt: skip
+    custom = list(authoring.get("customProperties", []))
+    custom.extend(_dativo_sections(asset, authoring, unplaced, api_version))
+    if custom:
+        doc["customProperties"] = custom
+    return doc
+
+
+def default_contract_id(asset: AssetDefinition) -> str:
+    """A stable id for contracts that do not declare one: ``<source_type>-<object>``."""
+    parts = [p for p in (asset.source_type, asset.object_name) if p]
+    return "-".join(parts) or "contract"
+
+
+def _dativo_sections(
+    asset: AssetDefinition, authoring: dict[str, Any], unplaced: list[dict[str, Any]], api_version: str
+) -> list[dict[str, Any]]:
+    """``customProperties`` entries carrying the sections ODCS has no home for."""
+    values: dict[str, Any] = {key: authoring.get(key) for key in _DATIVO_ONLY}
+    if asset.compliance is not None:
+        values["compliance"] = {k: v for k, v in (values["compliance"] or {}).items() if k != "retention_days"}
+    if asset.data_quality is not None:
+        rest = {k: v for k, v in (values["data_quality"] or {}).items() if k != "expectations"}
+        values["data_quality"] = {**rest, "expectations": unplaced} if unplaced else rest
+    team = authoring.get("team") or {}
+    if not api_version.startswith("v3.1"):
+        values["team"] = {k: team[k] for k in ("name", "description") if k in team} or None
+    return [{"property": PREFIX + key, "value": value} for key, value in values.items() if value is not None]
+
+
+def _team_to_odcs(asset: AssetDefinition, api_version: str) -> Any:
+    team = asset.team
+    assert team is not None
+    members = [m.model_dump(by_alias=True, exclude_defaults=True, mode="json") for m in team.roles]
+    members = [{k: m[k] for k in _MEMBER_KEYS if k in m and m[k] is not None} for m in members]
+    if team.owner and not any(
+        (m.get("role") or "").lower() == "owner" and m.get("username") == team.owner for m in members
+    ):
+        members.insert(0, {"username": team.owner, "role": "owner"})
+    if not api_version.startswith("v3.1"):
+        return members
+    out: dict[str, Any] = {}
+    if team.name:
+        out["name"] = team.name
+    if team.description:
+        out["description"] = team.description
+    out["members"] = members
+    return out
+
+
+def _object_to_odcs(obj: Any, api_version: str, placed: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    raw = obj.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+    out = {k: raw[k] for k in _OBJECT_KEYS if raw.get(k) not in (None, [], {})}
+    out["properties"] = [_field_to_odcs(f, api_version, placed, f.name) for f in obj.properties]
+    quality = list(raw.get("quality", [])) + placed.get("", [])
+    if quality:
+        out["quality"] = [quality_for_version(rule, api_version) for rule in quality]
+    custom = list(raw.get("customProperties", [])) + _extras_to_custom(obj)
+    if custom:
+        out["customProperties"] = custom
+    if not out["properties"]:
+        del out["properties"]
+    return out
+
+
+def _field_to_odcs(field: Any, api_version: str, placed: dict[str, list[dict]], path: str) -> dict[str, Any]:
+    raw = field.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+    out: dict[str, Any] = {}
+    for key in _FIELD_KEYS:
+        if raw.get(key) not in (None, [], {}):
+            out[key] = raw[key]
+    logical = odcs_logical_type(field.type, api_version)
+    if logical:
+        out["logicalType"] = logical
+    physical = field.physical_type or (field.type if field.type and field.type != logical else None)
+    if physical:
+        out["physicalType"] = physical
+    if field.properties:
+        out["properties"] = [_field_to_odcs(f, api_version, placed, f"{path}.{f.name}") for f in field.properties]
+    if field.items is not None:
+        out["items"] = _field_to_odcs(field.items, api_version, placed, f"{path}[]")
+    quality = list(raw.get("quality", [])) + placed.get(path, [])
+    if quality:
+        out["quality"] = [quality_for_version(rule, api_version) for rule in quality]
+    custom = list(raw.get("customProperties", [])) + _extras_to_custom(field)
+    if custom:
+        out["customProperties"] = custom
+    return out
+
+
+_RULE_TO_METRIC = {"nullCheck": "nullValues", "duplicateCount": "duplicateValues", "validValues": "invalidValues",
+                   "rowCount": "rowCount", "missingCheck": "missingValues"}  # fmt: skip
+_METRIC_TO_RULE = {metric: rule for rule, metric in _RULE_TO_METRIC.items()}
+
+
+def quality_for_version(rule: Any, api_version: str) -> Any:
+    """A library quality rule in the vocabulary of ``api_version`` (v3.0 ``rule`` vs v3.1 ``metric``)."""
+    if not isinstance(rule, dict) or rule.get("type", "library") != "library":
+        return rule
+    out = dict(rule)
+    if api_version.startswith("v3.1") and "metric" not in out and "rule" in out:
+        name = out.pop("rule")
+        if name not in _RULE_TO_METRIC:
+            return {"type": "text", "description": out.get("description") or f"library rule {name}",
+                    **{k: v for k, v in out.items() if k not in ("type", "description")}}  # fmt: skip
+        out["metric"] = _RULE_TO_METRIC[name]
+        out["type"] = "library"
+        if not any(key.startswith("mustBe") or key.startswith("mustNot") for key in out):
+            out["mustBe"] = 0  # v3.1 needs an operator; a v3.0 check without one means "none found"
+        if "validValues" in out:
+            out["arguments"] = {**out.get("arguments", {}), "validValues": out.pop("validValues")}
+    elif not api_version.startswith("v3.1") and "rule" not in out and "metric" in out:
+        out["rule"] = _METRIC_TO_RULE.get(out.pop("metric"), "custom")
+        arguments = out.pop("arguments", None) or {}
+        if "validValues" in arguments:
+            out["validValues"] = arguments.pop("validValues")
+        if arguments:
+            out["arguments"] = arguments
+    return out
+
+
+def _canonical_quality(rule: Any) -> Any:
+    """Quality rules are kept in the v3.0 vocabulary (``rule``), ``type: library`` implied."""
+    out = quality_for_version(rule, "v3.0.2")
+    if isinstance(out, dict) and out.get("type") == "library":
+        out = {k: v for k, v in out.items() if k != "type"}
+    return out
+
+
+def _extras_to_custom(element: Any) -> list[dict[str, Any]]:
+    extras = element.model_extra or {}
+    return [{"property": PREFIX + key, "value": value} for key, value in extras.items()]
+
+
+def _expectation_rules(asset: AssetDefinition) -> tuple[dict[str, list[dict]], list[dict]]:
+    """Quality rules per field path ("" = object level) and expectations with no home in the schema."""
+    placed: dict[str, list[dict]] = {}
+    unplaced: list[dict] = []
+    paths = {path for path, _ in asset.iter_fields()}
+    for index, expectation in enumerate(asset.expectations):
+        body = expectation.dump()
+        rule = _quality_rule(expectation)
+        rule.setdefault("customProperties", []).append({"property": EXPECTATION_MARK, "value": {"index": index, **body}})
+        if not asset.objects:
+            unplaced.append({"index": index, **body})
+        elif expectation.column in paths:
+            placed.setdefault(expectation.column, []).append(rule)
+        else:
+            rule.setdefault("customProperties", []).append({"property": "column", "value": expectation.column})
+            placed.setdefault("", []).append(rule)
+    return placed, unplaced
+
+
+def _quality_rule(expectation: Any) -> dict[str, Any]:
+    """The ODCS library rule closest to a dativo expectation."""
+    kind = expectation.type
+    extra = expectation.model_extra or {}
+    if kind == "not_null":
+        return {"type": "library", "rule": "nullCheck", "mustBe": 0, "dimension": "completeness"}
+    if kind == "unique":
+        return {"type": "library", "rule": "duplicateCount", "mustBe": 0, "dimension": "uniqueness"}
+    if kind == "accepted_values":
+        return {"type": "library", "rule": "validValues", "validValues": list(expectation.values or []),
+                "dimension": "conformity"}  # fmt: skip
+    if kind == "row_count":
+        rule: dict[str, Any] = {"type": "library", "rule": "rowCount", "dimension": "completeness"}
+        if "min" in extra:
+            rule["mustBeGreaterOrEqualTo"] = extra["min"]
+        if "max" in extra:
+            rule["mustBeLessOrEqualTo"] = extra["max"]
+        return rule
+    if kind in ("sql", "custom_sql") and "query" in extra:
+        return {"type": "sql", "query": extra["query"]}
+    return {"type": "text", "description": f"dativo expectation {kind}"}
+
+
+# ===== ODCS -> canonical =============================================================================
+
+
+def from_odcs(doc: dict[str, Any]) -> dict[str, Any]:
+    """Canonical constructor arguments for an ODCS document (the input is not modified)."""
+    out: dict[str, Any] = {
+        k: doc[k] for k in ("apiVersion", "kind", "id", "name", "version", "status", *_ODCS_TOP) if k in doc
+    }
+    custom, dativo = _split_custom(doc.get("customProperties"))
+    if custom:
+        out["customProperties"] = custom
+    for key, value in dativo.items():
+        if key in _DATIVO_ONLY:
+            out[key] = value
+    if "team" in doc:
+        out["team"] = _team_from_odcs(doc["team"], dativo.get("team"))
+    sla, retention = _split_retention(doc.get("slaProperties"))
+    if retention is not None:
+        out["compliance"] = {**(out.get("compliance") or {}), "retention_days": retention}
+    if "slaProperties" in out:
+        out["slaProperties"] = sla
+    expectations: list[dict[str, Any]] = []
+    if isinstance(doc.get("schema"), list):
+        out["objects"] = [_object_from_odcs(o, expectations) for o in doc["schema"]]
+    data_quality = dict(out.get("data_quality") or {}) if "data_quality" in out else None
+    unplaced = (data_quality or {}).pop("expectations", [])
+    expectations.extend(unplaced if isinstance(unplaced, list) else [])
+    if expectations:
+        data_quality = data_quality or {}
+        data_quality["expectations"] = [
+            {k: v for k, v in e.items() if k != "index"} for e in sorted(expectations, key=lambda e: e.get("index", 0))
+        ]
+    if data_quality is not None:
+        out["data_quality"] = data_quality
+    return out
+
+
+def _split_custom(entries: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Plain custom properties, and the ``dativo.*`` ones as a dict keyed without the prefix."""
+    if not isinstance(entries, list):
+        return ([] if entries is None else entries), {}
+    plain, dativo = [], {}
+    for entry in entries:
+        name = entry.get("property") if isinstance(entry, dict) else None
+        if isinstance(name, str) and name.startswith(PREFIX) and name != EXPECTATION_MARK:
+            dativo[name[len(PREFIX) :]] = entry.get("value")
+        else:
+            plain.append(entry)
+    return plain, dativo
+
+
+def _split_retention(entries: Any) -> tuple[Any, int | None]:
+    """``slaProperties`` without a plain ``retention`` entry, and that retention in days."""
+    if not isinstance(entries, list):
+        return entries, None
+    for position, entry in enumerate(entries):
+        if (
+            isinstance(entry, dict)
+            and entry.get("property") == "retention"
+            and set(entry) <= {"property", "value", "unit"}
+            and isinstance(entry.get("value"), int)
+            and not isinstance(entry.get("value"), bool)
+            and str(entry.get("unit", "d")).lower() in _RETENTION_UNITS
+        ):
+            days = entry["value"] * _RETENTION_UNITS[str(entry.get("unit", "d")).lower()]
+            return entries[:position] + entries[position + 1 :], days
+    return entries, None
+
+
+def _team_from_odcs(team: Any, meta: Any) -> Any:
+    if isinstance(team, dict) and "members" in team:
+        members, head = team.get("members") or [], {k: v for k, v in team.items() if k != "members"}
+    elif isinstance(team, list):
+        members, head = team, dict(meta or {})
+    else:
+        return team
+    owner, roles = None, []
+    for member in members:
+        if not isinstance(member, dict):
+            roles.append(member)
+            continue
+        is_owner = str(member.get("role", "")).lower() == "owner" and owner is None and member.get("username")
+        if is_owner:
+            owner = member["username"]
+            if set(member) <= {"username", "role"}:
+                continue
+        roles.append(dict(member))
+    return {**head, "owner": owner, "roles": roles} if owner else {**head, "roles": roles}
+
+
+def _object_from_odcs(obj: Any, expectations: list[dict[str, Any]]) -> Any:
+    if not isinstance(obj, dict):
+        return obj
+    out = {k: v for k, v in obj.items() if k not in ("properties", "quality", "customProperties")}
+    custom, extras = _split_custom(obj.get("customProperties"))
+    if custom:
+        out["customProperties"] = custom
+    out.update(extras)
+    quality = _take_expectations(obj.get("quality"), expectations)
+    if quality is not None:
+        out["quality"] = quality
+    if "properties" in obj:
+        out["properties"] = [_field_from_odcs(p, expectations) for p in obj["properties"] or []]
+    return out
+
+
+def _field_from_odcs(prop: Any, expectations: list[dict[str, Any]]) -> Any:
+    if not isinstance(prop, dict):
+        return prop
+    out = {k: v for k, v in prop.items() if k not in ("properties", "items", "quality", "customProperties",
+                                                        "logicalType", "physicalType")}  # fmt: skip
+    if "type" in prop:  # already canonical (our own authoring output)
+        out["type"] = prop["type"]
+        if "physicalType" in prop:
+            out["physicalType"] = prop["physicalType"]
+    else:
+        out.update(_types_from_odcs(prop.get("logicalType"), prop.get("physicalType")))
+    custom, extras = _split_custom(prop.get("customProperties"))
+    if custom:
+        out["customProperties"] = custom
+    out.update(extras)
+    quality = _take_expectations(prop.get("quality"), expectations)
+    if quality is not None:
+        out["quality"] = quality
+    if "properties" in prop:
+        out["properties"] = [_field_from_odcs(p, expectations) for p in prop["properties"] or []]
+    if isinstance(prop.get("items"), dict):
+        out["items"] = _field_from_odcs({"name": "", **prop["items"]}, expectations)
+    return out
+
+
+def _types_from_odcs(logical: Any, physical: Any) -> dict[str, Any]:
+    """dativo ``type`` (and ``physicalType`` when it says more) from ODCS logical/physical types.
+
+    A physical type that is itself a dativo type refining the logical one (``date`` + ``timestamp``)
+    becomes the dativo type; any other physical type is kept as written.
+    """
+    implied = normalize_type(physical) if isinstance(physical, str) else None
+    if implied not in DATIVO_TYPES:
+        implied = None
+    if implied and (logical is None or logical in (odcs_logical_type(implied), odcs_logical_type(implied, "v3.1"))):
+        marker = physical == implied and odcs_logical_type(implied) != implied
+        return {"type": implied} if marker else {"type": implied, "physicalType": physical}
+    out: dict[str, Any] = {}
+    if logical is not None:
+        out["type"] = logical
+    if physical is not None:
+        out["physicalType"] = physical
+    return out
+
+
+def _take_expectations(quality: Any, expectations: list[dict[str, Any]]) -> Any:
+    """Quality rules minus those that carry a dativo expectation (collected into ``expectations``)."""
+    if not isinstance(quality, list):
+        return quality
+    kept = []
+    for rule in quality:
+        mark = None
+        if isinstance(rule, dict) and isinstance(rule.get("customProperties"), list):
+            mark = next((c.get("value") for c in rule["customProperties"]
+                         if isinstance(c, dict) and c.get("property") == EXPECTATION_MARK), None)  # fmt: skip
+        if isinstance(mark, dict):
+            expectations.append(dict(mark))
+        else:
+            kept.append(_canonical_quality(rule))
+    return kept

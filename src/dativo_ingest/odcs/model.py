@@ -1,0 +1,313 @@
+"""The canonical contract model: one pydantic model for both authoring dialects.
+
+Attribute names are snake_case. Each ODCS-native attribute carries its ODCS camelCase name as alias
+(``physical_type`` <-> ``physicalType``); dativo-only sections keep their snake_case names
+(``source_type``, ``compliance``). Dumping ``by_alias`` therefore yields the dativo authoring format,
+and :mod:`dativo_ingest.odcs.convert` maps the model to and from official ODCS documents.
+
+Nested elements keep keys they do not know (``extra="allow"``), so nothing a user wrote is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from dativo_ingest.odcs.types import normalize_type
+
+DEFAULT_API_VERSION = "v3.0.2"
+
+
+class Element(BaseModel):
+    """Base of every nested contract element: aliases accepted, unknown keys kept."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow", validate_assignment=False)
+
+    def dump(self) -> dict[str, Any]:
+        """The element in authoring form (aliases, defaults and empty values left out)."""
+        return _prune(self.model_dump(by_alias=True, exclude_defaults=True, mode="json"))
+
+
+class SchemaField(Element):
+    """One column or property; ``properties`` nests object members and ``items`` describes array elements."""
+
+    name: str
+    type: str | None = None
+    physical_type: str | None = Field(None, alias="physicalType")
+    physical_name: str | None = Field(None, alias="physicalName")
+    business_name: str | None = Field(None, alias="businessName")
+    description: str | None = None
+    required: bool = False
+    unique: bool = False
+    primary_key: bool = Field(False, alias="primaryKey")
+    primary_key_position: int | None = Field(None, alias="primaryKeyPosition")
+    partitioned: bool = False
+    partition_key_position: int | None = Field(None, alias="partitionKeyPosition")
+    classification: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    examples: list[Any] | None = None
+    critical_data_element: bool = Field(False, alias="criticalDataElement")
+    encrypted_name: str | None = Field(None, alias="encryptedName")
+    transform_source_objects: list[str] | None = Field(None, alias="transformSourceObjects")
+    transform_logic: str | None = Field(None, alias="transformLogic")
+    transform_description: str | None = Field(None, alias="transformDescription")
+    logical_type_options: dict[str, Any] | None = Field(None, alias="logicalTypeOptions")
+    quality: list[dict[str, Any]] = Field(default_factory=list)
+    authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
+    custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
+    properties: list[SchemaField] = Field(default_factory=list)
+    items: SchemaField | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _normalise_type(cls, value: Any) -> Any:
+        return normalize_type(value) if isinstance(value, str) else value
+
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, SchemaField]]:
+        """This field and every nested one, as ``(dotted_path, field)``; array items appear as ``name[]``."""
+        path = f"{prefix}{self.name}"
+        yield path, self
+        for child in self.properties:
+            yield from child.walk(f"{path}.")
+        if self.items is not None:
+            yield from self.items.walk(f"{path}[].") if self.items.name else ()
+
+
+class SchemaObject(Element):
+    """A table, topic or file: an ODCS schema object holding properties."""
+
+    name: str
+    physical_name: str | None = Field(None, alias="physicalName")
+    physical_type: str | None = Field(None, alias="physicalType")
+    business_name: str | None = Field(None, alias="businessName")
+    description: str | None = None
+    data_granularity_description: str | None = Field(None, alias="dataGranularityDescription")
+    tags: list[str] = Field(default_factory=list)
+    quality: list[dict[str, Any]] = Field(default_factory=list)
+    authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
+    custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
+    properties: list[SchemaField] = Field(default_factory=list)
+
+
+class Description(Element):
+    """What the data is for (ODCS ``description``)."""
+
+    purpose: str | None = None
+    usage: str | None = None
+    limitations: str | None = None
+    authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
+    custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
+
+
+class TeamMember(Element):
+    """A person with a role on the contract (ODCS team member; dativo ``team.roles`` entry)."""
+
+    role: str | None = None
+    username: str | None = Field(None, validation_alias=AliasChoices("username", "email"))
+    name: str | None = None
+    description: str | None = Field(None, validation_alias=AliasChoices("description", "responsibility"))
+    date_in: str | None = Field(None, alias="dateIn")
+    date_out: str | None = Field(None, alias="dateOut")
+    replaced_by_username: str | None = Field(None, alias="replacedByUsername")
+
+
+class Team(Element):
+    """Ownership: the accountable ``owner`` and the other roles."""
+
+    owner: str | None = None
+    roles: list[TeamMember] = Field(default_factory=list)
+    name: str | None = None
+    description: str | None = None
+
+
+class Compliance(Element):
+    """Governance requirements (dativo section; retention has an ODCS home in ``slaProperties``)."""
+
+    classification: list[str] = Field(default_factory=list)
+    regulations: list[str] = Field(default_factory=list)
+    retention_days: int | None = None
+    security: dict[str, Any] = Field(default_factory=dict)
+    user_consent_required: bool = False
+
+    @field_validator("classification", "regulations", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Expectation(Element):
+    """A data-quality expectation on a column (``not_null``, ``unique``, ``accepted_values``, ...)."""
+
+    type: str
+    column: str | None = None
+    values: list[Any] | None = None
+
+
+class DataQuality(Element):
+    """Monitoring set-up and expectations (dativo section)."""
+
+    monitoring: dict[str, Any] | None = None
+    expectations: list[Expectation] = Field(default_factory=list)
+
+
+class AssetDefinition(BaseModel):
+    """A data contract: the canonical model every dativo service works on.
+
+    Build it from the dativo authoring format or from an official ODCS v3.0.x/v3.1 document with
+    :meth:`from_dict` / :meth:`from_yaml`, or by keyword (``AssetDefinition(version="1.0.0",
+    schema=[{"name": "id", "type": "string"}])``). Attributes are mutable.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    schema_uri: str | None = Field(None, alias="$schema")
+    api_version: str = Field(DEFAULT_API_VERSION, alias="apiVersion")
+    kind: str = "DataContract"
+    id: str | None = None
+    name: str | None = None
+    version: str = "1.0.0"
+    status: str = "active"
+    tenant: str | None = None
+    source_type: str | None = None
+    object: str | None = None
+    domain: str | None = None
+    data_product: str | None = Field(None, alias="dataProduct")
+    description: Description | None = None
+    tags: list[str] = Field(default_factory=list)
+    team: Team | None = None
+    compliance: Compliance | None = None
+    data_quality: DataQuality | None = None
+    change_management: dict[str, Any] | None = None
+    objects: list[SchemaObject] = Field(default_factory=list)
+    servers: list[dict[str, Any]] = Field(default_factory=list)
+    support: list[dict[str, Any]] = Field(default_factory=list)
+    price: dict[str, Any] | None = None
+    access_roles: list[dict[str, Any]] = Field(default_factory=list, alias="roles")
+    sla_default_element: str | None = Field(None, alias="slaDefaultElement")
+    sla_properties: list[dict[str, Any]] = Field(default_factory=list, alias="slaProperties")
+    authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
+    custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
+    contract_created_ts: str | None = Field(None, alias="contractCreatedTs")
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+    # ----- construction -------------------------------------------------------------------------
+    def __init__(self, /, **data: Any) -> None:
+        from dativo_ingest.odcs.dialects import normalise
+
+        super().__init__(**normalise(data))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> AssetDefinition:
+        """Build from a dativo-format or ODCS document; errors name ``source`` and the field."""
+        from dativo_ingest.odcs.dialects import build
+
+        return build(cls, data, source=source)
+
+    @classmethod
+    def from_yaml(cls, path: Any) -> AssetDefinition:
+        """Load a contract file (dativo format or ODCS v3.x)."""
+        from dativo_ingest.yamlio import load_mapping
+
+        return cls.from_dict(load_mapping(path), source=str(path))
+
+    # ----- output -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The contract in the dativo authoring format (flat ``schema`` for a single-object contract)."""
+        from dativo_ingest.odcs.dialects import to_authoring
+
+        return to_authoring(self)
+
+    def to_yaml(self, path: Any = None) -> str:
+        """The authoring format as YAML; also written (atomically) to ``path`` when given."""
+        from dativo_ingest.yamlio import dumps
+
+        text = dumps(self.to_dict())
+        if path is not None:
+            from dativo_ingest.fileio import atomic_write_text
+
+            atomic_write_text(path, text)
+        return text
+
+    def to_odcs(self, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
+        """An official ODCS document (``v3.0.2`` or ``v3.1.0``) that validates against its JSON Schema."""
+        from dativo_ingest.odcs.convert import to_odcs
+
+        return to_odcs(self, api_version=api_version)
+
+    # ----- convenience views --------------------------------------------------------------------
+    @property
+    def schema(self) -> list[SchemaField]:  # type: ignore[override]
+        """The fields of the primary schema object (the dativo ``schema`` list)."""
+        return self.fields
+
+    @schema.setter
+    def schema(self, fields: list[Any]) -> None:
+        parsed = [f if isinstance(f, SchemaField) else SchemaField.model_validate(f) for f in fields]
+        if self.objects:
+            self.objects[0].properties = parsed
+        else:
+            self.objects = [SchemaObject(name=self.object_name, properties=parsed)]
+
+    @property
+    def fields(self) -> list[SchemaField]:
+        """The fields of the primary schema object."""
+        return self.objects[0].properties if self.objects else []
+
+    @property
+    def primary_object(self) -> SchemaObject | None:
+        return self.objects[0] if self.objects else None
+
+    @property
+    def object_name(self) -> str:
+        """The object (table) this contract describes: ``object``, else the first schema object, else ``name``."""
+        if self.object:
+            return self.object
+        if self.objects:
+            return self.objects[0].name
+        return self.name or "unnamed"
+
+    @property
+    def owner(self) -> str | None:
+        return self.team.owner if self.team else None
+
+    @property
+    def classifications(self) -> list[str]:
+        """Sorted union of contract-level and field-level classification labels (upper case)."""
+        labels = {c.upper() for c in (self.compliance.classification if self.compliance else [])}
+        labels.update(f.classification.upper() for _, f in self.iter_fields() if f.classification)
+        return sorted(labels)
+
+    @property
+    def retention_days(self) -> int | None:
+        return self.compliance.retention_days if self.compliance else None
+
+    @property
+    def expectations(self) -> list[Expectation]:
+        return self.data_quality.expectations if self.data_quality else []
+
+    def iter_fields(self, all_objects: bool = False) -> Iterator[tuple[str, SchemaField]]:
+        """Every field of the primary object (or of all objects), nested ones included, with its path."""
+        objects = self.objects if all_objects else self.objects[:1]
+        for obj in objects:
+            prefix = f"{obj.name}." if all_objects else ""
+            for top in obj.properties:
+                yield from top.walk(prefix)
+
+    def get_field(self, path: str) -> SchemaField | None:
+        """The field at a dotted path of the primary object (``address.city``), or None."""
+        return next((f for p, f in self.iter_fields() if p == path), None)
+
+
+def _prune(value: Any) -> Any:
+    """Drop None, empty lists and empty dicts recursively (authoring output stays minimal)."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+SchemaField.model_rebuild()
