@@ -144,7 +144,7 @@ def line_of(text: str, path: str) -> int | None:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
-    best = node.start_mark.line + 1 if node is not None else None
+    best = None
     for key, index in _PATH_TOKEN.findall(path):
         if node is None:
             break

@@ -19,10 +19,11 @@ from dativo_ingest.errors import DativoError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "dativo_ingest.cli.contract",
+    "dativo_ingest.cli.finops",
 )
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(
     name="dativo",

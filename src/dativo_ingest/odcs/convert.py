@@ -77,6 +77,8 @@ def to_odcs(asset: AssetDefinition, api_version: str = "v3.0.2") -> dict[str, An
                          enumerate(asset.objects)]  # fmt: skip
     custom = list(authoring.get("customProperties", []))
     custom.extend(_dativo_sections(asset, authoring, unplaced, api_version))
+    if asset.id is None:
+        custom.append({"property": PREFIX + "generated_id", "value": True})
     if custom:
         doc["customProperties"] = custom
     return doc
@@ -159,6 +161,8 @@ def _field_to_odcs(field: Any, api_version: str, placed: dict[str, list[dict]], 
     if quality:
         out["quality"] = [quality_for_version(rule, api_version) for rule in quality]
     custom = list(raw.get("customProperties", [])) + _extras_to_custom(field)
+    if field.type and field.type != logical and field.physical_type:
+        custom.append({"property": PREFIX + "type", "value": field.type})  # physicalType cannot carry it
     if custom:
         out["customProperties"] = custom
     return out
@@ -264,6 +268,8 @@ def from_odcs(doc: dict[str, Any]) -> dict[str, Any]:
     for key, value in dativo.items():
         if key in _DATIVO_ONLY:
             out[key] = value
+    if dativo.get("generated_id"):
+        out.pop("id", None)  # ODCS requires an id; the model had none
     if "team" in doc:
         out["team"] = _team_from_odcs(doc["team"], dativo.get("team"))
     sla, retention = _split_retention(doc.get("slaProperties"))

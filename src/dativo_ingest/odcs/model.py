@@ -65,6 +65,11 @@ class SchemaField(Element):
     def _normalise_type(cls, value: Any) -> Any:
         return normalize_type(value) if isinstance(value, str) else value
 
+    @field_validator("examples", "transform_source_objects", "logical_type_options", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: Any) -> Any:
+        return None if value in ([], {}) else value
+
     def walk(self, prefix: str = "") -> Iterator[tuple[str, SchemaField]]:
         """This field and every nested one, as ``(dotted_path, field)``; array items appear as ``name[]``."""
         path = f"{prefix}{self.name}"
@@ -190,7 +195,6 @@ class AssetDefinition(BaseModel):
     authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
     custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
     contract_created_ts: str | None = Field(None, alias="contractCreatedTs")
-    extensions: dict[str, Any] = Field(default_factory=dict)
 
     # ----- construction -------------------------------------------------------------------------
     def __init__(self, /, **data: Any) -> None:

@@ -1,0 +1,305 @@
+"""Contract validation: the official ODCS JSON Schema plus dativo's semantic rules.
+
+Rules that go beyond the ODCS standard (an owner, a known status) are errors for dativo-governed
+contracts (those with a ``source_type``) and warnings for plain ODCS documents. Each rule is a small pure function ``rule(asset) -> Iterable[Issue]``; :data:`RULES` lists the active
+ones and :func:`validate_asset` runs them all. An issue names its authoring path (``schema[1].type``)
+and, when the source text is given, its line. Warnings become errors with ``strict=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from dativo_ingest.odcs.model import AssetDefinition, SchemaField
+from dativo_ingest.odcs.types import DATIVO_TYPES, normalize_type
+
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+STATUSES = frozenset({"active", "proposed", "draft", "deprecated", "retired"})
+CLASSIFICATIONS = frozenset(
+    {"PUBLIC", "INTERNAL", "CONFIDENTIAL", "RESTRICTED", "SENSITIVE", "PII", "PHI", "PCI", "SECRET"}
+)
+#: Expectation type -> the extra keys it needs (any one of each tuple).
+EXPECTATION_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "not_null": (),
+    "unique": (),
+    "accepted_values": (("values",),),
+    "relationships": (("to",), ("field",)),
+    "range": (("min", "max"),),
+    "regex": (("pattern",),),
+    "length": (("min", "max"),),
+    "row_count": (("min", "max"),),
+    "sql": (("query",),),
+}
+TABLE_LEVEL_EXPECTATIONS = frozenset({"row_count", "sql"})
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a contract."""
+
+    path: str
+    message: str
+    severity: str = "error"
+    rule: str = ""
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path} (line {self.line})" if self.line else self.path
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating one contract."""
+
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    def as_tuple(self) -> tuple[bool, list[str]]:
+        """``(is_valid, [error messages])`` as the spec's ``validate_contract`` returns it."""
+        return self.is_valid, [str(i) for i in self.errors]
+
+
+Rule = Callable[[AssetDefinition], Iterable[Issue]]
+
+
+# ----- helpers ------------------------------------------------------------------------------------------
+
+
+def field_paths(asset: AssetDefinition) -> Iterator[tuple[str, SchemaField]]:
+    """Every field with its authoring path (``schema[1]`` flat, ``schema[0].properties[1]`` otherwise)."""
+    flat = len(asset.objects) == 1
+    for o, obj in enumerate(asset.objects):
+        base = "schema" if flat else f"schema[{o}].properties"
+        for i, top in enumerate(obj.properties):
+            yield from _walk(top, f"{base}[{i}]")
+
+
+def _walk(node: SchemaField, path: str) -> Iterator[tuple[str, SchemaField]]:
+    yield path, node
+    for j, child in enumerate(node.properties):
+        yield from _walk(child, f"{path}.properties[{j}]")
+    if node.items is not None:
+        yield from _walk(node.items, f"{path}.items")
+
+
+def _error(path: str, message: str, rule: str) -> Issue:
+    return Issue(path, message, "error", rule)
+
+
+def _warning(path: str, message: str, rule: str) -> Issue:
+    return Issue(path, message, "warning", rule)
+
+
+# ----- rules ----------------------------------------------------------------------------------------------
+
+
+def official_schema(asset: AssetDefinition) -> Iterator[Issue]:
+    """The contract, converted to ODCS, must validate against the official JSON Schema."""
+    target = "v3.1.0" if asset.api_version.startswith("v3.1") else "v3.0.2"
+    document = asset.to_odcs(target)
+    for error in sorted(_validator(target).iter_errors(document), key=lambda e: list(e.absolute_path)):
+        location = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path)
+        yield _error(location.replace(".[", "["), f"ODCS {target} schema: {error.message}", "official_schema")
+
+
+def semantic_version(asset: AssetDefinition) -> Iterator[Issue]:
+    if not SEMVER.match(str(asset.version)):
+        yield _error("version", f"'{asset.version}' is not a semantic version (MAJOR.MINOR.PATCH)", "semantic_version")
+
+
+def _governed(asset: AssetDefinition) -> bool:
+    """dativo-governed contracts (those naming a ``source_type``) must meet rules plain ODCS leaves open."""
+    return asset.source_type is not None
+
+
+def known_status(asset: AssetDefinition) -> Iterator[Issue]:
+    if asset.status not in STATUSES:
+        report = _error if _governed(asset) else _warning
+        yield report("status", f"'{asset.status}' is not one of {', '.join(sorted(STATUSES))}", "known_status")
+
+
+def owner_present(asset: AssetDefinition) -> Iterator[Issue]:
+    owner = asset.owner
+    if not owner:
+        report = _error if _governed(asset) else _warning
+        yield report("team.owner", "every contract needs an owner (team.owner)", "owner_present")
+    elif _governed(asset) and not EMAIL.match(owner):
+        yield _error("team.owner", f"'{owner}' is not an email address", "owner_present")
+
+
+def schema_not_empty(asset: AssetDefinition) -> Iterator[Issue]:
+    if not any(obj.properties for obj in asset.objects):
+        yield _error("schema", "the schema declares no fields", "schema_not_empty")
+
+
+def unique_field_names(asset: AssetDefinition) -> Iterator[Issue]:
+    flat = len(asset.objects) == 1
+    seen_objects: set[str] = set()
+    for o, obj in enumerate(asset.objects):
+        if obj.name in seen_objects:
+            yield _error(f"schema[{o}].name", f"duplicate schema object '{obj.name}'", "unique_field_names")
+        seen_objects.add(obj.name)
+        yield from _unique_among(obj.properties, "schema" if flat else f"schema[{o}].properties")
+    for path, node in field_paths(asset):
+        if node.properties:
+            yield from _unique_among(node.properties, f"{path}.properties")
+
+
+def _unique_among(fields: list[SchemaField], base: str) -> Iterator[Issue]:
+    seen: set[str] = set()
+    for i, node in enumerate(fields):
+        if node.name in seen:
+            yield _error(f"{base}[{i}].name", f"duplicate field name '{node.name}'", "unique_field_names")
+        seen.add(node.name)
+
+
+def known_types(asset: AssetDefinition) -> Iterator[Issue]:
+    for path, node in field_paths(asset):
+        if node.type is None:
+            if node.physical_type is None:
+                yield _error(f"{path}.type", f"field '{node.name}' has no type", "known_types")
+        elif normalize_type(node.type) not in DATIVO_TYPES:
+            yield _error(
+                f"{path}.type",
+                f"unknown type '{node.type}' (known: {', '.join(sorted(DATIVO_TYPES))})",
+                "known_types",
+            )
+
+
+def known_classifications(asset: AssetDefinition) -> Iterator[Issue]:
+    allowed = ", ".join(sorted(CLASSIFICATIONS))
+    labels = asset.compliance.classification if asset.compliance else []
+    for i, label in enumerate(labels):
+        if str(label).upper() not in CLASSIFICATIONS:
+            yield _error(f"compliance.classification[{i}]", f"unknown classification '{label}' ({allowed})",
+                         "known_classifications")  # fmt: skip
+    for path, node in field_paths(asset):
+        if node.classification and node.classification.upper() not in CLASSIFICATIONS:
+            yield _error(f"{path}.classification", f"unknown classification '{node.classification}' ({allowed})",
+                         "known_classifications")  # fmt: skip
+
+
+def retention_not_negative(asset: AssetDefinition) -> Iterator[Issue]:
+    days = asset.retention_days
+    if days is not None and days < 0:
+        yield _error("compliance.retention_days", f"must be 0 or more, got {days}", "retention_not_negative")
+
+
+def expectations_well_formed(asset: AssetDefinition) -> Iterator[Issue]:
+    columns = {path for path, _ in asset.iter_fields()}
+    for i, expectation in enumerate(asset.expectations):
+        path = f"data_quality.expectations[{i}]"
+        needs = EXPECTATION_NEEDS.get(expectation.type)
+        if needs is None:
+            yield _warning(f"{path}.type", f"unknown expectation type '{expectation.type}' (not checked)",
+                           "expectations_well_formed")  # fmt: skip
+            needs = ()
+        present = {k for k, v in {**(expectation.model_extra or {}), "values": expectation.values}.items()
+                   if v not in (None, [])}  # fmt: skip
+        for options in needs:
+            if not present.intersection(options):
+                yield _error(path, f"'{expectation.type}' needs {' or '.join(options)}", "expectations_well_formed")
+        if expectation.type in TABLE_LEVEL_EXPECTATIONS:
+            continue
+        if not expectation.column:
+            yield _error(f"{path}.column", f"'{expectation.type}' needs a column", "expectations_well_formed")
+        elif expectation.column not in columns:
+            yield _warning(f"{path}.column", f"column '{expectation.column}' is not declared in the schema",
+                           "expectations_well_formed")  # fmt: skip
+
+
+def monitoring_has_oncall(asset: AssetDefinition) -> Iterator[Issue]:
+    monitoring = asset.data_quality.monitoring if asset.data_quality else None
+    if monitoring and monitoring.get("enabled") and not (monitoring.get("oncall_rotation") or monitoring.get("oncall")):
+        yield _error("data_quality.monitoring.oncall_rotation", "monitoring is enabled but no on-call is named",
+                     "monitoring_has_oncall")  # fmt: skip
+
+
+RULES: tuple[Rule, ...] = (
+    official_schema,
+    semantic_version,
+    known_status,
+    owner_present,
+    schema_not_empty,
+    unique_field_names,
+    known_types,
+    known_classifications,
+    retention_not_negative,
+    expectations_well_formed,
+    monitoring_has_oncall,
+)
+
+
+def validate_asset(
+    asset: AssetDefinition,
+    strict: bool = False,
+    source_text: str | None = None,
+    path: str | None = None,
+    rules: tuple[Rule, ...] = RULES,
+) -> ValidationReport:
+    """Run every rule; with ``source_text`` each issue gets its line, with ``strict`` warnings become errors."""
+    from dativo_ingest.yamlio import line_of
+
+    issues: list[Issue] = []
+    for rule in rules:
+        for issue in rule(asset):
+            if strict and issue.severity == "warning":
+                issue = Issue(issue.path, issue.message, "error", issue.rule)
+            if source_text is not None and issue.path:
+                issue = Issue(issue.path, issue.message, issue.severity, issue.rule, line_of(source_text, issue.path))
+            issues.append(issue)
+    return ValidationReport(issues)
+
+
+def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | None, ValidationReport]:
+    """Load and validate a contract file; load failures become a one-issue report (no exception)."""
+    from pathlib import Path
+
+    from dativo_ingest.errors import DativoError
+    from dativo_ingest.yamlio import load_mapping
+
+    text = None
+    try:
+        text = Path(file).read_text(encoding="utf-8") if Path(file).is_file() else None
+        asset = AssetDefinition.from_dict(load_mapping(file), source=str(file))
+    except DativoError as exc:
+        line = exc.line or (line_of_safe(text, exc.field) if exc.field else None)
+        return None, ValidationReport([Issue(exc.field or "", exc.message, "error", "load", line)])
+    return asset, validate_asset(asset, strict=strict, source_text=text)
+
+
+def line_of_safe(text: str | None, path: str) -> int | None:
+    from dativo_ingest.yamlio import line_of
+
+    return line_of(text, path) if text else None
+
+
+@cache
+def _validator(api_version: str) -> Any:
+    import jsonschema
+
+    name = "odcs-json-schema-v3.1.0.json" if api_version.startswith("v3.1") else "odcs-json-schema-v3.0.2.json"
+    schema = json.loads(resources.files("dativo_ingest.odcs").joinpath("schemas", name).read_text("utf-8"))
+    return jsonschema.Draft201909Validator(schema, format_checker=jsonschema.FormatChecker())

@@ -1,0 +1,38 @@
+"""Shared fixtures: an isolated workspace per test, paths to fixtures and to the shared reference."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+SHARED = Path(os.environ.get("DATIVO_SHARED_DIR", ROOT.parent / "shared"))
+REFERENCE = SHARED / "reference"
+STRIPE_CONTRACT = FIXTURES / "stripe_customers.yaml"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty workspace (DATIVO_HOME) with its own SQLite store; the cwd is moved there too."""
+    home = tmp_path / "ws"
+    home.mkdir()
+    monkeypatch.setenv("DATIVO_HOME", str(home))
+    monkeypatch.delenv("DATIVO_DATABASE_URL", raising=False)
+    monkeypatch.chdir(home)
+    return home
+
+
+@pytest.fixture
+def stripe_contract_path() -> Path:
+    return STRIPE_CONTRACT
+
+
+def reference_dir(*parts: str) -> Path:
+    """A folder of the shared reference material; the test is skipped when it is not beside the repo."""
+    path = REFERENCE.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared reference not found at {path} (set DATIVO_SHARED_DIR)")
+    return path
