@@ -2,3 +2,4 @@
 
 Add one import per component (lineage, finops, audit, search, runs, ...).
 """
+from dativo_ingest.store import finops  # noqa: F401
