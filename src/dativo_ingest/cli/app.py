@@ -20,6 +20,7 @@ from dativo_ingest.errors import DativoError
 COMMAND_MODULES: tuple[str, ...] = (
     "dativo_ingest.cli.contract",
     "dativo_ingest.cli.finops",
+    "dativo_ingest.cli.lineage",
 )
 
 console = Console(soft_wrap=True)

@@ -2,4 +2,5 @@
 
 Add one import per component (lineage, finops, audit, search, runs, ...).
 """
+from dativo_ingest.store import lineage  # noqa: F401
 from dativo_ingest.store import finops  # noqa: F401
