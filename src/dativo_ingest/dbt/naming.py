@@ -1,0 +1,136 @@
+"""Names of generated dbt nodes and files, and identifier quoting per adapter."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_NON_WORD = re.compile(r"[^a-z0-9_]+")
+_BARE = re.compile(r"[a-z_][a-z0-9_]*")
+#: SQL words that must be quoted as column names on every adapter we generate for.
+_RESERVED = frozenset(
+    [
+        "all",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "between",
+        "both",
+        "by",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "cross",
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "default",
+        "desc",
+        "distinct",
+        "else",
+        "end",
+        "except",
+        "exists",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "from",
+        "full",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "inner",
+        "intersect",
+        "interval",
+        "into",
+        "is",
+        "join",
+        "lateral",
+        "leading",
+        "left",
+        "like",
+        "limit",
+        "natural",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "outer",
+        "over",
+        "partition",
+        "primary",
+        "references",
+        "right",
+        "rows",
+        "select",
+        "session_user",
+        "some",
+        "table",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "values",
+        "when",
+        "where",
+        "window",
+        "with",
+    ]
+)
+_QUOTE = {"bigquery": "`", "databricks": "`", "spark": "`"}
+
+
+def slug(text: str | None) -> str:
+    """A dbt-safe lower-case name part (letters, digits, underscores)."""
+    cleaned = _NON_WORD.sub("_", str(text or "").lower()).strip("_")
+    return cleaned or "unnamed"
+
+
+def source_type_of(asset: Any) -> str:
+    return slug(asset.source_type or (asset.name or "contract").split("_")[0])
+
+
+def object_of(asset: Any) -> str:
+    return slug(asset.object_name)
+
+
+def default_source_name(asset: Any) -> str:
+    """The dbt source a contract's raw table belongs to: ``raw_<source_type>``."""
+    return f"raw_{source_type_of(asset)}"
+
+
+def default_model_name(asset: Any) -> str:
+    """The staging model of a contract: ``stg_<source>__<object>``."""
+    return f"stg_{source_type_of(asset)}__{object_of(asset)}"
+
+
+def needs_quoting(name: str) -> bool:
+    return not _BARE.fullmatch(name) or name in _RESERVED
+
+
+def quote(name: str, adapter: str = "duckdb") -> str:
+    """``name`` as a SQL identifier: bare when safe, else quoted for ``adapter``."""
+    if not needs_quoting(name):
+        return name
+    q = _QUOTE.get(adapter, '"')
+    return f"{q}{name.replace(q, q + q)}{q}"
+
+
+def sql_string(value: Any) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"

@@ -1,0 +1,242 @@
+"""dbt integration: contracts become dbt sources, staging models, exposures and whole projects.
+
+Public face of :mod:`dativo_ingest.dbt`. Documents are plain dicts in current dbt syntax (dbt >= 1.10:
+``data_tests`` with ``arguments``, ``config: {meta, tags}``, enforced model contracts); ``style="legacy"``
+writes the pre-1.10 spelling. Generation never modifies the contract, is deterministic, and files are
+only rewritten when their content changes. Every generated file starts with a header saying so.
+
+    generator = DBTGenerator(output_dir="dbt")
+    generator.save_dbt_yaml(asset=asset, yaml_type="source", catalog_name="raw_stripe")
+    generator.save_dbt_yaml(asset=asset, yaml_type="model", model_name="stg_stripe_customers")
+    generator.save_dbt_yaml(asset=asset, yaml_type="exposure")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from dativo_ingest.dbt.datatests import singular_tests
+from dativo_ingest.dbt.documents import exposure_document, model_document, source_document
+from dativo_ingest.dbt.emit import dump_yaml, header
+from dativo_ingest.dbt.legacy import to_legacy
+from dativo_ingest.dbt.metadata import contract_id
+from dativo_ingest.dbt.naming import default_model_name, default_source_name, object_of, source_type_of
+from dativo_ingest.dbt.options import DEFAULT_RESTRICTED, GenerationOptions
+from dativo_ingest.dbt.project import ProjectConfig, ProjectResult, generate_project, project_yml
+from dativo_ingest.dbt.rules import RuleSet, contract_rules
+from dativo_ingest.dbt.staging import staging_sql
+from dativo_ingest.errors import DbtError
+from dativo_ingest.fileio import write_if_changed
+
+YAML_TYPES = ("source", "model", "exposure")
+
+__all__ = ["DBTGenerator", "GenerationOptions", "ProjectConfig", "ProjectResult"]
+
+
+class DBTGenerator:
+    """Generate dbt YAML, staging SQL and projects from contracts under ``output_dir`` (a dbt project root).
+
+    ``adapter`` picks SQL types and functions (duckdb, postgres, snowflake, bigquery, databricks, spark,
+    trino). Columns whose classification is in ``restricted_classifications`` are masked in staging SQL
+    with ``masking`` (hash, redact or null). Nothing is written until a ``save_*`` method is called.
+    """
+
+    def __init__(
+        self,
+        output_dir: str | Path = "dbt",
+        *,
+        adapter: str = "duckdb",
+        restricted_classifications: Iterable[str] = DEFAULT_RESTRICTED,
+        masking: str = "hash",
+        materialized: str = "table",
+        style: str = "current",
+        strict: bool = False,
+    ) -> None:
+        self.output_dir = Path(output_dir)
+        self.options = GenerationOptions(
+            adapter=adapter,
+            restricted_classifications=tuple(restricted_classifications),
+            masking=masking,
+            materialized=materialized,
+            style=style,
+            strict=strict,
+        )
+        #: Warnings met while generating (missing event-time column, skipped expectations, ...), in order.
+        self.warnings: list[str] = []
+        self._seen: set[str] = set()
+        self._model_names: dict[str, str] = {}
+        self._source_names: dict[str, str] = {}
+
+    # ----- documents ----------------------------------------------------------------------------
+    def generate_source_yaml(
+        self,
+        asset: Any,
+        catalog_name: str | None = None,
+        *,
+        table_meta: dict[str, Any] | None = None,
+        schema: str | None = None,
+    ) -> dict[str, Any]:
+        """The ``sources:`` document for ``asset`` (source ``catalog_name``, default ``raw_<source>``)."""
+        rules = self._rules(asset)
+        doc = source_document(
+            asset,
+            self.options,
+            source_name=self._source_name(asset, catalog_name),
+            table_meta=table_meta,
+            schema=schema,
+            rules=rules,
+        )
+        return self._styled(doc)
+
+    def generate_model_yaml(self, asset: Any, model_name: str | None = None) -> dict[str, Any]:
+        """The ``models:`` document of the staging model (default name ``stg_<source>__<object>``)."""
+        name = self._model_name(asset, model_name)
+        return self._styled(model_document(asset, self.options, model_name=name, rules=self._rules(asset)))
+
+    def generate_exposure_yaml(
+        self,
+        asset: Any,
+        exposure_name: str | None = None,
+        exposure_type: str = "dashboard",
+        depends_on: list[str] | None = None,
+        *,
+        model_name: str | None = None,
+        **details: Any,
+    ) -> dict[str, Any]:
+        """An ``exposures:`` document; ``depends_on`` holds model names or ``ref()``/``source()`` calls.
+
+        ``details``: ``label``, ``url``, ``maturity``, ``description``, ``owner_name``, ``owner_email``.
+        """
+        doc = exposure_document(
+            asset,
+            exposure_name=exposure_name,
+            exposure_type=exposure_type,
+            depends_on=depends_on,
+            model_name=self._model_name(asset, model_name),
+            **details,
+        )
+        return self._styled(doc)
+
+    def generate_staging_sql(
+        self, asset: Any, catalog_name: str | None = None, model_name: str | None = None
+    ) -> str:
+        """The staging model SQL (casts, masking, retention and consent filters), with its header."""
+        self._model_name(asset, model_name)
+        result = staging_sql(
+            asset,
+            self.options,
+            source_name=self._source_name(asset, catalog_name),
+            head=self._header(asset, "staging model", "--"),
+        )
+        self._warn(f"{contract_id(asset)}: {w}" for w in result.warnings)
+        return result.sql
+
+    def generate_singular_tests(
+        self, asset: Any, catalog_name: str | None = None, model_name: str | None = None
+    ) -> dict[str, str]:
+        """``{file stem: SQL}`` for contract rules no built-in generic test expresses."""
+        model = self._model_name(asset, model_name)
+        source = self._source_name(asset, catalog_name)
+        from dativo_ingest.dbt.columns import plan_columns
+
+        tests = singular_tests(
+            self._rules(asset).rules,
+            plan_columns(asset, self.options),
+            model_relation=f"{{{{ ref('{model}') }}}}",
+            source_relation=f"{{{{ source('{source}', '{object_of(asset)}') }}}}",
+            adapter=self.options.adapter,
+            prefix=model,
+        )
+        head = self._header(asset, "data test", "--")
+        return {stem: head + sql for stem, sql in tests.items()}
+
+    def generate_dbt_project_yml(self, project_name: str, profile_name: str | None = None) -> dict[str, Any]:
+        """A ``dbt_project.yml`` document for a generated project."""
+        return project_yml(project_name, profile_name, materialized=self.options.materialized)
+
+    # ----- files --------------------------------------------------------------------------------
+    def save_dbt_yaml(
+        self,
+        asset: Any,
+        yaml_type: str = "source",
+        catalog_name: str | None = None,
+        model_name: str | None = None,
+        **kwargs: Any,
+    ) -> Path:
+        """Write one YAML file under ``output_dir``/models and return its path (unchanged files are kept)."""
+        folder = self.output_dir / "models" / "staging" / source_type_of(asset)
+        if yaml_type == "source":
+            doc = self.generate_source_yaml(asset, catalog_name, **kwargs)
+            path = folder / f"_{source_type_of(asset)}__{object_of(asset)}__sources.yml"
+        elif yaml_type == "model":
+            doc = self.generate_model_yaml(asset, model_name)
+            path = folder / f"{doc['models'][0]['name']}.yml"
+        elif yaml_type == "exposure":
+            doc = self.generate_exposure_yaml(asset, model_name=model_name, **kwargs)
+            path = self.output_dir / "models" / "exposures" / f"{doc['exposures'][0]['name']}.yml"
+        else:
+            raise DbtError(
+                f"yaml_type must be one of {', '.join(YAML_TYPES)}, got '{yaml_type}'", field="yaml_type"
+            )
+        write_if_changed(path, dump_yaml(doc, head=self._header(asset, f"dbt {yaml_type}", "#")))
+        return path
+
+    def save_staging_model(
+        self, asset: Any, catalog_name: str | None = None, model_name: str | None = None
+    ) -> list[Path]:
+        """Write the staging model's SQL, its YAML and its singular tests; return their paths."""
+        model = self._model_name(asset, model_name)
+        folder = self.output_dir / "models" / "staging" / source_type_of(asset)
+        sql_path = folder / f"{model}.sql"
+        sql = self.generate_staging_sql(asset, catalog_name, model)
+        write_if_changed(sql_path, sql)
+        paths = [sql_path, self.save_dbt_yaml(asset, "model", catalog_name, model)]
+        test_folder = self.output_dir / "tests" / "contracts" / source_type_of(asset)
+        for stem, text in self.generate_singular_tests(asset, catalog_name, model).items():
+            path = test_folder / f"{stem}.sql"
+            write_if_changed(path, text)
+            paths.append(path)
+        return paths
+
+    def generate_project(self, assets: Iterable[Any], config: ProjectConfig | None = None) -> ProjectResult:
+        """Write a runnable dbt project for ``assets`` into ``output_dir`` (see :class:`ProjectConfig`)."""
+        result = generate_project(list(assets), self.output_dir, config or ProjectConfig(), self.options)
+        self._warn(result.warnings)
+        return result
+
+    # ----- internals ----------------------------------------------------------------------------
+    def _rules(self, asset: Any) -> RuleSet:
+        rules = contract_rules(asset)
+        self._warn(f"{contract_id(asset)}: {s}" for s in rules.skipped)
+        return rules
+
+    def _warn(self, messages: Iterable[str]) -> None:
+        for message in messages:
+            if message not in self._seen:
+                self._seen.add(message)
+                self.warnings.append(message)
+
+    def _model_name(self, asset: Any, model_name: str | None) -> str:
+        """``model_name``, else the name last used for this contract's model, else the default."""
+        key = f"{source_type_of(asset)}.{object_of(asset)}"
+        if model_name:
+            self._model_names[key] = model_name
+            return model_name
+        return self._model_names.get(key) or default_model_name(asset)
+
+    def _source_name(self, asset: Any, catalog_name: str | None) -> str:
+        """``catalog_name``, else the source name last used for this contract, else ``raw_<source>``."""
+        key = f"{source_type_of(asset)}.{object_of(asset)}"
+        if catalog_name:
+            self._source_names[key] = catalog_name
+            return catalog_name
+        return self._source_names.get(key) or default_source_name(asset)
+
+    def _styled(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return to_legacy(doc) if self.options.style == "legacy" else doc
+
+    @staticmethod
+    def _header(asset: Any, kind: str, comment: str) -> str:
+        return header(kind, f"contract {contract_id(asset)} v{asset.version}", comment)
