@@ -28,6 +28,10 @@ MIN_TREND = 10
 #: History looked at: the most recent runs of the last ``WINDOW_DAYS`` days, at most ``WINDOW_RUNS``.
 WINDOW_DAYS = 56
 WINDOW_RUNS = 120
+#: Spread (in log units) when the history is too short to estimate one: about +/-25 %.
+SHORT_HISTORY_SPREAD = math.log(1.25)
+#: Smallest spread ever used (log units, about 2 %), so flat histories never divide by zero.
+MIN_SPREAD = 0.02
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ def detect(
     current: dict[str, Any],
     history: Sequence[dict[str, Any]],
     *,
-    threshold: float = 3.5,
+    threshold: float = 4.0,
     high_threshold: float = 6.0,
     min_change: float = 0.2,
 ) -> list[dict[str, Any]]:
@@ -168,9 +172,9 @@ def detect(
         points = [(v, ts) for h, ts in window if (v := _value(h, spec)) is not None]
         if not points:
             continue
-        expected, spread, method = _expectation(points, now, spec.floor)
+        expected_log, spread, method = _expectation(points, now, spec.floor)
         finding = _judge(
-            spec, value, expected, spread, method, len(points), threshold, high_threshold, min_change
+            spec, value, expected_log, spread, method, len(points), threshold, high_threshold, min_change
         )
         if finding:
             findings.append(finding)
@@ -181,10 +185,10 @@ def detect(
 def _expectation(
     points: list[tuple[float, datetime | None]], now: datetime | None, floor: float
 ) -> tuple[float, float, str]:
-    values = [v for v, _ in points]
-    centre = median(values)
+    """Expected log-value and its spread: noise, seasons and anomalies of costs are multiplicative."""
+    values = [math.log(v + floor) for v, _ in points]
     if len(values) < MIN_ROBUST:
-        return centre, max(floor, 0.25 * abs(centre)), "short-history"
+        return median(values), SHORT_HISTORY_SPREAD, "short-history"
     timed = now is not None and all(ts is not None for _, ts in points)
     if timed:
         times = [ts.timestamp() / 86400 for _, ts in points]  # type: ignore[union-attr]
@@ -194,16 +198,14 @@ def _expectation(
         times = [float(i) for i in range(len(values))]
         weekdays, t_now, wd_now = None, float(len(values)), None
     model = fit(times, values, weekdays, trend=len(values) >= MIN_TREND)
-    expected = max(0.0, model.predict(t_now, wd_now))
     method = "median-mad" + ("+trend" if model.slope else "") + ("+weekly" if model.season else "")
-    spread = max(model.sigma, floor, 0.02 * abs(expected))
-    return expected, spread, method
+    return model.predict(t_now, wd_now), max(model.sigma, MIN_SPREAD), method
 
 
 def _judge(
     spec: MetricSpec,
     value: float,
-    expected: float,
+    expected_log: float,
     spread: float,
     method: str,
     n: int,
@@ -211,16 +213,16 @@ def _judge(
     high_threshold: float,
     min_change: float,
 ) -> dict[str, Any] | None:
-    score = (value - expected) / spread
-    change = abs(value - expected)
-    if abs(score) < threshold or change < min_change * abs(expected):
+    score = (math.log(value + spec.floor) - expected_log) / spread
+    expected = max(0.0, math.exp(expected_log) - spec.floor)
+    if abs(score) < threshold or abs(value - expected) < min_change * expected:
         return None
     kind = spec.spike if score > 0 else spec.drop
     if kind is None:
         return None
     severe = abs(score) >= high_threshold or (score < 0 and value <= 0.1 * expected)
     direction = "above" if score > 0 else "below"
-    ratio = f", {value / expected:.1f}x" if expected > 0 else ""
+    ratio = f", {value / expected:.2f}x" if expected > 0 else ""
     return {
         "type": kind,
         "severity": "high" if severe else "medium",

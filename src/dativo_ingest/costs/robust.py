@@ -80,5 +80,28 @@ def fit(
                 slope = theil_sen_slope(ts, deseasoned)
             values = deseasoned
     level = median([v - slope * t for v, t in zip(values, ts, strict=True)])
-    residuals = [v - (level + slope * t) for v, t in zip(values, ts, strict=True)]
+    if season is not None and weekdays is not None:
+        residuals = _leave_one_out(values, ts, weekdays, slope, season)
+    else:
+        residuals = [v - (level + slope * t) for v, t in zip(values, ts, strict=True)]
     return Fit(level=level, slope=slope, t0=t0, season=season, sigma=mad_sigma(residuals), n=len(values))
+
+
+def _leave_one_out(
+    deseasoned: Sequence[float],
+    ts: Sequence[float],
+    weekdays: Sequence[int],
+    slope: float,
+    season: tuple[float, ...],
+) -> list[float]:
+    """Prediction errors with each point's own weekday estimated without it.
+
+    In-sample residuals of per-weekday medians are shrunk (the middle point of each weekday has a
+    zero residual), which would understate the spread of the next run; leaving the point out does not.
+    """
+    detrended = [v + season[w] - slope * t for v, t, w in zip(deseasoned, ts, weekdays, strict=True)]
+    residuals = []
+    for i, (d, w) in enumerate(zip(detrended, weekdays, strict=True)):
+        others = [x for j, (x, v) in enumerate(zip(detrended, weekdays, strict=True)) if v == w and j != i]
+        residuals.append(d - median(others))
+    return residuals
