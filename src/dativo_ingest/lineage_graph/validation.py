@@ -21,11 +21,11 @@ from referencing import Registry, Resource
 from dativo_ingest.errors import ContractValidationError
 
 CORE_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
-FACET_CONTAINERS = (
-    ("run", "facets"),
-    ("job", "facets"),
+FACET_CONTAINERS = (("run", "facets", "RunFacet"), ("job", "facets", "JobFacet"))
+DATASET_CONTAINERS = (
+    ("inputs", (("facets", "DatasetFacet"), ("inputFacets", "InputDatasetFacet"))),
+    ("outputs", (("facets", "DatasetFacet"), ("outputFacets", "OutputDatasetFacet"))),
 )
-DATASET_CONTAINERS = (("inputs", ("facets", "inputFacets")), ("outputs", ("facets", "outputFacets")))
 
 
 def schema_dir() -> Path:
@@ -79,11 +79,11 @@ class SpecValidator:
             f"{_where(e.absolute_path)}: {e.message}"
             for e in self._validator(f"{CORE_ID}#/$defs/RunEvent").iter_errors(event)
         ]
-        for where, key, facet in _facets(event):
-            problems.extend(self._facet_errors(f"{where}.{key}", key, facet))
+        for where, key, facet, base in _facets(event):
+            problems.extend(self._facet_errors(f"{where}.{key}", key, facet, base))
         return problems
 
-    def _facet_errors(self, where: str, key: str, facet: Any) -> list[str]:
+    def _facet_errors(self, where: str, key: str, facet: Any, base: str) -> list[str]:
         if not isinstance(facet, dict) or not isinstance(facet.get("_schemaURL"), str):
             return [f"{where}: facet has no _schemaURL"]
         url = facet["_schemaURL"]
@@ -94,6 +94,9 @@ class SpecValidator:
         declared = doc.get("properties", {})
         if key not in declared or declared[key].get("$ref") != f"#{fragment}":
             return [f"{where}: facet key {key!r} is not the key {doc_id} declares for #{fragment}"]
+        definition = json.dumps(doc.get("$defs", {}).get(fragment.rsplit("/", 1)[-1], {}))
+        if f"{CORE_ID}#/$defs/{base}" not in definition:
+            return [f"{where}: {fragment.rsplit('/', 1)[-1]} is not a {base} and cannot sit here"]
         return [
             f"{where}{_where(e.absolute_path, '.')}: {e.message}"
             for e in self._validator(url).iter_errors(facet)
@@ -111,16 +114,17 @@ class SpecValidator:
             )
 
 
-def _facets(event: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    found: list[tuple[str, str, Any]] = []
-    for part, container in FACET_CONTAINERS:
+def _facets(event: dict[str, Any]) -> list[tuple[str, str, Any, str]]:
+    """Every facet as ``(location, key, facet, base facet type expected there)``."""
+    found: list[tuple[str, str, Any, str]] = []
+    for part, container, base in FACET_CONTAINERS:
         for key, facet in sorted(((event.get(part) or {}).get(container) or {}).items()):
-            found.append((f"{part}.{container}", key, facet))
+            found.append((f"{part}.{container}", key, facet, base))
     for part, containers in DATASET_CONTAINERS:
         for index, dataset in enumerate(event.get(part) or []):
-            for container in containers:
+            for container, base in containers:
                 for key, facet in sorted(((dataset or {}).get(container) or {}).items()):
-                    found.append((f"{part}[{index}].{container}", key, facet))
+                    found.append((f"{part}[{index}].{container}", key, facet, base))
     return found
 
 
