@@ -236,3 +236,11 @@ def test_history_on_postgresql(workspace: Path, monkeypatch: pytest.MonkeyPatch)
 
         with store.begin() as conn:
             conn.execute(finops_runs.delete().where(finops_runs.c.tenant_id == tenant))
+
+
+def test_reading_an_empty_workspace_creates_nothing(workspace: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["finops", "report", "--by", "job"]) == 0
+    assert "no finished runs recorded" in capsys.readouterr().out
+    assert get_cost_summary("acme")["run_count"] == 0
+    assert FinOpsMetrics("acme", "job").start().detect_anomalies() == []
+    assert not (workspace / ".dativo").exists()

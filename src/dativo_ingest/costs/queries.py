@@ -25,10 +25,10 @@ GROUP_LABELS = {"tenant": ("tenant_id",), "job": ("tenant_id", "job_name"), "cos
 
 
 def _store(store: StoreChoice) -> Any:
-    resolved = resolve_store(store)
-    if resolved is None:
-        raise UsageError("this query needs a metadata store (store=False was given)", field="store")
-    return resolved
+    """The store to read (``None``: the workspace has no history yet, so every query is empty)."""
+    if store is False:
+        raise UsageError("a query needs a metadata store, got False", field="store")
+    return resolve_store(store, reading=True)
 
 
 def _since(since_hours: float | None, now: datetime | None) -> datetime | None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from dativo_ingest.costs import anomalies as _anomalies
@@ -35,14 +36,22 @@ def _name(value: Any, what: str, *, optional: bool = False) -> str | None:
     return value.strip()
 
 
-def resolve_store(store: StoreChoice) -> Any:
-    """The ``MetadataStore`` for a ``store=`` choice (``None`` when storing is switched off)."""
+def resolve_store(store: StoreChoice, *, reading: bool = False) -> Any:
+    """The ``MetadataStore`` for a ``store=`` choice (``None`` when storing is switched off).
+
+    When ``reading`` from the default store of a workspace whose SQLite file does not exist yet,
+    ``None`` too: there is no history, and a read must not create the database.
+    """
     from dativo_ingest.store.database import MetadataStore
+    from dativo_ingest.workspace import Workspace
 
     if store is False:
         return None
     if store is None or store is True:
-        return MetadataStore.for_workspace()
+        url = Workspace.current().database_url
+        if reading and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+            return None
+        return MetadataStore(url)
     if isinstance(store, MetadataStore):
         return store
     if isinstance(store, str):
@@ -343,7 +352,7 @@ class FinOpsMetrics:
         return found
 
     def _stored_history(self) -> list[dict[str, Any]]:
-        store = resolve_store(self.store)
+        store = resolve_store(self.store, reading=True)
         if store is None:
             return []
         from dativo_ingest.store import finops as history

@@ -125,7 +125,7 @@ def _filters(
 
 
 def select_runs(
-    store: MetadataStore,
+    store: MetadataStore | None,
     *,
     tenant_id: str | None = None,
     job_name: str | None = None,
@@ -136,6 +136,8 @@ def select_runs(
     newest_first: bool = False,
 ) -> list[dict[str, Any]]:
     """Runs matching the filters (``since`` inclusive, ``until`` exclusive, on the start time)."""
+    if store is None:  # no history yet
+        return []
     c = finops_runs.c
     query = select(finops_runs).where(*_filters(tenant_id, job_name, since, until))
     if exclude_run_id is not None:
@@ -149,13 +151,15 @@ def select_runs(
 
 
 def select_charges(
-    store: MetadataStore,
+    store: MetadataStore | None,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     tenant_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every charge of the matching runs, with its run's tenant, job, cost centre and times."""
+    if store is None:  # no history yet
+        return []
     r = finops_runs.c
     query = (
         select(
@@ -178,7 +182,7 @@ def select_charges(
 
 
 def aggregate(
-    store: MetadataStore,
+    store: MetadataStore | None,
     by: str,
     *,
     since: datetime | None = None,
@@ -186,6 +190,8 @@ def aggregate(
     tenant_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run counts, usage and exact money sums grouped by ``by`` (a key of :data:`GROUPINGS`)."""
+    if store is None:  # no history yet
+        return []
     c = finops_runs.c
     keys = [c[name] for name in GROUPINGS[by]]
     sums = [
