@@ -51,10 +51,13 @@ def time_it(name: str, fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) 
 
 def machine() -> str:
     """One line naming the machine the figures come from."""
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.machine()}"
+    return f"{system}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def report(title: str, figures: dict[str, Any], *, ratio: float | None = None, target: str | None = None) -> dict:
+def report(
+    title: str, figures: dict[str, Any], *, ratio: float | None = None, target: str | None = None
+) -> dict:
     """Print a benchmark's figures (and its ratio against the baseline) as text and one JSON line."""
     print(f"== {title} ({machine()})")
     for key, value in figures.items():

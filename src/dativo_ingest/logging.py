@@ -52,7 +52,11 @@ def redact(value: Any) -> Any:
     """A copy of ``value`` (dicts, lists, strings) with secrets replaced by ``***``."""
     if isinstance(value, dict):
         return {
-            k: (REDACTED if isinstance(k, str) and SECRET_KEY_PATTERN.search(k) and v is not None else redact(v))
+            k: (
+                REDACTED
+                if isinstance(k, str) and SECRET_KEY_PATTERN.search(k) and v is not None
+                else redact(v)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

@@ -69,7 +69,7 @@ def loads(text: str, *, source: str | Path | None = None) -> Any:
         raise YAMLLoadError(f"file is larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB", path=source)
     _check_aliases(text, source)
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+        return yaml.load(text, Loader=StrictLoader)
     except YAMLLoadError as exc:
         exc.path = str(source) if source is not None else exc.path
         raise

@@ -68,8 +68,13 @@ def test_authoring_round_trip_is_identity(stripe_contract_path: Path) -> None:
     raw = load_file(stripe_contract_path)
     asset = AssetDefinition.from_dict(raw)
     assert AssetDefinition.from_dict(asset.to_dict()) == asset
-    assert asset.to_dict()["schema"][0] == {"name": "id", "type": "string", "description": "Unique customer identifier",
-                                            "required": True, "unique": True}  # fmt: skip
+    assert asset.to_dict()["schema"][0] == {
+        "name": "id",
+        "type": "string",
+        "description": "Unique customer identifier",
+        "required": True,
+        "unique": True,
+    }
 
 
 def test_conversion_never_mutates_the_model(stripe_contract_path: Path) -> None:
@@ -101,13 +106,20 @@ def test_multi_object_contract_keeps_every_object() -> None:
     raw = load_file(example)
     assert [o.name for o in asset.objects] == [o["name"] for o in raw["schema"]]
     department_id = asset.objects[0].properties[0]
-    assert (department_id.type, department_id.physical_type, department_id.primary_key) == ("number", "serial", True)
+    assert (department_id.type, department_id.physical_type, department_id.primary_key) == (
+        "number",
+        "serial",
+        True,
+    )
 
 
 def test_keyword_construction_from_the_spec() -> None:
     asset_v1 = AssetDefinition(
         version="1.0.0",
-        schema=[{"name": "id", "type": "string", "required": True}, {"name": "email", "type": "string", "required": True}],
+        schema=[
+            {"name": "id", "type": "string", "required": True},
+            {"name": "email", "type": "string", "required": True},
+        ],
     )
     assert [f.name for f in asset_v1.schema] == ["id", "email"]
     assert all(isinstance(f, SchemaField) for f in asset_v1.fields)
@@ -141,17 +153,36 @@ def test_nested_object_and_array_properties_round_trip() -> None:
         team={"owner": "o@example.com"},
         schema=[
             {"name": "id", "type": "long", "required": True},
-            {"name": "address", "type": "object", "properties": [
-                {"name": "city", "type": "string", "classification": "PII"},
-                {"name": "geo", "type": "object", "properties": [{"name": "lat", "type": "double"}]},
-            ]},
-            {"name": "lines", "type": "array", "items": {"name": "line", "type": "object", "properties": [
-                {"name": "sku", "type": "string"}]}},
+            {
+                "name": "address",
+                "type": "object",
+                "properties": [
+                    {"name": "city", "type": "string", "classification": "PII"},
+                    {"name": "geo", "type": "object", "properties": [{"name": "lat", "type": "double"}]},
+                ],
+            },
+            {
+                "name": "lines",
+                "type": "array",
+                "items": {
+                    "name": "line",
+                    "type": "object",
+                    "properties": [{"name": "sku", "type": "string"}],
+                },
+            },
         ],
-    )  # fmt: skip
+    )
     paths = [p for p, _ in asset.iter_fields()]
-    assert paths == ["id", "address", "address.city", "address.geo", "address.geo.lat", "lines", "lines[].line",
-                     "lines[].line.sku"]  # fmt: skip
+    assert paths == [
+        "id",
+        "address",
+        "address.city",
+        "address.geo",
+        "address.geo.lat",
+        "lines",
+        "lines[].line",
+        "lines[].line.sku",
+    ]
     document = asset.to_odcs()
     assert official_errors(document) == []
     geo = document["schema"][0]["properties"][1]["properties"][1]
@@ -178,7 +209,9 @@ def test_unknown_top_level_key_is_a_clear_error() -> None:
 
 def test_wrong_value_type_names_the_field() -> None:
     with pytest.raises(ContractValidationError) as caught:
-        AssetDefinition.from_dict({"version": "1.0.0", "schema": [{"name": "id", "type": "string", "required": "maybe"}]})
+        AssetDefinition.from_dict(
+            {"version": "1.0.0", "schema": [{"name": "id", "type": "string", "required": "maybe"}]}
+        )
     assert caught.value.field == "schema[0].required"
 
 
@@ -190,4 +223,8 @@ def test_non_mapping_document_is_refused() -> None:
 def test_to_yaml_writes_deterministically(tmp_path: Path, stripe_contract_path: Path) -> None:
     asset = AssetDefinition.from_yaml(stripe_contract_path)
     first = asset.to_yaml(tmp_path / "out.yaml")
-    assert (tmp_path / "out.yaml").read_text() == first == AssetDefinition.from_yaml(tmp_path / "out.yaml").to_yaml()
+    assert (
+        (tmp_path / "out.yaml").read_text()
+        == first
+        == AssetDefinition.from_yaml(tmp_path / "out.yaml").to_yaml()
+    )

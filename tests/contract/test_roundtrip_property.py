@@ -40,7 +40,9 @@ def fields(draw: st.DrawFn, depth: int = 0) -> dict:
             field[key] = draw(strategy)
     if depth < 2 and draw(st.integers(0, 5)) == 0:
         field["type"] = "object"
-        field["properties"] = draw(st.lists(fields(depth + 1), min_size=1, max_size=3, unique_by=lambda f: f["name"]))
+        field["properties"] = draw(
+            st.lists(fields(depth + 1), min_size=1, max_size=3, unique_by=lambda f: f["name"])
+        )
     elif depth < 2 and draw(st.integers(0, 6)) == 0:
         field["type"] = "array"
         field["items"] = draw(fields(depth + 1))
@@ -51,8 +53,10 @@ def fields(draw: st.DrawFn, depth: int = 0) -> dict:
 def contracts(draw: st.DrawFn) -> dict:
     schema = draw(st.lists(fields(), min_size=1, max_size=6, unique_by=lambda f: f["name"]))
     columns = [f["name"] for f in schema]
-    doc: dict = {"version": f"{draw(st.integers(0, 20))}.{draw(st.integers(0, 20))}.{draw(st.integers(0, 20))}",
-                 "schema": schema}  # fmt: skip
+    doc: dict = {
+        "version": f"{draw(st.integers(0, 20))}.{draw(st.integers(0, 20))}.{draw(st.integers(0, 20))}",
+        "schema": schema,
+    }
     optional = {
         "id": names,
         "name": names,
@@ -62,12 +66,20 @@ def contracts(draw: st.DrawFn) -> dict:
         "domain": names,
         "dataProduct": names,
         "tags": st.lists(names, max_size=3),
-        "description": st.fixed_dictionaries({}, optional={"purpose": text, "usage": text, "limitations": text}),
+        "description": st.fixed_dictionaries(
+            {}, optional={"purpose": text, "usage": text, "limitations": text}
+        ),
         "team": st.fixed_dictionaries(
             {"owner": st.emails()},
-            optional={"roles": st.lists(st.fixed_dictionaries({"name": names, "email": st.emails()},
-                                                              optional={"responsibility": text}), max_size=2)},
-        ),  # fmt: skip
+            optional={
+                "roles": st.lists(
+                    st.fixed_dictionaries(
+                        {"name": names, "email": st.emails()}, optional={"responsibility": text}
+                    ),
+                    max_size=2,
+                )
+            },
+        ),
         "compliance": st.fixed_dictionaries(
             {},
             optional={
@@ -81,20 +93,30 @@ def contracts(draw: st.DrawFn) -> dict:
         "data_quality": st.fixed_dictionaries(
             {},
             optional={
-                "monitoring": st.fixed_dictionaries({"enabled": st.booleans()}, optional={"oncall_rotation": names}),
+                "monitoring": st.fixed_dictionaries(
+                    {"enabled": st.booleans()}, optional={"oncall_rotation": names}
+                ),
                 "expectations": st.lists(
                     st.one_of(
-                        st.fixed_dictionaries({"type": st.sampled_from(["not_null", "unique"]),
-                                               "column": st.sampled_from([*columns, "ghost"])}),
-                        st.fixed_dictionaries({"type": st.just("accepted_values"),
-                                               "column": st.sampled_from(columns),
-                                               "values": st.lists(names, min_size=1, max_size=3)}),
+                        st.fixed_dictionaries(
+                            {
+                                "type": st.sampled_from(["not_null", "unique"]),
+                                "column": st.sampled_from([*columns, "ghost"]),
+                            }
+                        ),
+                        st.fixed_dictionaries(
+                            {
+                                "type": st.just("accepted_values"),
+                                "column": st.sampled_from(columns),
+                                "values": st.lists(names, min_size=1, max_size=3),
+                            }
+                        ),
                         st.fixed_dictionaries({"type": st.just("row_count"), "min": st.integers(0, 9)}),
                     ),
                     max_size=4,
                 ),
             },
-        ),  # fmt: skip
+        ),
         "change_management": st.fixed_dictionaries({"policy": st.sampled_from(["non-breaking", "any"])}),
     }
     for key, strategy in optional.items():

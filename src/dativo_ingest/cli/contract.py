@@ -26,12 +26,14 @@ def validate(
     results: list[dict[str, Any]] = []
     for path in paths:
         _, report = validate_file(path, strict=strict)
-        results.append({
-            "path": str(path),
-            "valid": report.is_valid,
-            "errors": [i.to_dict() for i in report.errors],
-            "warnings": [i.to_dict() for i in report.warnings],
-        })
+        results.append(
+            {
+                "path": str(path),
+                "valid": report.is_valid,
+                "errors": [i.to_dict() for i in report.errors],
+                "warnings": [i.to_dict() for i in report.warnings],
+            }
+        )
     if as_json:
         print_json(results if len(results) > 1 else results[0])
     else:

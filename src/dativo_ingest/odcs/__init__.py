@@ -1,1 +1,1 @@
-"""ODCS machinery: canonical model, dialect detection, ODCS conversion, JSON Schema and semantic validation."""
+"""ODCS machinery: canonical model, dialects, ODCS conversion, JSON Schema and semantic validation."""

@@ -24,22 +24,69 @@ SUPPORTED_VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0")
 _DATIVO_ONLY = ("$schema", "source_type", "object", "compliance", "data_quality", "change_management")
 #: Top-level ODCS keys copied as they are.
 _ODCS_TOP = (
-    "tenant", "domain", "dataProduct", "description", "tags", "servers", "support", "price", "roles",
-    "slaDefaultElement", "slaProperties", "authoritativeDefinitions", "contractCreatedTs",
-)  # fmt: skip
+    "tenant",
+    "domain",
+    "dataProduct",
+    "description",
+    "tags",
+    "servers",
+    "support",
+    "price",
+    "roles",
+    "slaDefaultElement",
+    "slaProperties",
+    "authoritativeDefinitions",
+    "contractCreatedTs",
+)
 _FIELD_KEYS = (
-    "name", "physicalName", "businessName", "description", "primaryKey", "primaryKeyPosition", "required",
-    "unique", "partitioned", "partitionKeyPosition", "classification", "encryptedName",
-    "transformSourceObjects", "transformLogic", "transformDescription", "examples", "criticalDataElement",
-    "logicalTypeOptions", "tags", "authoritativeDefinitions",
-)  # fmt: skip
+    "name",
+    "physicalName",
+    "businessName",
+    "description",
+    "primaryKey",
+    "primaryKeyPosition",
+    "required",
+    "unique",
+    "partitioned",
+    "partitionKeyPosition",
+    "classification",
+    "encryptedName",
+    "transformSourceObjects",
+    "transformLogic",
+    "transformDescription",
+    "examples",
+    "criticalDataElement",
+    "logicalTypeOptions",
+    "tags",
+    "authoritativeDefinitions",
+)
 _OBJECT_KEYS = (
-    "name", "physicalName", "physicalType", "businessName", "description", "dataGranularityDescription",
-    "logicalType", "tags", "authoritativeDefinitions",
-)  # fmt: skip
+    "name",
+    "physicalName",
+    "physicalType",
+    "businessName",
+    "description",
+    "dataGranularityDescription",
+    "logicalType",
+    "tags",
+    "authoritativeDefinitions",
+)
 _MEMBER_KEYS = ("username", "name", "description", "role", "dateIn", "dateOut", "replacedByUsername")
-_RETENTION_UNITS = {"d": 1, "day": 1, "days": 1, "w": 7, "week": 7, "weeks": 7, "m": 30, "month": 30,
-                    "months": 30, "y": 365, "yr": 365, "year": 365, "years": 365}  # fmt: skip
+_RETENTION_UNITS = {
+    "d": 1,
+    "day": 1,
+    "days": 1,
+    "w": 7,
+    "week": 7,
+    "weeks": 7,
+    "m": 30,
+    "month": 30,
+    "months": 30,
+    "y": 365,
+    "yr": 365,
+    "year": 365,
+    "years": 365,
+}
 
 
 # ===== canonical -> ODCS =============================================================================
@@ -50,7 +97,9 @@ def to_odcs(asset: AssetDefinition, api_version: str = "v3.0.2") -> dict[str, An
     if api_version not in SUPPORTED_VERSIONS:
         from dativo_ingest.errors import UsageError
 
-        raise UsageError(f"unsupported ODCS version {api_version!r}; use one of {', '.join(SUPPORTED_VERSIONS)}")
+        raise UsageError(
+            f"unsupported ODCS version {api_version!r}; use one of {', '.join(SUPPORTED_VERSIONS)}"
+        )
     authoring = asset.to_dict()
     doc: dict[str, Any] = {
         "apiVersion": api_version,
@@ -70,11 +119,15 @@ def to_odcs(asset: AssetDefinition, api_version: str = "v3.0.2") -> dict[str, An
         doc["team"] = _team_to_odcs(asset, api_version)
     retention = asset.compliance.retention_days if asset.compliance else None
     if retention is not None:
-        doc["slaProperties"] = [*doc.get("slaProperties", []), {"property": "retention", "value": retention, "unit": "d"}]
+        doc["slaProperties"] = [
+            *doc.get("slaProperties", []),
+            {"property": "retention", "value": retention, "unit": "d"},
+        ]
     placed, unplaced = _expectation_rules(asset)
     if asset.objects:
-        doc["schema"] = [_object_to_odcs(obj, api_version, placed if i == 0 else {}) for i, obj in
-                         enumerate(asset.objects)]  # fmt: skip
+        doc["schema"] = [
+            _object_to_odcs(obj, api_version, placed if i == 0 else {}) for i, obj in enumerate(asset.objects)
+        ]
     custom = list(authoring.get("customProperties", []))
     custom.extend(_dativo_sections(asset, authoring, unplaced, api_version))
     if asset.id is None:
@@ -96,7 +149,9 @@ def _dativo_sections(
     """``customProperties`` entries carrying the sections ODCS has no home for."""
     values: dict[str, Any] = {key: authoring.get(key) for key in _DATIVO_ONLY}
     if asset.compliance is not None:
-        values["compliance"] = {k: v for k, v in (values["compliance"] or {}).items() if k != "retention_days"}
+        values["compliance"] = {
+            k: v for k, v in (values["compliance"] or {}).items() if k != "retention_days"
+        }
     if asset.data_quality is not None:
         rest = {k: v for k, v in (values["data_quality"] or {}).items() if k != "expectations"}
         values["data_quality"] = {**rest, "expectations": unplaced} if unplaced else rest
@@ -154,22 +209,32 @@ def _field_to_odcs(field: Any, api_version: str, placed: dict[str, list[dict]], 
     if physical:
         out["physicalType"] = physical
     if field.properties:
-        out["properties"] = [_field_to_odcs(f, api_version, placed, f"{path}.{f.name}") for f in field.properties]
+        out["properties"] = [
+            _field_to_odcs(f, api_version, placed, f"{path}.{f.name}") for f in field.properties
+        ]
     if field.items is not None:
         out["items"] = _field_to_odcs(field.items, api_version, placed, f"{path}[]")
     quality = list(raw.get("quality", [])) + placed.get(path, [])
     if quality:
         out["quality"] = [quality_for_version(rule, api_version) for rule in quality]
     custom = list(raw.get("customProperties", [])) + _extras_to_custom(field)
-    if field.type and field.type != logical and field.physical_type:
-        custom.append({"property": PREFIX + "type", "value": field.type})  # physicalType cannot carry it
+    derived = _types_from_odcs(out.get("logicalType"), out.get("physicalType"))
+    if (derived.get("type"), derived.get("physicalType")) != (field.type, field.physical_type):
+        custom.append(
+            {"property": PREFIX + "type", "value": field.type}
+        )  # logical/physical types cannot carry it
     if custom:
         out["customProperties"] = custom
     return out
 
 
-_RULE_TO_METRIC = {"nullCheck": "nullValues", "duplicateCount": "duplicateValues", "validValues": "invalidValues",
-                   "rowCount": "rowCount", "missingCheck": "missingValues"}  # fmt: skip
+_RULE_TO_METRIC = {
+    "nullCheck": "nullValues",
+    "duplicateCount": "duplicateValues",
+    "validValues": "invalidValues",
+    "rowCount": "rowCount",
+    "missingCheck": "missingValues",
+}
 _METRIC_TO_RULE = {metric: rule for rule, metric in _RULE_TO_METRIC.items()}
 
 
@@ -181,8 +246,11 @@ def quality_for_version(rule: Any, api_version: str) -> Any:
     if api_version.startswith("v3.1") and "metric" not in out and "rule" in out:
         name = out.pop("rule")
         if name not in _RULE_TO_METRIC:
-            return {"type": "text", "description": out.get("description") or f"library rule {name}",
-                    **{k: v for k, v in out.items() if k not in ("type", "description")}}  # fmt: skip
+            return {
+                "type": "text",
+                "description": out.get("description") or f"library rule {name}",
+                **{k: v for k, v in out.items() if k not in ("type", "description")},
+            }
         out["metric"] = _RULE_TO_METRIC[name]
         out["type"] = "library"
         if not any(key.startswith("mustBe") or key.startswith("mustNot") for key in out):
@@ -220,13 +288,17 @@ def _expectation_rules(asset: AssetDefinition) -> tuple[dict[str, list[dict]], l
     for index, expectation in enumerate(asset.expectations):
         body = expectation.dump()
         rule = _quality_rule(expectation)
-        rule.setdefault("customProperties", []).append({"property": EXPECTATION_MARK, "value": {"index": index, **body}})
+        rule.setdefault("customProperties", []).append(
+            {"property": EXPECTATION_MARK, "value": {"index": index, **body}}
+        )
         if not asset.objects:
             unplaced.append({"index": index, **body})
         elif expectation.column in paths:
             placed.setdefault(expectation.column, []).append(rule)
         else:
-            rule.setdefault("customProperties", []).append({"property": "column", "value": expectation.column})
+            rule.setdefault("customProperties", []).append(
+                {"property": "column", "value": expectation.column}
+            )
             placed.setdefault("", []).append(rule)
     return placed, unplaced
 
@@ -240,8 +312,12 @@ def _quality_rule(expectation: Any) -> dict[str, Any]:
     if kind == "unique":
         return {"type": "library", "rule": "duplicateCount", "mustBe": 0, "dimension": "uniqueness"}
     if kind == "accepted_values":
-        return {"type": "library", "rule": "validValues", "validValues": list(expectation.values or []),
-                "dimension": "conformity"}  # fmt: skip
+        return {
+            "type": "library",
+            "rule": "validValues",
+            "validValues": list(expectation.values or []),
+            "dimension": "conformity",
+        }
     if kind == "row_count":
         rule: dict[str, Any] = {"type": "library", "rule": "rowCount", "dimension": "completeness"}
         if "min" in extra:
@@ -286,7 +362,8 @@ def from_odcs(doc: dict[str, Any]) -> dict[str, Any]:
     if expectations:
         data_quality = data_quality or {}
         data_quality["expectations"] = [
-            {k: v for k, v in e.items() if k != "index"} for e in sorted(expectations, key=lambda e: e.get("index", 0))
+            {k: v for k, v in e.items() if k != "index"}
+            for e in sorted(expectations, key=lambda e: e.get("index", 0))
         ]
     if data_quality is not None:
         out["data_quality"] = data_quality
@@ -365,15 +442,18 @@ def _object_from_odcs(obj: Any, expectations: list[dict[str, Any]]) -> Any:
 def _field_from_odcs(prop: Any, expectations: list[dict[str, Any]]) -> Any:
     if not isinstance(prop, dict):
         return prop
-    out = {k: v for k, v in prop.items() if k not in ("properties", "items", "quality", "customProperties",
-                                                        "logicalType", "physicalType")}  # fmt: skip
-    if "type" in prop:  # already canonical (our own authoring output)
-        out["type"] = prop["type"]
+    out = {
+        k: v
+        for k, v in prop.items()
+        if k not in ("properties", "items", "quality", "customProperties", "logicalType", "physicalType")
+    }
+    custom, extras = _split_custom(prop.get("customProperties"))
+    if "type" in prop or "type" in extras:  # canonical (our own output), or a type ODCS could not express
+        out["type"] = prop.get("type", extras.get("type"))
         if "physicalType" in prop:
             out["physicalType"] = prop["physicalType"]
     else:
         out.update(_types_from_odcs(prop.get("logicalType"), prop.get("physicalType")))
-    custom, extras = _split_custom(prop.get("customProperties"))
     if custom:
         out["customProperties"] = custom
     out.update(extras)
@@ -396,7 +476,9 @@ def _types_from_odcs(logical: Any, physical: Any) -> dict[str, Any]:
     implied = normalize_type(physical) if isinstance(physical, str) else None
     if implied not in DATIVO_TYPES:
         implied = None
-    if implied and (logical is None or logical in (odcs_logical_type(implied), odcs_logical_type(implied, "v3.1"))):
+    if implied and (
+        logical is None or logical in (odcs_logical_type(implied), odcs_logical_type(implied, "v3.1"))
+    ):
         marker = physical == implied and odcs_logical_type(implied) != implied
         return {"type": implied} if marker else {"type": implied, "physicalType": physical}
     out: dict[str, Any] = {}
@@ -415,8 +497,14 @@ def _take_expectations(quality: Any, expectations: list[dict[str, Any]]) -> Any:
     for rule in quality:
         mark = None
         if isinstance(rule, dict) and isinstance(rule.get("customProperties"), list):
-            mark = next((c.get("value") for c in rule["customProperties"]
-                         if isinstance(c, dict) and c.get("property") == EXPECTATION_MARK), None)  # fmt: skip
+            mark = next(
+                (
+                    c.get("value")
+                    for c in rule["customProperties"]
+                    if isinstance(c, dict) and c.get("property") == EXPECTATION_MARK
+                ),
+                None,
+            )
         if isinstance(mark, dict):
             expectations.append(dict(mark))
         else:

@@ -24,9 +24,7 @@ def is_odcs_document(data: dict[str, Any]) -> bool:
     """True when ``data`` is shaped like an official ODCS document rather than the dativo format."""
     schema = data.get("schema")
     if isinstance(schema, list) and schema and all(isinstance(item, dict) for item in schema):
-        if any("type" in item for item in schema):
-            return False
-        return True
+        return not any("type" in item for item in schema)
     team = data.get("team")
     return isinstance(team, list) or (isinstance(team, dict) and "members" in team)
 
@@ -87,7 +85,11 @@ def _from_authoring(data: dict[str, Any]) -> dict[str, Any]:
     out = dict(data)
     if "schema" in out:
         schema = out.pop("schema")
-        if isinstance(schema, list) and schema and all(isinstance(i, dict) and "type" not in i for i in schema):
+        if (
+            isinstance(schema, list)
+            and schema
+            and all(isinstance(i, dict) and "type" not in i for i in schema)
+        ):
             out["objects"] = schema
         else:
             name = out.get("object") or out.get("name") or DEFAULT_OBJECT_NAME
@@ -169,6 +171,8 @@ def _team_to_authoring(team: dict[str, Any]) -> dict[str, Any]:
             entry["responsibility"] = member["description"]
         if "name" in member:
             entry["member_name"] = member["name"]
-        entry.update({k: v for k, v in member.items() if k not in {"role", "username", "description", "name"}})
+        entry.update(
+            {k: v for k, v in member.items() if k not in {"role", "username", "description", "name"}}
+        )
         roles.append(entry)
     return {**team, "roles": roles} if roles else team

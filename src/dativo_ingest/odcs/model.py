@@ -55,7 +55,9 @@ class SchemaField(Element):
     transform_description: str | None = Field(None, alias="transformDescription")
     logical_type_options: dict[str, Any] | None = Field(None, alias="logicalTypeOptions")
     quality: list[dict[str, Any]] = Field(default_factory=list)
-    authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
+    authoritative_definitions: list[dict[str, Any]] = Field(
+        default_factory=list, alias="authoritativeDefinitions"
+    )
     custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
     properties: list[SchemaField] = Field(default_factory=list)
     items: SchemaField | None = None
@@ -91,7 +93,9 @@ class SchemaObject(Element):
     data_granularity_description: str | None = Field(None, alias="dataGranularityDescription")
     tags: list[str] = Field(default_factory=list)
     quality: list[dict[str, Any]] = Field(default_factory=list)
-    authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
+    authoritative_definitions: list[dict[str, Any]] = Field(
+        default_factory=list, alias="authoritativeDefinitions"
+    )
     custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
     properties: list[SchemaField] = Field(default_factory=list)
 
@@ -102,7 +106,9 @@ class Description(Element):
     purpose: str | None = None
     usage: str | None = None
     limitations: str | None = None
-    authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
+    authoritative_definitions: list[dict[str, Any]] = Field(
+        default_factory=list, alias="authoritativeDefinitions"
+    )
     custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
 
 
@@ -192,7 +198,9 @@ class AssetDefinition(BaseModel):
     access_roles: list[dict[str, Any]] = Field(default_factory=list, alias="roles")
     sla_default_element: str | None = Field(None, alias="slaDefaultElement")
     sla_properties: list[dict[str, Any]] = Field(default_factory=list, alias="slaProperties")
-    authoritative_definitions: list[dict[str, Any]] = Field(default_factory=list, alias="authoritativeDefinitions")
+    authoritative_definitions: list[dict[str, Any]] = Field(
+        default_factory=list, alias="authoritativeDefinitions"
+    )
     custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
     contract_created_ts: str | None = Field(None, alias="contractCreatedTs")
 
@@ -265,7 +273,7 @@ class AssetDefinition(BaseModel):
 
     @property
     def object_name(self) -> str:
-        """The object (table) this contract describes: ``object``, else the first schema object, else ``name``."""
+        """The object (table) described: ``object``, else the first schema object's name, else ``name``."""
         if self.object:
             return self.object
         if self.objects:

@@ -1,8 +1,9 @@
 """Contract validation: the official ODCS JSON Schema plus dativo's semantic rules.
 
 Rules that go beyond the ODCS standard (an owner, a known status) are errors for dativo-governed
-contracts (those with a ``source_type``) and warnings for plain ODCS documents. Each rule is a small pure function ``rule(asset) -> Iterable[Issue]``; :data:`RULES` lists the active
-ones and :func:`validate_asset` runs them all. An issue names its authoring path (``schema[1].type``)
+contracts (those with a ``source_type``) and warnings for plain ODCS documents. Each rule is a
+small pure function ``rule(asset) -> Iterable[Issue]``; :data:`RULES` lists the active ones and
+:func:`validate_asset` runs them all. An issue names its authoring path (``schema[1].type``)
 and, when the source text is given, its line. Warnings become errors with ``strict=True``.
 """
 
@@ -126,7 +127,9 @@ def official_schema(asset: AssetDefinition) -> Iterator[Issue]:
 
 def semantic_version(asset: AssetDefinition) -> Iterator[Issue]:
     if not SEMVER.match(str(asset.version)):
-        yield _error("version", f"'{asset.version}' is not a semantic version (MAJOR.MINOR.PATCH)", "semantic_version")
+        yield _error(
+            "version", f"'{asset.version}' is not a semantic version (MAJOR.MINOR.PATCH)", "semantic_version"
+        )
 
 
 def _governed(asset: AssetDefinition) -> bool:
@@ -137,7 +140,9 @@ def _governed(asset: AssetDefinition) -> bool:
 def known_status(asset: AssetDefinition) -> Iterator[Issue]:
     if asset.status not in STATUSES:
         report = _error if _governed(asset) else _warning
-        yield report("status", f"'{asset.status}' is not one of {', '.join(sorted(STATUSES))}", "known_status")
+        yield report(
+            "status", f"'{asset.status}' is not one of {', '.join(sorted(STATUSES))}", "known_status"
+        )
 
 
 def owner_present(asset: AssetDefinition) -> Iterator[Issue]:
@@ -193,12 +198,18 @@ def known_classifications(asset: AssetDefinition) -> Iterator[Issue]:
     labels = asset.compliance.classification if asset.compliance else []
     for i, label in enumerate(labels):
         if str(label).upper() not in CLASSIFICATIONS:
-            yield _error(f"compliance.classification[{i}]", f"unknown classification '{label}' ({allowed})",
-                         "known_classifications")  # fmt: skip
+            yield _error(
+                f"compliance.classification[{i}]",
+                f"unknown classification '{label}' ({allowed})",
+                "known_classifications",
+            )
     for path, node in field_paths(asset):
         if node.classification and node.classification.upper() not in CLASSIFICATIONS:
-            yield _error(f"{path}.classification", f"unknown classification '{node.classification}' ({allowed})",
-                         "known_classifications")  # fmt: skip
+            yield _error(
+                f"{path}.classification",
+                f"unknown classification '{node.classification}' ({allowed})",
+                "known_classifications",
+            )
 
 
 def retention_not_negative(asset: AssetDefinition) -> Iterator[Issue]:
@@ -213,28 +224,46 @@ def expectations_well_formed(asset: AssetDefinition) -> Iterator[Issue]:
         path = f"data_quality.expectations[{i}]"
         needs = EXPECTATION_NEEDS.get(expectation.type)
         if needs is None:
-            yield _warning(f"{path}.type", f"unknown expectation type '{expectation.type}' (not checked)",
-                           "expectations_well_formed")  # fmt: skip
+            yield _warning(
+                f"{path}.type",
+                f"unknown expectation type '{expectation.type}' (not checked)",
+                "expectations_well_formed",
+            )
             needs = ()
-        present = {k for k, v in {**(expectation.model_extra or {}), "values": expectation.values}.items()
-                   if v not in (None, [])}  # fmt: skip
+        present = {
+            k
+            for k, v in {**(expectation.model_extra or {}), "values": expectation.values}.items()
+            if v not in (None, [])
+        }
         for options in needs:
             if not present.intersection(options):
-                yield _error(path, f"'{expectation.type}' needs {' or '.join(options)}", "expectations_well_formed")
+                yield _error(
+                    path, f"'{expectation.type}' needs {' or '.join(options)}", "expectations_well_formed"
+                )
         if expectation.type in TABLE_LEVEL_EXPECTATIONS:
             continue
         if not expectation.column:
             yield _error(f"{path}.column", f"'{expectation.type}' needs a column", "expectations_well_formed")
         elif expectation.column not in columns:
-            yield _warning(f"{path}.column", f"column '{expectation.column}' is not declared in the schema",
-                           "expectations_well_formed")  # fmt: skip
+            yield _warning(
+                f"{path}.column",
+                f"column '{expectation.column}' is not declared in the schema",
+                "expectations_well_formed",
+            )
 
 
 def monitoring_has_oncall(asset: AssetDefinition) -> Iterator[Issue]:
     monitoring = asset.data_quality.monitoring if asset.data_quality else None
-    if monitoring and monitoring.get("enabled") and not (monitoring.get("oncall_rotation") or monitoring.get("oncall")):
-        yield _error("data_quality.monitoring.oncall_rotation", "monitoring is enabled but no on-call is named",
-                     "monitoring_has_oncall")  # fmt: skip
+    if (
+        monitoring
+        and monitoring.get("enabled")
+        and not (monitoring.get("oncall_rotation") or monitoring.get("oncall"))
+    ):
+        yield _error(
+            "data_quality.monitoring.oncall_rotation",
+            "monitoring is enabled but no on-call is named",
+            "monitoring_has_oncall",
+        )
 
 
 RULES: tuple[Rule, ...] = (
@@ -259,7 +288,7 @@ def validate_asset(
     path: str | None = None,
     rules: tuple[Rule, ...] = RULES,
 ) -> ValidationReport:
-    """Run every rule; with ``source_text`` each issue gets its line, with ``strict`` warnings become errors."""
+    """Run every rule; ``source_text`` adds lines to issues, ``strict`` turns warnings into errors."""
     from dativo_ingest.yamlio import line_of
 
     issues: list[Issue] = []
@@ -268,7 +297,9 @@ def validate_asset(
             if strict and issue.severity == "warning":
                 issue = Issue(issue.path, issue.message, "error", issue.rule)
             if source_text is not None and issue.path:
-                issue = Issue(issue.path, issue.message, issue.severity, issue.rule, line_of(source_text, issue.path))
+                issue = Issue(
+                    issue.path, issue.message, issue.severity, issue.rule, line_of(source_text, issue.path)
+                )
             issues.append(issue)
     return ValidationReport(issues)
 
@@ -300,6 +331,8 @@ def line_of_safe(text: str | None, path: str) -> int | None:
 def _validator(api_version: str) -> Any:
     import jsonschema
 
-    name = "odcs-json-schema-v3.1.0.json" if api_version.startswith("v3.1") else "odcs-json-schema-v3.0.2.json"
+    name = (
+        "odcs-json-schema-v3.1.0.json" if api_version.startswith("v3.1") else "odcs-json-schema-v3.0.2.json"
+    )
     schema = json.loads(resources.files("dativo_ingest.odcs").joinpath("schemas", name).read_text("utf-8"))
     return jsonschema.Draft201909Validator(schema, format_checker=jsonschema.FormatChecker())

@@ -14,7 +14,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, create_engine, event, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from dativo_ingest.errors import StoreError
@@ -169,7 +180,9 @@ def _migrate(engine: Engine) -> None:
                     continue
                 step.apply(conn)
                 if current == 0:
-                    conn.execute(schema_version.insert().values(component=step.component, version=step.version))
+                    conn.execute(
+                        schema_version.insert().values(component=step.component, version=step.version)
+                    )
                 else:
                     conn.execute(
                         schema_version.update()
