@@ -345,7 +345,6 @@ class LineageTracker:
         )
         event = build_run_event(self._slice(record, event_type, error, parent))
         self.last_run, self.last_event = record, event_to_dict(event)
-        validate_event(self.last_event)
         if self._should_emit(emit):
             self._emit_quietly(event)
         return record
