@@ -1,0 +1,148 @@
+"""One view of every constraint on a field, whichever section of the contract declares it.
+
+A field's accepted values, bounds, pattern and quality rules can come from ODCS ``logicalTypeOptions``,
+from field-level ``quality`` rules (v3.0 ``rule: validValues`` or v3.1 ``metric`` + ``arguments``) or from
+the dativo ``data_quality.expectations`` naming the column. Rules compare these views, so moving a
+constraint from one section to another is not reported as a change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Bound keys: a larger lower bound or a smaller upper bound permits less data.
+LOWER_BOUNDS = ("minimum", "minLength", "minItems", "minProperties")
+UPPER_BOUNDS = ("maximum", "maxLength", "maxItems", "maxProperties")
+#: Boolean switches that, when turned on, permit less data.
+FLAGS = ("exclusiveMinimum", "exclusiveMaximum", "uniqueItems")
+#: Keys whose change has no known direction: added tightens, removed loosens, changed breaks.
+OPAQUE = ("pattern", "format")
+#: Expectation types that map onto a constraint key (min -> lower, max -> upper).
+_EXPECTATION_BOUNDS = {"range": ("minimum", "maximum"), "length": ("minLength", "maxLength")}
+
+
+@dataclass
+class Constraints:
+    """The effective constraints of one field."""
+
+    values: frozenset[str] | None = None  # canonical JSON of each accepted value; None = unrestricted
+    shown: dict[str, Any] = field(default_factory=dict)  # canonical -> the value as written
+    lower: dict[str, Any] = field(default_factory=dict)
+    upper: dict[str, Any] = field(default_factory=dict)
+    flags: dict[str, bool] = field(default_factory=dict)
+    opaque: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # identity -> rules
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def constraints_of(node: Any, expectations: tuple[Any, ...] = ()) -> Constraints:
+    """The :class:`Constraints` of a field (``SchemaField``) and the expectations naming its column."""
+    view = Constraints()
+    options = node.logical_type_options or {}
+    for key, value in options.items():
+        _option(view, key, value)
+    for rule in node.quality:
+        if isinstance(rule, dict):
+            _quality_rule(view, rule)
+    for expectation in expectations:
+        _expectation(view, expectation)
+    return view
+
+
+def _option(view: Constraints, key: str, value: Any) -> None:
+    if value is None:
+        return
+    if key in LOWER_BOUNDS:
+        _tighter(view.lower, key, value, larger=True)
+    elif key in UPPER_BOUNDS:
+        _tighter(view.upper, key, value, larger=False)
+    elif key in FLAGS and isinstance(value, bool):
+        view.flags[key] = view.flags.get(key, False) or value
+    elif key == "exclusiveMinimum":  # numeric form (JSON Schema / ODCS 3.1): a strict lower bound
+        _tighter(view.lower, "minimum", value, larger=True)
+    elif key == "exclusiveMaximum":
+        _tighter(view.upper, "maximum", value, larger=False)
+    elif key == "enum" and isinstance(value, list):
+        _values(view, value)
+    elif key in OPAQUE:
+        view.opaque[key] = value
+
+
+def _quality_rule(view: Constraints, rule: dict[str, Any]) -> None:
+    arguments = rule.get("arguments") if isinstance(rule.get("arguments"), dict) else {}
+    valid = rule.get("validValues", arguments.get("validValues"))
+    name = rule.get("rule") or rule.get("metric")
+    if name in ("validValues", "invalidValues") and isinstance(valid, list) and _only_keys(rule):
+        _values(view, valid)
+        return
+    identity = str(name or rule.get("type") or "custom")
+    if rule.get("name"):
+        identity = f"{identity}:{rule['name']}"
+    view.quality.setdefault(identity, []).append(rule)
+
+
+def _only_keys(rule: dict[str, Any]) -> bool:
+    """A validValues rule with a plain threshold (or none) is an accepted-values constraint."""
+    threshold = {k: v for k, v in rule.items() if k.startswith("mustBe") or k.startswith("mustNot")}
+    return not threshold or threshold in ({"mustBe": 0}, {"mustBeLessOrEqualTo": 0}, {"mustBeLessThan": 1})
+
+
+def _expectation(view: Constraints, expectation: Any) -> None:
+    extra = expectation.model_extra or {}
+    kind = expectation.type
+    if kind == "accepted_values" and isinstance(expectation.values, list):
+        _values(view, expectation.values)
+    elif kind in _EXPECTATION_BOUNDS:
+        low, high = _EXPECTATION_BOUNDS[kind]
+        if extra.get("min") is not None:
+            _tighter(view.lower, low, extra["min"], larger=True)
+        if extra.get("max") is not None:
+            _tighter(view.upper, high, extra["max"], larger=False)
+    elif kind == "regex" and extra.get("pattern") is not None:
+        view.opaque["pattern"] = extra["pattern"]
+    else:
+        body = {k: v for k, v in expectation.dump().items() if k != "column"}
+        view.quality.setdefault(f"expectation:{kind}", []).append(body)
+
+
+def _values(view: Constraints, values: list[Any]) -> None:
+    keys = {canonical(v): v for v in values}
+    view.shown.update(keys)
+    view.values = frozenset(keys) if view.values is None else view.values & frozenset(keys)
+
+
+def _tighter(bounds: dict[str, Any], key: str, value: Any, *, larger: bool) -> None:
+    """Keep the most restrictive of two bounds declared for the same key."""
+    if key not in bounds:
+        bounds[key] = value
+        return
+    order = compare(bounds[key], value)
+    if order is not None and ((order < 0) == larger):
+        bounds[key] = value
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def compare(old: Any, new: Any) -> int | None:
+    """-1, 0 or 1 comparing two bounds numerically (ISO dates as text); None when incomparable."""
+    a, b = number(old), number(new)
+    if a is None or b is None:
+        if isinstance(old, str) and isinstance(new, str):
+            a, b = old, new  # type: ignore[assignment]
+        else:
+            return None
+    return (a > b) - (a < b)  # type: ignore[operator]

@@ -1,0 +1,80 @@
+"""Fields added and removed; removal is usage-aware when a usage source is given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dativo_ingest.rules.base import Change, Context
+from dativo_ingest.rules.engine import FieldPair, flatten
+
+
+def field_added(pair: FieldPair, ctx: Context) -> Iterator[Change]:
+    """A new required field tightens (existing data lacks it); a new optional field is compatible."""
+    if pair.old is not None or pair.new is None:
+        return
+    if pair.new.required:
+        yield ctx.change(
+            pair.path,
+            "field_added_required",
+            "tightening",
+            f"required field added ({pair.new.type or pair.new.physical_type or 'untyped'})",
+            category="schema",
+            new=pair.new.type,
+        )
+    else:
+        yield ctx.change(
+            pair.path,
+            "field_added",
+            "compatible",
+            f"optional field added ({pair.new.type or pair.new.physical_type or 'untyped'})",
+            category="schema",
+            new=pair.new.type,
+        )
+
+
+def field_removed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
+    """Removing a field removes data consumers read: MAJOR, unless a usage source says nobody reads it."""
+    if pair.new is not None or pair.old is None:
+        return
+    label = "required field" if pair.old.required else "optional field"
+    if ctx.usage is None or not ctx.source_type:
+        yield ctx.change(
+            pair.path, "field_removed", "removal", f"{label} removed", category="schema", old=pair.old.type
+        )
+        return
+    readers = _consumers(pair, ctx)
+    if readers:
+        shown = ", ".join(readers[:5]) + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
+        yield ctx.change(
+            pair.path,
+            "field_removed_in_use",
+            "breaking",
+            f"{label} removed but read by {shown}",
+            category="schema",
+            old=pair.old.type,
+            consumers=tuple(readers),
+        )
+    else:
+        yield ctx.change(
+            pair.path,
+            "field_removed_unused",
+            "compatible",
+            f"{label} removed; no known downstream consumer reads it",
+            category="schema",
+            old=pair.old.type,
+        )
+
+
+def _consumers(pair: FieldPair, ctx: Context) -> list[str]:
+    """Consumers of the removed field or of anything nested in it."""
+    paths = [pair.field_path]
+    paths.extend(
+        f"{pair.field_path}.{p}" if not p.startswith("[") else pair.field_path + p
+        for p in flatten(pair.old.properties)
+    )
+    if pair.old.items is not None:
+        paths.append(pair.field_path + "[]")
+    found: set[str] = set()
+    for path in paths:
+        found.update(ctx.usage.consumers(ctx.source_type, pair.object_name, path))
+    return sorted(found)
