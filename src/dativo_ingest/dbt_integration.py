@@ -178,7 +178,7 @@ class DBTGenerator:
             path = self.output_dir / "models" / "exposures" / f"{doc['exposures'][0]['name']}.yml"
         else:
             raise DbtError(
-                f"yaml_type must be one of {', '.join(YAML_TYPES)}, got '{yaml_type}'", field="yaml_type"
+                f"must be one of {', '.join(YAML_TYPES)}, got '{yaml_type}'", field="yaml_type"
             )
         write_if_changed(path, dump_yaml(doc, head=self._header(asset, f"dbt {yaml_type}", "#")))
         return path

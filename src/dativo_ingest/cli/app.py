@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dativo_ingest.cli.contract",
     "dativo_ingest.cli.finops",
     "dativo_ingest.cli.lineage",
+    "dativo_ingest.cli.dbt",
 )
 
 console = Console(soft_wrap=True)

@@ -95,7 +95,12 @@ def source_document(
         "name": object_of(asset),
         "description": _description(asset, f"{asset.object_name} data from {asset.source_type or name}"),
         "config": {
-            "meta": {**contract_meta(asset), **(table_meta or {})},
+            "meta": {
+                **contract_meta(asset),
+                "source_type": source_type_of(asset),
+                "object": object_of(asset),
+                **(table_meta or {}),
+            },
             "tags": contract_tags(asset, options.extra_tags),
         },
         "columns": columns,

@@ -47,4 +47,4 @@ class GenerationOptions:
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise DbtError(f"{name} must be one of {', '.join(allowed)}, got '{value}'", field=name)
+        raise DbtError(f"must be one of {', '.join(allowed)}, got '{value}'", field=name)

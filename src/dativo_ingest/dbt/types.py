@@ -145,7 +145,7 @@ def check_adapter(adapter: str) -> str:
     """The adapter name, or a :class:`DbtError` naming the supported ones."""
     if adapter not in _TYPES:
         raise DbtError(
-            f"unsupported dbt adapter '{adapter}' (supported: {', '.join(ADAPTERS)})", field="adapter"
+            f"unsupported adapter '{adapter}' (supported: {', '.join(ADAPTERS)})", field="adapter"
         )
     return adapter
 

@@ -1,0 +1,126 @@
+"""``dativo dbt generate|import-manifest``: contracts to a dbt project, and a dbt manifest into lineage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dativo_ingest.cli.app import console, print_json
+
+dbt_app = typer.Typer(
+    help="Generate dbt projects from contracts and import dbt manifests.", no_args_is_help=True
+)
+
+
+@dbt_app.command("generate")
+def generate(
+    specs: Path = typer.Option(
+        None, "--specs", help="Contract registry folder (default: <workspace>/specs)."
+    ),
+    out: Path = typer.Option(None, "--out", help="dbt project folder (default: <workspace>/dbt)."),
+    project_name: str = typer.Option("dativo", "--project-name", help="dbt project (and profile) name."),
+    adapter: str = typer.Option(
+        "duckdb",
+        "--adapter",
+        help="duckdb, postgres, snowflake, bigquery, databricks, "
+        "spark or trino (a profile is written for duckdb only).",
+    ),
+    source_input: str = typer.Option(
+        "iceberg", "--input", help="Raw tables from: iceberg, parquet or duckdb."
+    ),
+    warehouse: Path = typer.Option(
+        None, "--warehouse", help="Local warehouse (default: <workspace>/warehouse)."
+    ),
+    exposures: Path = typer.Option(None, "--exposures", help="YAML file with an 'exposures:' list."),
+    masking: str = typer.Option(
+        "hash", "--masking", help="Masking of restricted columns: hash, redact or null."
+    ),
+    restricted: list[str] = typer.Option(
+        None, "--restricted", help="Restricted classification (repeatable; default PII and SENSITIVE)."
+    ),
+    materialized: str = typer.Option("table", "--materialized", help="Staging models as table or view."),
+    legacy: bool = typer.Option(False, "--legacy", help="Write pre-1.10 dbt YAML (tests:, top-level meta)."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail when a retention/consent column is not declared."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Build a runnable dbt project for the latest version of every registered contract."""
+    from dativo_ingest.dbt.options import DEFAULT_RESTRICTED
+    from dativo_ingest.dbt.project import ProjectConfig
+    from dativo_ingest.dbt.registry import latest_contracts
+    from dativo_ingest.dbt_integration import DBTGenerator
+    from dativo_ingest.errors import ConfigError
+    from dativo_ingest.workspace import Workspace
+    from dativo_ingest.yamlio import load_mapping
+
+    workspace = Workspace.current()
+    specs_dir = specs or workspace.specs
+    out_dir = out or workspace.dbt
+    entries: tuple = ()
+    if exposures is not None:
+        listed = load_mapping(exposures).get("exposures")
+        if not isinstance(listed, list):
+            raise ConfigError("needs a list under 'exposures:'", path=exposures, field="exposures")
+        entries = tuple(listed)
+    generator = DBTGenerator(
+        out_dir,
+        adapter=adapter,
+        restricted_classifications=restricted or DEFAULT_RESTRICTED,
+        masking=masking,
+        materialized=materialized,
+        style="legacy" if legacy else "current",
+        strict=strict,
+    )
+    config = ProjectConfig(
+        project_name=project_name,
+        input=source_input,
+        warehouse=warehouse or workspace.warehouse,
+        exposures=entries,
+        exposures_origin=str(exposures) if exposures else "exposures config",
+    )
+    result = generator.generate_project(latest_contracts(specs_dir), config)
+    if as_json:
+        print_json({"out": str(out_dir), **result.as_dict()})
+        return
+    console.print(
+        f"dbt project at {out_dir}: {result.contracts} contract(s), {len(result.written)} file(s) written, "
+        f"{len(result.unchanged)} unchanged, {len(result.removed)} removed",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+@dbt_app.command("import-manifest")
+def import_manifest(
+    manifest: Path = typer.Argument(
+        ..., help="dbt target/manifest.json (after dbt parse, compile or build)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Record dbt sources, models, exposures, dependencies and the columns each model reads in lineage."""
+    from dativo_ingest.dbt.manifest import load_manifest, record_lineage
+    from dativo_ingest.lineage import LineageTracker
+
+    graph = load_manifest(manifest)
+    recorded = record_lineage(graph, LineageTracker())
+    summary = {**graph.summary(), "recorded": recorded}
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"imported {manifest}: {summary['sources']} source(s), {summary['models']} model(s), "
+        f"{summary['exposures']} exposure(s), {recorded['edges']} edge(s), "
+        f"{recorded['column_reads']} column read(s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for warning in graph.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(dbt_app, name="dbt")
