@@ -1,0 +1,130 @@
+"""The contract catalog the AI context API reads: the registry for contracts, the search index for discovery.
+
+The index is synchronised from the registry lazily (on first use, then at most every
+``refresh_seconds``): only contracts whose latest version changed are reloaded. Pinned versions are
+cached in memory (a registered version never changes); the latest version is asked of the registry.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from sqlglot import exp
+
+from dativo_ingest.errors import ContractNotFoundError, StoreError
+from dativo_ingest.logging import get_logger
+from dativo_ingest.store import search
+
+logger = get_logger(__name__)
+CACHE_SIZE = 2048
+LOAD_CHUNK = 500
+
+
+def default_registry() -> Any:
+    """The current workspace's contract registry."""
+    from dativo_ingest.contracts import ContractManager
+    from dativo_ingest.workspace import Workspace
+
+    return ContractManager(specs_dir=Workspace.current().specs)
+
+
+class Catalog:
+    """Contracts by (source, object, version), a synchronised search index, and SQL table resolution."""
+
+    def __init__(self, registry: Any, store: Any, refresh_seconds: float = 2.0) -> None:
+        self.registry = registry
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self._cache: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._synced_at: float | None = None
+
+    # ----- contracts ------------------------------------------------------------------------------
+    def get(self, source_type: str, object_name: str, version: str | None = None) -> Any:
+        """The contract (latest when ``version`` is None); :class:`ContractNotFoundError` when unknown."""
+        if version is not None:
+            key = (source_type, object_name, str(version))
+            with self._lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+        asset = self.registry.get_contract(source_type, object_name, version)
+        if asset is None:
+            raise ContractNotFoundError(
+                f"no contract {source_type}/{object_name}" + (f" version {version}" if version else ""),
+                field="object",
+            )
+        with self._lock:
+            self._cache[(source_type, object_name, asset.version)] = asset
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return asset
+
+    # ----- index ----------------------------------------------------------------------------------
+    def ensure_index(self) -> None:
+        """Synchronise the index when it has not been for ``refresh_seconds``."""
+        synced = self._synced_at
+        if synced is not None and time.monotonic() - synced < self.refresh_seconds:
+            return
+        self.sync()
+
+    def sync(self) -> int:
+        """Bring the index in line with the registry; returns how many contracts were (re)indexed."""
+        with self._sync_lock:
+            listed = {f"{s}/{o}": (s, o, str(v)) for s, o, v in self.registry.list_contracts()}
+            indexed = search.versions(self.store)
+            changed = [entry for key, entry in sorted(listed.items()) if indexed.get(key) != entry[2]]
+            gone = sorted(set(indexed) - set(listed))
+            written = 0
+            for start in range(0, len(changed), LOAD_CHUNK):
+                assets = []
+                for s, o, v in changed[start : start + LOAD_CHUNK]:
+                    try:
+                        assets.append(self.registry.get_contract(s, o, v))
+                    except ContractNotFoundError:
+                        continue  # removed while we synchronised
+                try:
+                    written += search.upsert(self.store, assets)
+                except StoreError:
+                    # another process indexed the same contracts concurrently; reread and retry once
+                    written += search.upsert(self.store, assets)
+            if gone:
+                search.remove(self.store, gone)
+            self._synced_at = time.monotonic()
+            if written or gone:
+                logger.info(
+                    "search index synchronised", extra={"fields": {"indexed": written, "removed": len(gone)}}
+                )
+            return written
+
+    # ----- SQL table resolution ---------------------------------------------------------------------
+    def resolve_table(self, table: exp.Table) -> Any:
+        """The contract a table reference reads, None when ungoverned, or a string when ambiguous.
+
+        Tried in order: ``source.object`` (also ``raw_source.object``, the dbt source), the contract
+        name or physical table name (``stripe_customers``, also ``stg_stripe_customers``), a bare object
+        name when exactly one source has it.
+        """
+        name, db = table.name, table.db
+        attempts: list[dict[str, str]] = []
+        if db:
+            attempts.append({"key": f"{db}/{name}"})
+            if db.lower().startswith("raw_"):
+                attempts.append({"key": f"{db[4:]}/{name}"})
+        attempts += [{"name": name}, {"physical_name": name}]
+        if name.lower().startswith("stg_"):
+            attempts.append({"name": name[4:]})
+        if not db:
+            attempts.append({"object_name": name})
+        for attempt in attempts:
+            hits = search.lookup(self.store, **attempt)
+            if len(hits) == 1:
+                return self.get(hits[0]["source_type"], hits[0]["object"])
+            if len(hits) > 1:
+                keys = ", ".join(h["key"] for h in hits[:5])
+                return f"table {'.'.join(p.name for p in table.parts)} is ambiguous: it matches {keys}"
+        return None

@@ -1,0 +1,114 @@
+"""Adapters to lineage and FinOps for the AI context API; each answers empty (or None) when its
+component or its data is absent, so the context API keeps working in a partial installation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dativo_ingest.errors import DativoError, NotFoundError
+from dativo_ingest.logging import get_logger
+
+logger = get_logger(__name__)
+RUN_SCAN_LIMIT = 200
+
+
+def default_lineage(store: Any) -> Any:
+    """A LineageTracker on ``store``, or None without the lineage component."""
+    try:
+        from dativo_ingest.lineage import LineageTracker
+    except ImportError:
+        return None
+    return LineageTracker(store)
+
+
+def asset_node_id(source_type: str, object_name: str, version: str) -> str:
+    return f"asset://{source_type}/{object_name}@{version}"
+
+
+def _node(item: dict[str, Any]) -> dict[str, Any]:
+    """A lineage hop without node attributes (they copy contract fields, restricted ones included)."""
+    node = item.get("node") or {}
+    edge = item.get("edge") or {}
+    return {
+        "id": node.get("id"),
+        "type": node.get("type"),
+        "name": node.get("name"),
+        "depth": item.get("depth"),
+        "edge": edge.get("type"),
+    }
+
+
+def lineage_of(tracker: Any, node_id: str, max_depth: int) -> dict[str, Any]:
+    """``{available, upstream, downstream}`` for a node (empty lists when unknown or unavailable)."""
+    if tracker is None:
+        return {"available": False, "upstream": [], "downstream": []}
+    try:
+        up = tracker.get_upstream_lineage(node_id, max_depth=max_depth)
+        down = tracker.get_downstream_lineage(node_id, max_depth=max_depth)
+    except NotFoundError:
+        return {"available": True, "upstream": [], "downstream": []}
+    except DativoError as exc:
+        logger.warning("lineage unavailable", extra={"fields": {"error": str(exc)}})
+        return {"available": False, "upstream": [], "downstream": []}
+    return {"available": True, "upstream": [_node(i) for i in up], "downstream": [_node(i) for i in down]}
+
+
+def _run_node_ids(run: dict[str, Any]) -> set[str]:
+    ids = set()
+    for n in run.get("nodes") or []:
+        ids.add(n.get("id") if isinstance(n, dict) else str(n))
+    return ids
+
+
+def jobs_touching(tracker: Any, node_ids: set[str]) -> list[tuple[str, str]]:
+    """(tenant, job) pairs whose recorded runs included one of ``node_ids`` (newest runs scanned)."""
+    if tracker is None:
+        return []
+    try:
+        runs = tracker.runs(limit=RUN_SCAN_LIMIT)
+    except DativoError:
+        return []
+    return sorted({(r["tenant_id"], r["job_name"]) for r in runs if _run_node_ids(r) & node_ids})
+
+
+def cost_summary(store: Any, tenant_id: str | None, hours: float, job_name: str | None = None) -> dict | None:
+    """FinOps cost summary from stored runs, or None without the FinOps component."""
+    try:
+        from dativo_ingest.finops import get_cost_summary
+    except ImportError:
+        return None
+    try:
+        return get_cost_summary(tenant_id, since_hours=hours, job_name=job_name, store=store)
+    except DativoError as exc:
+        if exc.field == "since_hours":
+            raise
+        logger.warning("finops unavailable", extra={"fields": {"error": str(exc)}})
+        return None
+
+
+def asset_costs(store: Any, jobs: list[tuple[str, str]], hours: float) -> dict[str, Any] | None:
+    """Recent cost of the jobs that ran an asset, or None when there is nothing to report."""
+    if not jobs:
+        return None
+    by_job, total, runs = [], 0.0, 0
+    for tenant, job in jobs:
+        summary = cost_summary(store, tenant, hours, job)
+        if summary is None:
+            return None
+        by_job.append(
+            {
+                "tenant_id": tenant,
+                "job_name": job,
+                "runs": summary["run_count"],
+                "total_cost_usd": summary["total_cost_usd"],
+            }
+        )
+        total += summary["total_cost_usd"]
+        runs += summary["run_count"]
+    return {
+        "time_range_hours": hours,
+        "currency": "USD",
+        "run_count": runs,
+        "total_cost_usd": round(total, 9),
+        "by_job": by_job,
+    }

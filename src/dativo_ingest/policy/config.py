@@ -1,0 +1,88 @@
+"""The policy document: who may ask, which classifications are restricted, and what restriction means.
+
+Read from a dict or a YAML file. Keys: ``allowed_requesters`` (empty = everyone may ask),
+``restricted_classifications`` (default PII and SENSITIVE), ``elevated_requesters`` (see everything,
+allowed implicitly), ``requester_tenants`` (requester -> tenants it may see; absent = all tenants) and
+``on_restricted`` (``redact``, the default: restricted fields listed but their details withheld;
+``hide``: left out; ``deny``: the whole asset is refused).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dativo_ingest.errors import ConfigError
+
+DEFAULT_RESTRICTED = ("PII", "SENSITIVE")
+OnRestricted = Literal["redact", "hide", "deny"]
+
+
+class PolicyConfig(BaseModel):
+    """A validated, immutable policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allowed_requesters: frozenset[str] = frozenset()
+    restricted_classifications: frozenset[str] = frozenset(DEFAULT_RESTRICTED)
+    elevated_requesters: frozenset[str] = frozenset()
+    requester_tenants: dict[str, frozenset[str]] = Field(default_factory=dict)
+    on_restricted: OnRestricted = "redact"
+
+    @field_validator("restricted_classifications", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        return frozenset(str(v).strip().upper() for v in value) if value is not None else value
+
+    @field_validator("allowed_requesters", "elevated_requesters", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        return frozenset(str(v).strip() for v in value) if value is not None else value
+
+    @field_validator("requester_tenants", mode="before")
+    @classmethod
+    def _tenants(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {str(k): frozenset([v] if isinstance(v, str) else v) for k, v in value.items()}
+
+    def is_elevated(self, requester: str) -> bool:
+        return requester in self.elevated_requesters
+
+    def restricted_for(self, requester: str) -> frozenset[str]:
+        """The classification labels restricted for ``requester`` (none when elevated)."""
+        return frozenset() if self.is_elevated(requester) else self.restricted_classifications
+
+    def tenants_of(self, requester: str) -> frozenset[str] | None:
+        """The tenants ``requester`` is scoped to, or None when it is not scoped."""
+        return self.requester_tenants.get(requester)
+
+
+def load_policy(config: PolicyConfig | dict[str, Any] | str | Path | None) -> PolicyConfig:
+    """A :class:`PolicyConfig` from a dict, a YAML file path, or None (the default policy)."""
+    if isinstance(config, PolicyConfig):
+        return config
+    source = None
+    if config is None:
+        data: Any = {}
+    elif isinstance(config, (str, Path)):
+        from dativo_ingest.yamlio import load_mapping
+
+        source = str(config)
+        data = load_mapping(config)
+    elif isinstance(config, dict):
+        data = config
+    else:
+        raise ConfigError(f"policy must be a dict or a YAML file path, not {type(config).__name__}")
+    try:
+        return PolicyConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        raise ConfigError(f"invalid policy: {first['msg']}", path=source, field=where) from exc
