@@ -177,9 +177,7 @@ class DBTGenerator:
             doc = self.generate_exposure_yaml(asset, model_name=model_name, **kwargs)
             path = self.output_dir / "models" / "exposures" / f"{doc['exposures'][0]['name']}.yml"
         else:
-            raise DbtError(
-                f"must be one of {', '.join(YAML_TYPES)}, got '{yaml_type}'", field="yaml_type"
-            )
+            raise DbtError(f"must be one of {', '.join(YAML_TYPES)}, got '{yaml_type}'", field="yaml_type")
         write_if_changed(path, dump_yaml(doc, head=self._header(asset, f"dbt {yaml_type}", "#")))
         return path
 

@@ -31,9 +31,17 @@ def run_dbt(project: Path, *args: str) -> DbtRun:
     jsonschemas._can_run_validations = lambda: True  # lint YAML as dbt does for cloud adapters
     try:
         result = dbtRunner(callbacks=[events.append]).invoke(
-            [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--no-partial-parse",
-             "--show-all-deprecations", "--no-use-colors"]
-        )  # fmt: skip
+            [
+                *args,
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(project),
+                "--no-partial-parse",
+                "--show-all-deprecations",
+                "--no-use-colors",
+            ]
+        )
     finally:
         jsonschemas._can_run_validations = original
     run = DbtRun(result.success, result.exception)

@@ -32,9 +32,15 @@ left join (select order_id, customer_id, amount from {{ ref('stg_shop__orders') 
 group by c.customer_id, c.tier
 """
 EXPOSURES = [
-    {"name": "revenue_dashboard", "type": "dashboard", "maturity": "high", "url": "https://bi.example.com/rev",
-     "owner": {"name": "BI", "email": "bi@example.com"}, "depends_on": ["shop.orders", "ref('fct_customer_revenue')"]},
-]  # fmt: skip
+    {
+        "name": "revenue_dashboard",
+        "type": "dashboard",
+        "maturity": "high",
+        "url": "https://bi.example.com/rev",
+        "owner": {"name": "BI", "email": "bi@example.com"},
+        "depends_on": ["shop.orders", "ref('fct_customer_revenue')"],
+    },
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +49,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out, warehouse = root / "dbt", root / "warehouse"
     write_parquet(warehouse)
     generator = DBTGenerator(output_dir=out)
-    config = ProjectConfig(project_name="shop", input="parquet", warehouse=warehouse, exposures=tuple(EXPOSURES))
+    config = ProjectConfig(
+        project_name="shop", input="parquet", warehouse=warehouse, exposures=tuple(EXPOSURES)
+    )
     generator.generate_project(latest_contracts(SPECS), config)
     (out / "models" / "marts").mkdir(parents=True)
     (out / "models" / "marts" / "fct_customer_revenue.sql").write_text(MART)

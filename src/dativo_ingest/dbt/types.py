@@ -144,9 +144,7 @@ SQLGLOT_DIALECT = {a: a for a in ADAPTERS}
 def check_adapter(adapter: str) -> str:
     """The adapter name, or a :class:`DbtError` naming the supported ones."""
     if adapter not in _TYPES:
-        raise DbtError(
-            f"unsupported adapter '{adapter}' (supported: {', '.join(ADAPTERS)})", field="adapter"
-        )
+        raise DbtError(f"unsupported adapter '{adapter}' (supported: {', '.join(ADAPTERS)})", field="adapter")
     return adapter
 
 
