@@ -19,6 +19,7 @@ from dativo_ingest.errors import DativoError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "dativo_ingest.cli.contract",
+    "dativo_ingest.cli.contract_registry",
     "dativo_ingest.cli.finops",
     "dativo_ingest.cli.lineage",
     "dativo_ingest.cli.dbt",

@@ -34,6 +34,7 @@ class ContractVersion:
     previous_version: str | None = None
     required_version: str | None = None
     path: Path | None = None  # the contract file under specs/
+    unchanged: bool = False  # set when a save found identical content and wrote nothing
 
     @property
     def is_breaking(self) -> bool:

@@ -129,7 +129,8 @@ class ContractRegistry:
         with locked(layout.history):
             latest = self.latest(layout.source_type, layout.object)
             if latest is not None and latest.hash == digest:
-                return latest  # identical content: nothing to do
+                latest.unchanged = True  # identical content: nothing to do
+                return latest
             entry = self._decide(asset, layout, latest, digest, force)
             entry.author, entry.timestamp = author, datetime.now(UTC).isoformat(timespec="milliseconds")
             atomic_write_text(layout.snapshot(version), text)

@@ -1,0 +1,215 @@
+"""``dativo contract save|diff|history|check``: the versioned registry and its CI gate."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dativo_ingest.cli.app import console, print_json
+from dativo_ingest.cli.contract import contract_app
+
+SPECS_HELP = "Registry directory (default: the workspace's specs/)."
+PERSPECTIVE_HELP = "spec (the spec's bump rules), consumer or producer."
+LINEAGE_HELP = "Ask the lineage store which dbt models read a removed column (unused removal is MINOR)."
+STYLE = {"major": "red", "minor": "yellow", "patch": "cyan", "none": "dim"}
+
+
+def _specs(specs: Path | None) -> Path:
+    if specs is not None:
+        return specs
+    from dativo_ingest.workspace import Workspace
+
+    return Workspace.current().specs
+
+
+def _usage(lineage: bool) -> Any:
+    if not lineage:
+        return None
+    from dativo_ingest.lineage import StoreUsageSource
+
+    return StoreUsageSource()
+
+
+def _author(author: str | None) -> str:
+    if author:
+        return author
+    import getpass
+
+    return os.environ.get("DATIVO_AUTHOR") or getpass.getuser()
+
+
+@contract_app.command("save")
+def save(
+    path: Path = typer.Argument(..., help="Contract file to save as a new version."),
+    author: str | None = typer.Option(
+        None, "--author", help="Who saves it (default: $DATIVO_AUTHOR or user)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Save even when the version bump is too small."),
+    specs: Path | None = typer.Option(None, "--specs", help=SPECS_HELP),
+    lineage: bool = typer.Option(False, "--lineage", help=LINEAGE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the saved version as JSON."),
+) -> None:
+    """Save a contract into the registry; refuse a version bump smaller than its changes need."""
+    from dativo_ingest.contracts import ContractManager
+    from dativo_ingest.registry.loading import load_contract
+
+    manager = ContractManager(specs_dir=_specs(specs), usage=_usage(lineage))
+    saved = manager.save_contract(load_contract(path), author=_author(author), force=force)
+    if as_json:
+        print_json(saved.to_dict())
+        return
+    name = f"{saved.source_type}/{saved.object} {saved.version}"
+    if saved.unchanged:
+        console.print(f"{name}: unchanged (identical to the saved version)", highlight=False)
+        return
+    forced = f" [red]forced[/] (needed >= {saved.required_version})" if saved.forced else ""
+    console.print(f"saved {name} ({saved.change_type}){forced} -> {saved.path}", highlight=False)
+    _print_changes(saved.changes)
+
+
+@contract_app.command("diff")
+def diff(
+    old: str = typer.Argument(..., help="Old contract: a file, or SOURCE/OBJECT[@VERSION] in the registry."),
+    new: str = typer.Argument(..., help="New contract: a file, or SOURCE/OBJECT[@VERSION] in the registry."),
+    perspective: str = typer.Option("spec", "--perspective", help=PERSPECTIVE_HELP),
+    specs: Path | None = typer.Option(None, "--specs", help=SPECS_HELP),
+    lineage: bool = typer.Option(False, "--lineage", help=LINEAGE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
+) -> None:
+    """Classify the changes between two contract versions and the version bump they need."""
+    from dativo_ingest.contracts import suggested_version
+    from dativo_ingest.registry.loading import load_pair
+    from dativo_ingest.rules import classify
+
+    old_asset, new_asset = load_pair(_resolve(old, specs), _resolve(new, specs))
+    result = classify(old_asset, new_asset, perspective=perspective, usage=_usage(lineage))
+    data = result.to_dict()
+    data["suggested_version"] = suggested_version(old_asset.version, result)
+    if as_json:
+        print_json(data)
+        return
+    label = STYLE[result.severity.label]
+    console.print(
+        f"{old_asset.version} -> {new_asset.version}: [{label}]{result.change_type}[/] "
+        f"({len(result.changes)} change(s), perspective {perspective}); "
+        f"suggested version {data['suggested_version']}",
+        highlight=False,
+    )
+    _print_changes(result.changes)
+
+
+def _resolve(ref: str, specs: Path | None) -> Path:
+    """A file path, or the stored file of a registry reference ``SOURCE/OBJECT[@VERSION]``."""
+    candidate = Path(ref)
+    if candidate.is_file():
+        return candidate
+    from dativo_ingest.errors import UsageError
+    from dativo_ingest.registry import ContractRegistry
+
+    name, _, version = ref.partition("@")
+    source, _, obj = name.partition("/")
+    if not source or not obj or "/" in obj:
+        raise UsageError(
+            f"'{ref}' is neither a file nor a registry reference (SOURCE/OBJECT or SOURCE/OBJECT@VERSION)"
+        )
+    registry = ContractRegistry(_specs(specs))
+    entry = registry.find(source, obj, version or None)
+    snapshot = registry.layout(source, obj).snapshot(entry.version)
+    return snapshot if snapshot.is_file() else entry.path  # type: ignore[return-value]
+
+
+@contract_app.command("history")
+def history(
+    source_type: str = typer.Argument(..., help="Source type, e.g. stripe."),
+    object_name: str = typer.Argument(..., help="Object, e.g. customers."),
+    specs: Path | None = typer.Option(None, "--specs", help=SPECS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the history as JSON."),
+) -> None:
+    """The saved versions of a contract, newest first, with author, time and change type."""
+    from dativo_ingest.contracts import ContractManager
+    from dativo_ingest.errors import ContractNotFoundError
+
+    entries = ContractManager(specs_dir=_specs(specs)).get_contract_history(source_type, object_name)
+    if not entries:
+        raise ContractNotFoundError(f"no contract {source_type}/{object_name} in the registry")
+    if as_json:
+        print_json([e.to_dict() for e in entries])
+        return
+    for entry in entries:
+        forced = " [red]forced[/]" if entry.forced else ""
+        console.print(
+            f"{entry.version:<10} {entry.change_type:<13} {entry.timestamp or '-':<30} {entry.author or '-'}"
+            f"  ({len(entry.changes)} change(s)){forced}",
+            highlight=False,
+        )
+
+
+@contract_app.command("check")
+def check(
+    paths: list[Path] = typer.Argument(
+        ..., help="Contract files to check (e.g. the ones a pull request changes)."
+    ),
+    against: str = typer.Option(..., "--against", help="Baseline: a specs directory, or git:REF."),
+    perspective: str = typer.Option("spec", "--perspective", help=PERSPECTIVE_HELP),
+    lineage: bool = typer.Option(False, "--lineage", help=LINEAGE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
+    junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report here."),
+) -> None:
+    """CI gate: exit 1 when a contract changes without the version bump its changes need."""
+    from dativo_ingest.registry.check import check_file
+
+    usage = _usage(lineage)
+    results = [check_file(p, against, perspective=perspective, usage=usage) for p in paths]
+    if junit is not None:
+        _write_junit(junit, results)
+    if as_json:
+        print_json([r.to_dict() for r in results])
+    else:
+        for result in results:
+            mark = "[green]PASS[/]" if result.ok else "[red]FAIL[/]"
+            console.print(f"{mark} {result.path} ({result.name}): {result.message}", highlight=False)
+            if not result.ok and result.diff is not None:
+                _print_changes(result.diff.changes)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _print_changes(changes: list[Any], limit: int = 200) -> None:
+    ordered = sorted(changes, key=lambda c: (-c.severity, c.path))
+    for change in ordered[:limit]:
+        label = change.severity.label
+        console.print(
+            f"  [{STYLE[label]}]{label.upper():<5}[/] {change.path}: {change.message}", highlight=False
+        )
+    if len(ordered) > limit:
+        console.print(f"  ... and {len(ordered) - limit} more (use --json for all)", highlight=False)
+
+
+def _write_junit(path: Path, results: list[Any]) -> None:
+    """Write a ``<testsuite>`` with a failing ``<testcase>`` per contract whose bump is too small."""
+    from xml.etree import ElementTree as ET
+
+    from dativo_ingest.fileio import atomic_write_text
+
+    failures = sum(not r.ok for r in results)
+    suite = ET.Element("testsuite", name="dativo contract check", tests=str(len(results)),
+                       failures=str(failures), errors="0")  # fmt: skip
+    for result in results:
+        case = ET.SubElement(
+            suite, "testcase", name=str(result.path), classname="contract." + result.name.replace("/", ".")
+        )
+        if not result.ok:
+            failure = ET.SubElement(case, "failure", message=result.message, type="BreakingChange")
+            lines = [f"{c.severity.label.upper()} {c.path}: {c.message}" for c in result.diff.changes]
+            failure.text = "\n".join(lines)
+    ET.indent(suite)
+    atomic_write_text(
+        path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Commands are attached to ``contract_app``, which ``dativo_ingest.cli.contract`` registers."""

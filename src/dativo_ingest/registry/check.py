@@ -1,0 +1,133 @@
+"""The CI gate: does each changed contract carry the version bump its changes need?
+
+The baseline is either the registry (latest saved version of the same source type and object) or the
+same file at a git revision (``git show REF:path``). A contract with no baseline is new and passes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dativo_ingest.errors import UsageError
+from dativo_ingest.registry.registry import ContractRegistry
+from dativo_ingest.registry.semver import Version, required_version, satisfies
+from dativo_ingest.rules import Diff, classify
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one contract file."""
+
+    path: str
+    baseline: str  # where the old version came from
+    new_version: str
+    old_version: str | None = None
+    diff: Diff | None = None
+    required_version: str | None = None
+    ok: bool = True
+    name: str = ""
+
+    @property
+    def message(self) -> str:
+        if self.old_version is None:
+            return f"new contract {self.new_version} (no baseline in {self.baseline})"
+        kind = self.diff.change_type if self.diff else "none"
+        count = len(self.diff.changes) if self.diff else 0
+        verdict = "ok" if self.ok else f"needs version >= {self.required_version}"
+        return f"{self.old_version} -> {self.new_version}: {count} change(s), {kind}; {verdict}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "contract": self.name,
+            "ok": self.ok,
+            "baseline": self.baseline,
+            "old_version": self.old_version,
+            "new_version": self.new_version,
+            "required_version": self.required_version,
+            "change_type": self.diff.change_type if self.diff else "none",
+            "message": self.message,
+            "changes": [c.to_dict() for c in self.diff.changes] if self.diff else [],
+        }
+
+
+def check_file(
+    path: str | Path, against: str, *, perspective: str = "spec", usage: Any = None
+) -> CheckResult:
+    """Check one contract file against ``against``: a specs directory or ``git:REF``."""
+    from dativo_ingest.registry.loading import load_contract
+
+    new = load_contract(path)
+    if against.startswith("git:"):
+        ref = against[4:]
+        if not ref:
+            raise UsageError("--against git:REF needs a revision, e.g. git:origin/main")
+        old, label = _from_git(Path(path), ref), against
+    else:
+        old, label = _from_registry(Path(path), new, Path(against), perspective, usage), str(against)
+    return evaluate(str(path), new, old, label, perspective=perspective, usage=usage)
+
+
+def evaluate(
+    path: str, new: Any, old: Any, baseline: str, *, perspective: str = "spec", usage: Any = None
+) -> CheckResult:
+    name = f"{new.source_type or '-'}/{new.object_name}"
+    result = CheckResult(path, baseline, new.version, name=name)
+    if old is None:
+        return result
+    diff = classify(old, new, perspective=perspective, usage=usage)
+    result.old_version, result.diff = old.version, diff
+    result.required_version = str(required_version(old.version, diff.severity))
+    result.ok = satisfies(new.version, old.version, diff.severity)
+    return result
+
+
+def _from_registry(path: Path, new: Any, specs: Path, perspective: str, usage: Any) -> Any:
+    if not new.source_type:
+        return None
+    registry = ContractRegistry(specs, usage=usage, perspective=perspective)
+    layout = registry.layout(new.source_type, new.object_name)
+    candidates = []
+    for entry in registry.versions(layout.source_type, layout.object):
+        snapshot = layout.snapshot(entry.version)
+        source = snapshot if snapshot.is_file() else entry.path
+        if source is not None and source.is_file() and not _same_file(source, path):
+            candidates.append((Version.parse(entry.version), source))
+    if not candidates:
+        return None
+    from dativo_ingest.registry.loading import load_contract
+
+    return load_contract(max(candidates, key=lambda c: c[0])[1])
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _from_git(path: Path, ref: str) -> Any:
+    """The contract at ``ref`` (None when the file did not exist there)."""
+    from dativo_ingest.config import AssetDefinition
+    from dativo_ingest.yamlio import loads
+
+    folder = path.resolve().parent
+    try:
+        done = subprocess.run(["git", "show", f"{ref}:./{path.name}"], cwd=folder, capture_output=True,
+                              text=True, check=False)  # fmt: skip
+    except OSError as exc:
+        raise UsageError(f"cannot run git: {exc.strerror}") from None
+    if done.returncode != 0:
+        error = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git show failed"
+        if "does not exist in" in error or "exists on disk, but not in" in error:
+            return None
+        raise UsageError(f"git show {ref}:{path}: {error}", path=path)
+    source = f"{ref}:{path}"
+    data = loads(done.stdout, source=source)
+    if not isinstance(data, dict):
+        return None
+    return AssetDefinition.from_dict(data, source=source)
