@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dativo_ingest.cli.finops",
     "dativo_ingest.cli.lineage",
     "dativo_ingest.cli.dbt",
+    "dativo_ingest.cli.run",
+    "dativo_ingest.cli.demo",
 )
 
 console = Console(soft_wrap=True)

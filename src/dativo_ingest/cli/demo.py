@@ -1,0 +1,82 @@
+"""``dativo demo [DIR]``: create a sample workspace, ingest it, build dbt, show lineage and cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dativo_ingest.cli.app import console, print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    directory: Path = typer.Argument(
+        Path("demo"), help="Folder to create the demo workspace in (empty or new)."
+    ),
+    no_dbt: bool = typer.Option(False, "--no-dbt", help="Generate the dbt project but do not run dbt build."),
+    as_json: bool = typer.Option(False, "--json", help="Print the demo report as JSON."),
+) -> None:
+    """The first command to run: a complete, offline tour of dativo in a new folder."""
+    from dativo_ingest.demo import run_demo
+
+    report = run_demo(directory, dbt=not no_dbt, say=None if as_json else _say)
+    if as_json:
+        print_json(report)
+        return
+    root = report["workspace"]
+    console.print("\n[bold]Next:[/] explore it, then serve the metadata to AI agents:", highlight=False)
+    for line in (
+        f"cd {root}",
+        "dativo run --job-dir jobs      # re-run: only new rows (cursor), nothing duplicated",
+        "dativo lineage --help         # the graph source -> contract -> Iceberg -> dbt",
+        "dativo finops --help          # costs per tenant and job",
+        "dativo serve                  # HTTP context API on http://127.0.0.1:8000",
+        "curl -H 'Authorization: Bearer <api key>' http://127.0.0.1:8000/v1/assets/stripe/customers",
+    ):
+        console.print(f"  {line}", highlight=False, markup=False)
+
+
+def _say(step: str, data: Any) -> None:
+    if step == "workspace":
+        console.print(
+            f"[bold]Workspace[/] {data['root']}: contracts in assets/, jobs in jobs/, data in data/",
+            highlight=False,
+        )
+    elif step == "run":
+        console.print(
+            f"[bold]Ingested[/] {data['job_name']}: {data['rows_read']} read, [green]{data['rows_written']} "
+            f"written[/] to {data['target']}, [yellow]{data['rows_quarantined']} quarantined[/]"
+            + (
+                f" ({', '.join(f'{k}={v}' for k, v in data['rule_failures'].items())})"
+                if data["rule_failures"]
+                else ""
+            ),
+            highlight=False,
+        )
+        for warning in data.get("warnings", []):
+            console.print(f"  [dim]note: {warning}[/]", highlight=False)
+    elif step == "dbt":
+        generated = data.get("generated", {})
+        console.print(
+            f"[bold]dbt[/] project generated ({generated.get('written', 0)} files) -> build "
+            f"{data.get('build')}" + (f": {data['summary']}" if data.get("summary") else ""),
+            highlight=False,
+        )
+    elif step == "lineage":
+        console.print("[bold]Lineage[/]", highlight=False)
+        for path in data:
+            console.print(f"  {path}", highlight=False, markup=False)
+    elif step == "cost":
+        console.print(
+            "[bold]Cost[/] (measured CPU, memory and bytes, priced): "
+            + ", ".join(
+                f"{job} ${cost:.6f}" if isinstance(cost, int | float) else f"{job} -"
+                for job, cost in data.items()
+            ),
+            highlight=False,
+        )

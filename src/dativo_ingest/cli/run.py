@@ -1,0 +1,133 @@
+"""``dativo run``: run one job (``--config job.yaml``) or every job in a folder (``--job-dir jobs/``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dativo_ingest.cli.app import console, err_console, print_json
+from dativo_ingest.errors import DativoError, UsageError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+
+
+def run(
+    config: Path = typer.Option(None, "--config", "-c", help="Job config YAML file."),
+    job_dir: Path = typer.Option(None, "--job-dir", help="Run every *.yaml job in this folder (sorted)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run result(s) as JSON."),
+    run_key: str = typer.Option(None, "--run-key", help="Idempotency key (default: derived from the input)."),
+) -> None:
+    """Ingest through the contract: validate, quarantine, commit once to Iceberg, record lineage and cost."""
+    from dativo_ingest.ingest import load_job, run_job
+
+    if (config is None) == (job_dir is None):
+        raise UsageError("give exactly one of --config or --job-dir", field="--config")
+    if job_dir is not None:
+        if not job_dir.is_dir():
+            raise UsageError("job folder not found", path=job_dir, field="--job-dir")
+        paths = sorted(p for p in job_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not paths:
+            raise UsageError("no *.yaml job in folder", path=job_dir, field="--job-dir")
+    else:
+        paths = [config]
+    results: list[dict[str, Any]] = []
+    failed = 0
+    for path in paths:
+        try:
+            job = load_job(path)
+            with _progress(job.name, enabled=not as_json) as progress:
+                result = run_job(job, progress=progress, run_key=run_key if config else None).to_dict()
+        except DativoError as exc:
+            if config is not None:
+                raise
+            failed += 1
+            result = {"job_name": path.stem, "config": str(path), "status": "failed", "error": str(exc)}
+        result["config"] = str(path)
+        results.append(result)
+        if not as_json:
+            _summary(result)
+    if as_json:
+        print_json(results[0] if config is not None else {"runs": results, "failed": failed})
+    if failed:
+        raise typer.Exit(1)
+
+
+class _progress:
+    """A rich live line (rows read, quarantined) while a run streams; silent when not a terminal."""
+
+    def __init__(self, name: str, enabled: bool) -> None:
+        self.name = name
+        self.enabled = enabled and err_console.is_terminal
+        self._progress: Any = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self._progress.start()
+        task = self._progress.add_task(f"{self.name}: starting")
+
+        def update(rows: int, quarantined: int) -> None:
+            self._progress.update(
+                task, description=f"{self.name}: {rows:,} rows read, {quarantined:,} quarantined"
+            )
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _summary(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    status = result.get("status")
+    colour = {"success": "green", "skipped": "yellow"}.get(status, "red")
+    table = Table(
+        title=f"{result.get('job_name')} [{colour}]{status}[/]", show_header=False, title_justify="left"
+    )
+    table.add_column("", style="bold")
+    table.add_column("")
+    if status == "failed" and "run_id" not in result:
+        table.add_row("error", str(result.get("error")))
+        console.print(table)
+        return
+    cost = result.get("cost_usd")
+    rows = [
+        ("target", result.get("target")),
+        ("rows read", f"{result.get('rows_read', 0):,}"),
+        ("rows written", f"{result.get('rows_written', 0):,}"),
+        (
+            "rows quarantined",
+            f"{result.get('rows_quarantined', 0):,}"
+            + (f"  -> {result['quarantine_table']}" if result.get("rows_quarantined") else ""),
+        ),
+        ("failed rules", ", ".join(f"{k}={v}" for k, v in result.get("rule_failures", {}).items()) or "-"),
+        ("duration", f"{result.get('duration_seconds', 0):.2f} s"),
+        ("cost", f"${cost:.6f}" if isinstance(cost, int | float) else "-"),
+        ("contract", f"{result['contract'].get('id')} v{result['contract'].get('version')}"),
+        ("snapshot", str(result.get("snapshot_id") or "-")),
+        ("lineage run", str(result.get("lineage_run_id") or "-")),
+    ]
+    if result.get("cursor") is not None:
+        rows.append(("cursor", str(result["cursor"])))
+    for change in result.get("schema_changes", []):
+        rows.append(("schema", change))
+    for warning in result.get("warnings", []):
+        rows.append(("warning", warning))
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)

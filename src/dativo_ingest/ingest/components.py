@@ -1,0 +1,230 @@
+"""Adapters from a run to the other components: contract registry, lineage, FinOps and dbt.
+
+Each adapter imports its component lazily; when the component is missing (or switched off in the job)
+the step is skipped with a log line and the run goes on. Failures inside lineage and dbt are recorded
+as run warnings, never hidden; a contract that the registry refuses (a breaking change without a MAJOR
+bump) fails the run before anything is written.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from dativo_ingest.errors import ContractValidationError, DativoError
+from dativo_ingest.logging import get_logger
+from dativo_ingest.workspace import Workspace
+
+log = get_logger(__name__)
+
+
+def _missing(component: str, exc: ImportError) -> None:
+    log.info(f"{component} not available; step skipped", extra={"fields": {"reason": str(exc)}})
+
+
+# ----- contract registry --------------------------------------------------------------------------
+def load_registered_contract(
+    workspace: Workspace, source_type: str, object_name: str, version: str | None
+) -> Any:
+    """A contract from the registry (``asset: {source_type, object, version}`` in a job)."""
+    try:
+        from dativo_ingest.contracts import ContractManager
+    except ImportError as exc:
+        raise ContractValidationError("the contract registry is not installed; give asset as a path") from exc
+    return ContractManager(specs_dir=workspace.specs).get_contract(source_type, object_name, version)
+
+
+def register_contract(workspace: Workspace, asset: Any, author: str) -> dict[str, Any] | None:
+    """Register this contract version (a no-op when already registered with the same content)."""
+    try:
+        from dativo_ingest.contracts import ContractManager
+        from dativo_ingest.errors import ContractNotFoundError
+    except ImportError as exc:
+        _missing("contract registry", exc)
+        return None
+    if not asset.source_type:
+        log.info("contract has no source_type; not registered")
+        return None
+    manager = ContractManager(specs_dir=workspace.specs)
+    try:
+        registered = manager.get_contract(asset.source_type, asset.object_name, asset.version)
+    except ContractNotFoundError:
+        registered = None
+    if registered is not None:
+        if registered.to_dict() != asset.to_dict():
+            raise ContractValidationError(
+                f"contract {asset.source_type}/{asset.object_name} {asset.version} differs from the "
+                f"registered {asset.version}; give the changed contract a new version",
+                field="version",
+            )
+        return {"version": asset.version, "change_type": "none", "registered": False}
+    saved = manager.save_contract(contract=asset, author=author, force=False)
+    return {"version": saved.version, "change_type": saved.change_type, "registered": True}
+
+
+# ----- lineage ----------------------------------------------------------------------------------
+class LineageRun:
+    """Records source -> contract -> validation -> target (and quarantine) and emits START/COMPLETE/FAIL."""
+
+    def __init__(self, workspace: Workspace, *, enabled: bool = True, openlineage: Any = None) -> None:
+        self.tracker: Any = None
+        self.warnings: list[str] = []
+        self.run_id: str | None = None
+        self.events: list[dict[str, Any]] = []
+        if not enabled:
+            log.info("lineage switched off for this job")
+            return
+        try:
+            from dativo_ingest.lineage import LineageTracker
+            from dativo_ingest.store.database import MetadataStore
+        except ImportError as exc:
+            _missing("lineage", exc)
+            return
+        self.tracker = LineageTracker(
+            MetadataStore(workspace.database_url), workspace=workspace, openlineage=openlineage
+        )
+
+    def start(
+        self,
+        tenant_id: str,
+        job_name: str,
+        *,
+        source: dict[str, Any],
+        asset: Any,
+        target: Any,
+        quarantine: bool,
+    ) -> None:
+        if self.tracker is None:
+            return
+        try:
+            t = self.tracker
+            source_node = t.add_source_node(
+                source["source_type"], source["object"], connection=source["connection"]
+            )
+            asset_node = t.add_asset_node(asset)
+            check = t.add_transformation_node(
+                "schema_validation", description="contract validation (dativo run)"
+            )
+            dataset = target.dataset()
+            namespace, table = (
+                dataset.identifier.rsplit(".", 1) if "." in dataset.identifier else ("", dataset.name)
+            )
+            kind = getattr(target, "type_name", "iceberg")
+            location = dataset.name if dataset.namespace == "file" else f"{dataset.namespace}/{dataset.name}"
+            target_node = t.add_target_node(
+                kind, namespace or "files", table, location=location, **_catalog_attrs(dataset.catalog)
+            )
+            t.add_edge(source_node, asset_node, "validates_against")
+            t.add_edge(asset_node, check, "applies")
+            t.add_edge(check, target_node, "writes_to")
+            if quarantine and dataset.quarantine is not None:
+                q_namespace, q_name, q_identifier = dataset.quarantine
+                q_table = q_identifier.rsplit(".", 1)[-1]
+                q_location = q_name if q_namespace == "file" else f"{q_namespace}/{q_name}"
+                q_node = t.add_target_node(
+                    kind,
+                    namespace or "files",
+                    q_table,
+                    location=q_location,
+                    **_catalog_attrs(dataset.catalog),
+                )
+                t.add_edge(check, q_node, "quarantines")
+            record = t.start_run(tenant_id, job_name)
+            self.run_id = record["run_id"]
+            self._keep_event()
+        except DativoError as exc:
+            self._warn(exc)
+
+    def finish(
+        self, tenant_id: str, job_name: str, status: str, metrics: dict[str, Any], error: str | None = None
+    ) -> None:
+        if self.tracker is None or self.run_id is None:
+            return
+        try:
+            self.tracker.record_run(tenant_id, job_name, status, metrics, error=error)
+            self._keep_event()
+        except DativoError as exc:
+            self._warn(exc)
+
+    def _keep_event(self) -> None:
+        if self.tracker.last_event is not None:
+            self.events.append(self.tracker.last_event)
+
+    def _warn(self, exc: Exception) -> None:
+        message = f"lineage not recorded: {exc}"
+        log.warning(message)
+        self.warnings.append(message)
+
+
+def _catalog_attrs(catalog: dict[str, Any]) -> dict[str, Any]:
+    if not catalog:
+        return {}
+    return {
+        "catalog_type": catalog.get("type"),
+        "catalog_name": catalog.get("name"),
+        "catalog_uri": catalog.get("metadataUri"),
+        "warehouse": catalog.get("warehouseUri"),
+    }
+
+
+# ----- FinOps -----------------------------------------------------------------------------------
+class FinOpsRun:
+    """Measures the run's real CPU and memory and stores its priced record."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        tenant_id: str,
+        job_name: str,
+        *,
+        enabled: bool = True,
+        cost_center: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.metrics: Any = None
+        if not enabled:
+            log.info("FinOps switched off for this job")
+            return
+        try:
+            from dativo_ingest.finops import FinOpsMetrics
+            from dativo_ingest.store.database import MetadataStore
+        except ImportError as exc:
+            _missing("FinOps", exc)
+            return
+        self.metrics = FinOpsMetrics(
+            tenant_id,
+            job_name,
+            cost_center=cost_center,
+            store=MetadataStore(workspace.database_url),
+            run_id=run_id,
+        )
+
+    def measure(self) -> AbstractContextManager[Any]:
+        return self.metrics.measure() if self.metrics is not None else nullcontext()
+
+    def record(self, *, bytes_read: int, bytes_written: int, api_calls: int, api_type: str) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.record_data_ingested(int(bytes_read))
+        self.metrics.record_data_written(int(bytes_written))
+        if api_calls:
+            self.metrics.record_api_calls(int(api_calls), api_type=api_type)
+
+    def finish(self) -> dict[str, Any] | None:
+        return self.metrics.finish() if self.metrics is not None else None
+
+
+# ----- dbt --------------------------------------------------------------------------------------
+def refresh_dbt(workspace: Workspace) -> dict[str, Any] | None:
+    """Regenerate the workspace's dbt project from the registry (``dbt: {refresh: true}`` in a job)."""
+    try:
+        from dativo_ingest.dbt.project import ProjectConfig
+        from dativo_ingest.dbt.registry import latest_contracts
+        from dativo_ingest.dbt_integration import DBTGenerator
+    except ImportError as exc:
+        _missing("dbt generation", exc)
+        return None
+    result = DBTGenerator(workspace.dbt).generate_project(
+        latest_contracts(workspace.specs), ProjectConfig(warehouse=workspace.warehouse)
+    )
+    return {"out": str(workspace.dbt), **result.as_dict()}

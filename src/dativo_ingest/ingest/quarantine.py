@@ -1,0 +1,67 @@
+"""Quarantine rows: the rejected source rows of a run, each with the rules it failed.
+
+One row per rejected record: run and contract identity, ``source_row`` (0-based position in the run's
+input), ``failed_rules`` (``required:email``, ``accepted_values:status``, ...), ``record`` (the row's
+source values as JSON text, so nothing that failed to convert is lost) and ``quarantined_at``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("run_key", pa.string(), nullable=False),
+        pa.field("tenant_id", pa.string(), nullable=False),
+        pa.field("job_name", pa.string(), nullable=False),
+        pa.field("contract_id", pa.string()),
+        pa.field("contract_version", pa.string()),
+        pa.field("source_row", pa.int64(), nullable=False),
+        pa.field("failed_rules", pa.list_(pa.string()), nullable=False),
+        pa.field("record", pa.string(), nullable=False),
+        pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    run_id: str
+    run_key: str
+    tenant_id: str
+    job_name: str
+    contract_id: str | None
+    contract_version: str | None
+
+
+def quarantine_batch(
+    identity: RunIdentity,
+    raw: pa.RecordBatch,
+    rows: np.ndarray,
+    rules: list[list[str]],
+    first_row: int,
+    at: datetime | None = None,
+) -> pa.RecordBatch:
+    """Quarantine rows for the ``rows`` of ``raw`` (positions within the batch) that failed ``rules``."""
+    count = len(rows)
+    when = at or datetime.now(UTC)
+    records = [json.dumps(r, sort_keys=True, default=str) for r in raw.take(pa.array(rows)).to_pylist()]
+    columns = {
+        "run_id": [identity.run_id] * count,
+        "run_key": [identity.run_key] * count,
+        "tenant_id": [identity.tenant_id] * count,
+        "job_name": [identity.job_name] * count,
+        "contract_id": [identity.contract_id] * count,
+        "contract_version": [identity.contract_version] * count,
+        "source_row": (rows.astype(np.int64) + first_row).tolist(),
+        "failed_rules": rules,
+        "record": records,
+        "quarantined_at": [when] * count,
+    }
+    return pa.RecordBatch.from_pydict(columns, schema=QUARANTINE_SCHEMA)

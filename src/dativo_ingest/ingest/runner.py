@@ -1,0 +1,429 @@
+"""The run: job config -> contract -> source -> validation -> staged target -> one commit -> bookkeeping.
+
+Order of a run (``run_job``):
+
+1. load the contract and compile its rules; register the contract version in the registry;
+2. compute the run key (job, target, contract version, input fingerprint, incremental window). If the
+   target already holds a commit with that key, the run is a no-op that only restores the cursor;
+3. emit lineage START, then stream: each source batch is validated; valid rows are staged in the
+   target, rejected rows in its quarantine (``warn``), or the run aborts with nothing committed
+   (``strict``); FinOps measures this part (real CPU and peak memory);
+4. commit once; advance the incremental cursor; store the FinOps run; emit lineage COMPLETE (or FAIL
+   on any error, after which nothing of the run is visible); optionally refresh the dbt project.
+
+Counts reconcile: ``rows_read == rows_written + rows_quarantined``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dativo_ingest.errors import ConfigError, DataValidationError, DativoError, IngestionError
+from dativo_ingest.fileio import locked
+from dativo_ingest.ingest import components
+from dativo_ingest.ingest.jobconfig import JobConfig
+from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch
+from dativo_ingest.ingest.rules import RuleSet, compile_rules
+from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
+from dativo_ingest.ingest.state import CursorState
+from dativo_ingest.ingest.targets import RUN_KEY, build_target
+from dativo_ingest.ingest.validation import Validator
+from dativo_ingest.logging import get_logger, redact_text
+from dativo_ingest.workspace import Workspace
+
+log = get_logger(__name__)
+
+Progress = Callable[[int, int], None]  # (rows read so far, rows quarantined so far)
+
+
+@dataclass
+class RunResult:
+    """What a run did (also what ``dativo run --json`` prints)."""
+
+    tenant_id: str
+    job_name: str
+    status: str  # success | skipped (already committed) | failed
+    run_id: str
+    run_key: str
+    target: str
+    quarantine_table: str | None = None
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    rule_failures: dict[str, int] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+    snapshot_id: str | None = None
+    contract: dict[str, Any] = field(default_factory=dict)
+    cursor: Any = None
+    cost_usd: float | None = None
+    finops: dict[str, Any] | None = None
+    lineage_run_id: str | None = None
+    schema_changes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dbt: dict[str, Any] | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_asset(job: JobConfig, workspace: Workspace) -> Any:
+    """The job's contract: a file (relative to the job file, else the workspace) or a registry entry."""
+    from dativo_ingest.config import AssetDefinition
+
+    ref = job.asset
+    if ref.path is None:
+        return components.load_registered_contract(workspace, ref.source_type, ref.object, ref.version)
+    path = job.resolve(ref.path)
+    if not path.exists() and not Path(ref.path).is_absolute() and (workspace.root / ref.path).exists():
+        path = workspace.root / ref.path
+    if not path.exists():
+        raise ConfigError("contract file not found", path=job.config_path, field="asset", contract=str(path))
+    return AssetDefinition.from_yaml(path)
+
+
+def run_job(
+    job: JobConfig,
+    *,
+    workspace: Workspace | None = None,
+    progress: Progress | None = None,
+    run_key: str | None = None,
+) -> RunResult:
+    """Run one job to completion (see the module docstring); raises a DativoError when it fails."""
+    ws = workspace or Workspace.current()
+    started = time.perf_counter()
+    asset = load_asset(job, ws)
+    rules = compile_rules(asset)
+    table = job.target_table(asset)
+    target = build_target(job, ws.warehouse, table)
+    state = CursorState(ws.state, job.tenant_id, job.name)
+    incremental = _incremental(job, rules, state)
+    source = build_source(
+        job.source.type,
+        job.source.options,
+        SourceContext(job.base_dir, {c.name: c.type for c in rules.columns}, job.batch_size, incremental),
+    )
+    contract_id = asset.id or _default_contract_id(asset)
+    key = run_key or _run_key(
+        job, target.dataset().identifier, asset.version, source.fingerprint(), incremental
+    )
+    result = RunResult(
+        tenant_id=job.tenant_id,
+        job_name=job.name,
+        status="running",
+        run_id=uuid.uuid4().hex,
+        run_key=key,
+        target=target.dataset().identifier,
+        contract={
+            "id": contract_id,
+            "name": asset.name,
+            "version": asset.version,
+            "source_type": asset.source_type,
+            "object": asset.object_name,
+        },
+        warnings=list(rules.warnings),
+    )
+    registered = components.register_contract(ws, asset, author=f"dativo run {job.tenant_id}/{job.name}")
+    if registered:
+        result.contract.update(registered)
+    with locked(ws.state / "locks" / f"{job.tenant_id}__{job.name}"):
+        earlier = target.find_committed(key)
+        if earlier is not None:
+            return _already_committed(result, earlier, state, job, started)
+        _execute(job, ws, asset, rules, source, target, state, incremental, result, progress)
+    result.duration_seconds = round(time.perf_counter() - started, 3)
+    if job.dbt.refresh:
+        try:
+            result.dbt = components.refresh_dbt(ws)
+        except DativoError as exc:
+            result.warnings.append(f"dbt project not refreshed: {exc}")
+    log.info(
+        "run finished",
+        extra={
+            "fields": {
+                k: v
+                for k, v in result.to_dict().items()
+                if k in ("job_name", "status", "rows_read", "rows_written", "rows_quarantined", "snapshot_id")
+            }
+        },
+    )
+    return result
+
+
+def _execute(job, ws, asset, rules, source, target, state, incremental, result, progress) -> None:
+    warn_mode = job.validation.mode == "warn"
+    identity = RunIdentity(
+        result.run_id, result.run_key, job.tenant_id, job.name, result.contract["id"], asset.version
+    )
+    lineage = components.LineageRun(ws, enabled=job.lineage.enabled, openlineage=job.lineage.openlineage)
+    finops = components.FinOpsRun(
+        ws,
+        job.tenant_id,
+        job.name,
+        enabled=job.finops.enabled,
+        cost_center=job.finops.cost_center,
+        run_id=result.run_id,
+    )
+    validator = Validator(rules)
+    cursor_value: Any = None
+    commit = None
+    error: Exception | None = None
+    try:
+        with finops.measure():
+            result.schema_changes = target.open(
+                rules.schema, quarantine=warn_mode, table_properties=_table_properties(asset, result)
+            )
+            if hasattr(target, "begin"):
+                target.begin(result.run_key, result.run_id)
+            dataset = target.dataset()
+            result.quarantine_table = dataset.quarantine[2] if warn_mode and dataset.quarantine else None
+            lineage.start(
+                job.tenant_id,
+                job.name,
+                source=_source_node(asset, source),
+                asset=asset,
+                target=target,
+                quarantine=warn_mode,
+            )
+            result.lineage_run_id = lineage.run_id
+            if job.validation.unique_against_table:
+                for column in rules.unique_columns:
+                    for values in target.existing_values(column):
+                        validator.prime_unique(column, values)
+            for batch in source.batches():
+                outcome = validator.validate(batch)
+                if outcome.failed_count:
+                    if not warn_mode:
+                        raise _strict_failure(outcome, result.rows_read)
+                    target.write_quarantine(
+                        quarantine_batch(
+                            identity, batch, outcome.failed_rows, outcome.failed_rules, result.rows_read
+                        )
+                    )
+                target.write(outcome.valid)
+                if incremental is not None and outcome.valid.num_rows:
+                    cursor_value = _max(cursor_value, outcome.valid.column(incremental.cursor_field))
+                result.rows_read += batch.num_rows
+                result.rows_written += outcome.valid.num_rows
+                result.rows_quarantined += outcome.failed_count
+                if progress is not None:
+                    progress(result.rows_read, result.rows_quarantined)
+            _check_ratio(job, result)
+            result.cursor = (
+                _jsonable(cursor_value)
+                if cursor_value is not None
+                else (incremental.since if incremental else None)
+            )
+            properties = {
+                RUN_KEY: result.run_key,
+                "dativo.run-id": result.run_id,
+                "dativo.job": f"{job.tenant_id}/{job.name}",
+                "dativo.contract-version": asset.version,
+                "dativo.rows-read": str(result.rows_read),
+                "dativo.rows-written": str(result.rows_written),
+                "dativo.rows-quarantined": str(result.rows_quarantined),
+            }
+            if incremental is not None:
+                properties["dativo.cursor-field"] = incremental.cursor_field
+                properties["dativo.cursor"] = json.dumps(result.cursor)
+            commit = target.commit(properties)
+        result.snapshot_id = commit.snapshot_id
+        if incremental is not None and result.cursor is not None:
+            state.advance(incremental.cursor_field, result.cursor, result.run_key, commit.snapshot_id)
+        result.status = "success"
+    except Exception as exc:
+        error = exc
+        target.abort()
+        result.status = "failed"
+        result.error = redact_text(str(exc))
+    finally:
+        result.rule_failures = dict(sorted(validator.failures.items()))
+        result.warnings += source.stats.warnings
+        finops.record(
+            bytes_read=source.stats.bytes_read,
+            bytes_written=commit.bytes_written if commit else 0,
+            api_calls=source.stats.api_calls,
+            api_type=job.source.type,
+        )
+        try:
+            summary = finops.finish()
+        except DativoError as exc:
+            summary = None
+            result.warnings.append(f"FinOps run not stored: {exc}")
+        if summary:
+            result.cost_usd = summary.get("cost_breakdown_usd", {}).get("total")
+            result.finops = {
+                k: summary.get(k)
+                for k in ("run_id", "cost_breakdown_usd", "cpu_time_sec", "memory_peak_mb")
+                if k in summary
+            }
+        lineage.finish(
+            job.tenant_id,
+            job.name,
+            "success" if error is None else "fail",
+            _lineage_metrics(result, validator, rules, commit),
+            error=result.error,
+        )
+        result.warnings += lineage.warnings
+    if error is not None:
+        if isinstance(error, DativoError):
+            raise error
+        raise IngestionError(f"run failed: {redact_text(str(error))}", path=job.config_path) from error
+
+
+def _incremental(job: JobConfig, rules: RuleSet, state: CursorState) -> Incremental | None:
+    if job.incremental is None:
+        return None
+    field_name = job.incremental.cursor_field
+    column = rules.column(field_name)
+    if column is None:
+        raise ConfigError(
+            f"cursor field {field_name!r} is not a column of the contract",
+            path=job.config_path,
+            field="incremental.cursor_field",
+        )
+    since = state.cursor(field_name)
+    return Incremental(field_name, column.type, since if since is not None else job.incremental.start)
+
+
+def _run_key(
+    job: JobConfig, target: str, version: str, fingerprint: str | None, incremental: Incremental | None
+) -> str:
+    """Deterministic for the same input; unique per invocation when the input cannot be identified."""
+    if fingerprint is None and incremental is None:
+        fingerprint = "once:" + uuid.uuid4().hex
+    payload = {
+        "tenant": job.tenant_id,
+        "job": job.name,
+        "target": target,
+        "contract_version": version,
+        "input": fingerprint,
+        "since": _jsonable(incremental.since) if incremental else None,
+        "cursor_field": incremental.cursor_field if incremental else None,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _already_committed(
+    result: RunResult, props: dict[str, str], state: CursorState, job: JobConfig, started: float
+) -> RunResult:
+    result.status = "skipped"
+    result.snapshot_id = props.get("snapshot-id")
+    result.rows_read = int(props.get("dativo.rows-read", 0))
+    result.rows_written = int(props.get("dativo.rows-written", 0))
+    result.rows_quarantined = int(props.get("dativo.rows-quarantined", 0))
+    result.warnings.append(f"run {result.run_key[:12]} was already committed; nothing written")
+    if job.incremental is not None and props.get("dativo.cursor") not in (None, "null"):
+        result.cursor = json.loads(props["dativo.cursor"])
+        state.advance(job.incremental.cursor_field, result.cursor, result.run_key, result.snapshot_id)
+    result.duration_seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _strict_failure(outcome, offset: int) -> DataValidationError:
+    shown = "; ".join(
+        f"row {int(row) + offset}: {', '.join(rules)}"
+        for row, rules in list(zip(outcome.failed_rows, outcome.failed_rules, strict=True))[:3]
+    )
+    return DataValidationError(
+        f"{outcome.failed_count} row(s) break the contract in strict mode; nothing committed ({shown})",
+        failed_rules=dict(outcome.rule_failures),
+    )
+
+
+def _check_ratio(job: JobConfig, result: RunResult) -> None:
+    limit = job.validation.max_quarantine_ratio
+    if limit is not None and result.rows_read and result.rows_quarantined / result.rows_read > limit:
+        raise DataValidationError(
+            f"{result.rows_quarantined} of {result.rows_read} rows quarantined, above max_quarantine_ratio "
+            f"{limit}; nothing committed"
+        )
+
+
+def _max(current: Any, column: pa.Array) -> Any:
+    value = pc.max(column).as_py()
+    if value is None:
+        return current
+    return value if current is None or value > current else current
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _default_contract_id(asset: Any) -> str | None:
+    try:
+        from dativo_ingest.odcs.convert import default_contract_id
+
+        return default_contract_id(asset)
+    except ImportError:
+        return None
+
+
+def _table_properties(asset: Any, result: RunResult) -> dict[str, str]:
+    props = {"dativo.contract-version": str(asset.version)}
+    if result.contract.get("id"):
+        props["dativo.contract-id"] = str(result.contract["id"])
+    if asset.owner:
+        props["dativo.owner"] = str(asset.owner)
+    if asset.classifications:
+        props["dativo.classification"] = ",".join(asset.classifications)
+    return props
+
+
+def _source_node(asset: Any, source: Any) -> dict[str, Any]:
+    """How lineage names the source: database sources by their table, files and APIs by location."""
+    namespace, name = source.dataset()
+    if source.type_name in ("postgres", "mysql"):
+        url = source._url()
+        parts = name.split(".")
+        connection = {
+            "host": url.host or "localhost",
+            "port": url.port or source.default_port,
+            "database": url.database,
+            "table": parts[-1],
+        }
+        if source.type_name == "postgres" and len(parts) == 3:
+            connection["schema"] = parts[1]
+        return {"source_type": source.type_name, "object": parts[-1], "connection": connection}
+    connection = {"path": name} if namespace == "file" else {"url": f"{namespace}{name}"}
+    return {
+        "source_type": asset.source_type or source.type_name,
+        "object": asset.object_name,
+        "connection": connection,
+    }
+
+
+def _lineage_metrics(result: RunResult, validator: Validator, rules: RuleSet, commit: Any) -> dict[str, Any]:
+    return {
+        "records_read": result.rows_read,
+        "records_written": result.rows_written,
+        "records_quarantined": result.rows_quarantined,
+        "bytes_written": commit.bytes_written if commit else 0,
+        "snapshot_id": result.snapshot_id,
+        "rule_failures": dict(sorted(validator.failures.items())),
+        "assertions": [
+            {
+                "assertion": name.split(":", 1)[0],
+                "column": name.split(":", 1)[1],
+                "success": validator.failures.get(name, 0) == 0,
+            }
+            for name in rules.rule_names()
+        ],
+    }

@@ -1,0 +1,65 @@
+"""Source registry: a ``type`` name in the job config -> the class that reads it (one module per type).
+
+Add a source by writing a module with a :class:`~dativo_ingest.ingest.sources.base.Source` subclass and
+one line in :data:`SOURCES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from dativo_ingest.errors import ConfigError
+from dativo_ingest.ingest.sources.base import Incremental, Source, SourceContext, SourceStats
+
+SOURCES: dict[str, str] = {
+    "csv": "dativo_ingest.ingest.sources.csv:CsvSource",
+    "jsonl": "dativo_ingest.ingest.sources.jsonl:JsonlSource",
+    "parquet": "dativo_ingest.ingest.sources.parquet:ParquetSource",
+    "postgres": "dativo_ingest.ingest.sources.postgres:PostgresSource",
+    "mysql": "dativo_ingest.ingest.sources.mysql:MysqlSource",
+    "http": "dativo_ingest.ingest.sources.http_api:HttpSource",
+}
+
+
+def source_class(type_name: str) -> type[Source]:
+    """The class registered for ``type_name``."""
+    target = SOURCES.get(type_name)
+    if target is None:
+        raise ConfigError(
+            f"unknown source type {type_name!r} (known: {', '.join(sorted(SOURCES))})", field="type"
+        )
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def validate_source_options(type_name: str, options: dict[str, Any]) -> Any:
+    """The source's options model built from ``options``; errors name the option."""
+    cls = source_class(type_name)
+    try:
+        return cls.Options.model_validate(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        message = "unknown option" if first["type"] == "extra_forbidden" else first["msg"]
+        message = "is required" if first["type"] == "missing" else message.removeprefix("Value error, ")
+        raise ConfigError(message, field=field) from None
+
+
+def build_source(type_name: str, options: dict[str, Any], context: SourceContext) -> Source:
+    """An instance of the source ``type_name`` reading with ``options``."""
+    return source_class(type_name)(validate_source_options(type_name, options), context)
+
+
+__all__ = [
+    "SOURCES",
+    "Incremental",
+    "Source",
+    "SourceContext",
+    "SourceStats",
+    "build_source",
+    "source_class",
+    "validate_source_options",
+]

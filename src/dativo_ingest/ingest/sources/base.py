@@ -1,0 +1,179 @@
+"""What every source shares: its context, the batch contract, and helpers for files and Python records.
+
+A source turns its input into a stream of Arrow record batches holding (at least) the contract's
+columns, in any type: validation casts them. It never holds the whole input in memory.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict
+
+from dativo_ingest.errors import SourceError
+from dativo_ingest.ingest.casting import try_cast
+
+
+class SourceOptions(BaseModel):
+    """Base of each source's options model (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+@dataclass
+class Incremental:
+    """Read only rows whose ``cursor_field`` is greater than ``since`` (None: read everything)."""
+
+    cursor_field: str
+    cursor_type: pa.DataType
+    since: Any = None
+
+
+@dataclass
+class SourceContext:
+    """What a source is told about the run: contract columns and types, batch size, incremental window."""
+
+    base_dir: Path
+    columns: dict[str, pa.DataType]
+    batch_size: int = 131072
+    incremental: Incremental | None = None
+
+
+@dataclass
+class SourceStats:
+    """What a source consumed, for FinOps and the run summary."""
+
+    bytes_read: int = 0
+    api_calls: int = 0
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Source(ABC):
+    """A readable input. Subclasses set ``type_name`` and ``Options`` and implement :meth:`batches`."""
+
+    type_name: ClassVar[str]
+    Options: ClassVar[type[SourceOptions]]
+
+    def __init__(self, options: SourceOptions, context: SourceContext) -> None:
+        self.options = options
+        self.context = context
+        self.stats = SourceStats()
+
+    @abstractmethod
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The input as record batches (at most about ``context.batch_size`` rows each)."""
+
+    def fingerprint(self) -> str | None:
+        """A stable identity of exactly this input (same input -> same value), or None when unknowable."""
+        return None
+
+    @abstractmethod
+    def dataset(self) -> tuple[str, str]:
+        """OpenLineage ``(namespace, name)`` of the input."""
+
+    def describe(self) -> str:
+        namespace, name = self.dataset()
+        return f"{self.type_name} {namespace}/{name}" if namespace != "file" else f"{self.type_name} {name}"
+
+
+# ----- files ------------------------------------------------------------------------------------
+def expand_paths(patterns: str | list[str], base_dir: Path, suffixes: tuple[str, ...] = ()) -> list[Path]:
+    """Files matched by paths or globs (relative to ``base_dir``), sorted; a folder means its files."""
+    found: set[Path] = set()
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        full = Path(pattern).expanduser()
+        full = full if full.is_absolute() else base_dir / full
+        if any(ch in str(full) for ch in "*?["):
+            matches = [Path(p) for p in glob.glob(str(full), recursive=True)]
+        elif full.is_dir():
+            matches = [p for p in full.rglob("*") if not suffixes or p.name.endswith(suffixes)]
+        else:
+            matches = [full] if full.exists() else []
+        if not matches:
+            raise SourceError(f"no file matches {pattern!r}", path=str(full))
+        found.update(p.resolve() for p in matches if p.is_file())
+    return sorted(found)
+
+
+def files_fingerprint(paths: Iterable[Path]) -> str:
+    """Digest of each file's path, size and modification time (cheap; changes when a file does)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def common_name(paths: list[Path], patterns: str | list[str]) -> str:
+    """The lineage name of a file set: the single file, else the given pattern(s)."""
+    if len(paths) == 1:
+        return str(paths[0])
+    return patterns if isinstance(patterns, str) else ",".join(patterns)
+
+
+# ----- Python records -> Arrow -----------------------------------------------------------------
+def records_to_batch(records: list[dict[str, Any]], columns: dict[str, pa.DataType]) -> pa.RecordBatch:
+    """Rows as dicts -> one batch of the contract's columns; mixed-type columns become text to validate."""
+    arrays = []
+    for name, target in columns.items():
+        values = [record.get(name) for record in records]
+        arrays.append(column_array(values, target))
+    return pa.RecordBatch.from_arrays(arrays, names=list(columns))
+
+
+def column_array(values: list[Any], target: pa.DataType) -> pa.Array:
+    if pa.types.is_string(target) and any(isinstance(v, dict | list) for v in values):
+        values = [
+            json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v for v in values
+        ]
+    try:
+        return pa.array(values, from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError):
+        return pa.array([_text(v) for v in values], type=pa.string())
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+# ----- incremental ------------------------------------------------------------------------------
+def since_value(incremental: Incremental | None) -> pa.Scalar | None:
+    """The incremental lower bound as a scalar of the cursor's contract type (None when reading all)."""
+    if incremental is None or incremental.since is None:
+        return None
+    converted, failed = try_cast(pa.array([incremental.since]), incremental.cursor_type)
+    if failed is not None:
+        raise SourceError(f"incremental start {incremental.since!r} is not a {incremental.cursor_type}")
+    return converted[0]
+
+
+def filter_since(
+    batch: pa.RecordBatch, incremental: Incremental | None, since: pa.Scalar | None
+) -> pa.RecordBatch:
+    """Rows of ``batch`` after the cursor.
+
+    Rows whose cursor is missing or does not parse are read (and quarantined) by the first, full run
+    only; later runs skip them, so they are not quarantined again and again.
+    """
+    if since is None or incremental is None or incremental.cursor_field not in batch.schema.names:
+        return batch
+    cursor, _ = try_cast(batch.column(incremental.cursor_field), incremental.cursor_type)
+    return batch.filter(pc.fill_null(pc.greater(cursor, since), False))

@@ -1,0 +1,121 @@
+"""CSV files (paths, folders, globs; ``.gz``/``.bz2``/``.zst`` detected), read in streaming blocks by Arrow.
+
+Every contract column is read as text and typed by validation, so one bad value fails one row, not the
+file. **An empty field means "missing"**: it is read as null, whether quoted (``""``) or not, in every
+column, so it fails ``required`` (as DuckDB reads it; pyarrow by itself would keep ``""`` in text
+columns). Set ``null_values`` to change which spellings mean missing (e.g. ``["", "NULL", "N/A"]``).
+Columns the contract does not declare are not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from pydantic import Field
+
+from dativo_ingest.errors import SourceError
+from dativo_ingest.ingest.sources.base import (
+    Source,
+    SourceOptions,
+    common_name,
+    expand_paths,
+    files_fingerprint,
+    filter_since,
+    since_value,
+)
+
+
+class CsvOptions(SourceOptions):
+    path: str | list[str]
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    quote_char: str = Field('"', min_length=1, max_length=1)
+    header: bool = True
+    column_names: list[str] | None = None
+    encoding: str = "utf8"
+    null_values: list[str] = Field(default_factory=lambda: [""])
+    block_size_mb: int = Field(16, ge=1, le=1024)
+
+
+class CsvSource(Source):
+    """Streams CSV files as record batches of text columns."""
+
+    type_name = "csv"
+    Options = CsvOptions
+    options: CsvOptions
+
+    def _paths(self) -> list[Path]:
+        if not hasattr(self, "_resolved"):
+            self._resolved = expand_paths(
+                self.options.path, self.context.base_dir, (".csv", ".csv.gz", ".tsv")
+            )
+        return self._resolved
+
+    def fingerprint(self) -> str:
+        return files_fingerprint(self._paths())
+
+    def dataset(self) -> tuple[str, str]:
+        return "file", common_name(self._paths(), self.options.path)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        since = since_value(self.context.incremental)
+        for path in self._paths():
+            self.stats.files.append(str(path))
+            self.stats.bytes_read += path.stat().st_size
+            yield from (filter_since(b, self.context.incremental, since) for b in self._read(path))
+
+    def _read(self, path: Path) -> Iterator[pa.RecordBatch]:
+        opts = self.options
+        wanted = list(self.context.columns)
+        read_options = pacsv.ReadOptions(
+            block_size=opts.block_size_mb * 1024 * 1024,
+            encoding=opts.encoding,
+            column_names=opts.column_names,
+            autogenerate_column_names=not opts.header and not opts.column_names,
+        )
+        parse_options = pacsv.ParseOptions(delimiter=opts.delimiter, quote_char=opts.quote_char)
+        present = self._header(path, read_options, parse_options)
+        if not present:
+            return
+        missing = [c for c in wanted if c not in present]
+        if missing:
+            self.stats.warnings.append(f"{path.name}: no column {', '.join(missing)} (read as missing)")
+        convert_options = pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in wanted},
+            include_columns=wanted,
+            include_missing_columns=True,
+            null_values=opts.null_values,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        )
+        try:
+            reader = pacsv.open_csv(
+                str(path),
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert_options,
+            )
+            for batch in reader:
+                if batch.num_rows:
+                    yield batch
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
+
+    @staticmethod
+    def _header(path: Path, read_options: pacsv.ReadOptions, parse_options: pacsv.ParseOptions) -> list[str]:
+        probe = pacsv.ReadOptions(
+            block_size=1 << 20,
+            encoding=read_options.encoding,
+            column_names=read_options.column_names,
+            autogenerate_column_names=read_options.autogenerate_column_names,
+        )
+        try:
+            return pacsv.open_csv(str(path), read_options=probe, parse_options=parse_options).schema.names
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV file" in str(exc):
+                return []
+            raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc

@@ -1,0 +1,25 @@
+"""Target registry: ``iceberg`` (default) and ``parquet``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dativo_ingest.ingest.jobconfig import JobConfig
+from dativo_ingest.ingest.targets.base import RUN_KEY, CommitInfo, Target, TargetDataset
+
+
+def build_target(job: JobConfig, warehouse: Path, table: str) -> Target:
+    """The target a job writes to (Iceberg in ``warehouse`` by default)."""
+    config = job.target
+    if config.type == "parquet":
+        from dativo_ingest.ingest.targets.parquet import ParquetTarget
+
+        return ParquetTarget(job.resolve(config.path))
+    from dativo_ingest.ingest.targets.iceberg import IcebergTarget
+
+    return IcebergTarget(
+        config.catalog, warehouse, config.namespace, table, config.quarantine_table, config.file_size_mb
+    )
+
+
+__all__ = ["RUN_KEY", "CommitInfo", "Target", "TargetDataset", "build_target"]

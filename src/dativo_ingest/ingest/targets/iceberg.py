@@ -1,0 +1,341 @@
+"""Apache Iceberg through pyiceberg: one table per contract, one atomic snapshot per run.
+
+Catalog: a SQL catalog on SQLite in the workspace (``warehouse/catalog.db``, data under
+``warehouse/``) unless the job names another (``catalog: {type: rest, uri: ...}`` for a REST catalog
+on object storage). The table is created from the contract's schema (required fields required). A
+new contract version evolves it compatibly (new columns added as optional, widenings such as
+int -> long applied, columns dropped from the contract or made optional relaxed to optional); anything
+else fails the run before data is written.
+
+Atomicity: while the run streams, valid rows are written as Parquet data files under the table's
+``data/`` folder, but no snapshot references them. At the end the schema change (if any), the table
+properties and every staged file land in ONE snapshot, in ONE catalog commit. A run killed before it
+leaves the table at its previous snapshot (the unreferenced files are orphans, removed by ordinary
+Iceberg orphan-file maintenance). The snapshot summary carries ``dativo.run-key``; a run whose key is
+already in the table's history is not committed again, so re-running the same run adds no rows.
+Quarantined rows go to ``<table>_quarantine`` in the same namespace, committed the same way just before
+the main table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+
+from dativo_ingest.errors import TargetError
+from dativo_ingest.ingest.jobconfig import CatalogConfig
+from dativo_ingest.ingest.quarantine import QUARANTINE_SCHEMA
+from dativo_ingest.ingest.targets.base import RUN_KEY, CommitInfo, Target, TargetDataset
+from dativo_ingest.logging import get_logger, redact_text, register_secret
+
+log = get_logger(__name__)
+
+_COMMIT_ATTEMPTS = 3
+
+
+def catalog_properties(config: CatalogConfig, warehouse: Path) -> dict[str, str]:
+    """pyiceberg ``load_catalog`` properties for ``config`` (defaults: SQLite catalog in ``warehouse``)."""
+    props = dict(config.properties)
+    for key, value in props.items():
+        if any(word in key.lower() for word in ("token", "credential", "secret", "password", "key")):
+            register_secret(value)
+    props["type"] = config.type
+    if config.type == "sql":
+        props["uri"] = config.uri or f"sqlite:///{warehouse / 'catalog.db'}"
+        props["warehouse"] = config.warehouse or warehouse.as_uri()
+        if props["uri"].startswith("sqlite:///"):
+            Path(props["uri"][len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        if props["warehouse"].startswith("file://"):
+            Path(urlsplit(props["warehouse"]).path).mkdir(parents=True, exist_ok=True)
+    else:
+        if not config.uri:
+            raise TargetError("a rest catalog needs 'uri'", field="target.catalog.uri")
+        props["uri"] = config.uri
+        if config.warehouse:
+            props["warehouse"] = config.warehouse
+    return props
+
+
+def load_catalog_for(config: CatalogConfig, warehouse: Path) -> Any:
+    """An open pyiceberg catalog (errors translated)."""
+    from pyiceberg.catalog import load_catalog
+
+    try:
+        return load_catalog(config.name, **catalog_properties(config, warehouse))
+    except TargetError:
+        raise
+    except Exception as exc:
+        raise TargetError(f"cannot open Iceberg catalog {config.name}: {redact_text(str(exc))}") from exc
+
+
+class _StagedTable:
+    """One Iceberg table being written by a run: an open transaction plus staged data files."""
+
+    def __init__(self, catalog: Any, identifier: str, file_size_mb: int) -> None:
+        self.catalog = catalog
+        self.identifier = identifier
+        self.file_bytes = file_size_mb * 1024 * 1024
+        self.table: Any = None
+        self.tx: Any = None
+        self.files: list[Any] = []
+        self.rows = 0
+        self.bytes_written = 0
+        self._buffer: list[pa.RecordBatch] = []
+        self._buffered = 0
+        self._uuid = uuid.uuid4()
+        self._counter = itertools.count(0)
+        self._schema_changes: list[tuple[str, Any]] = []
+
+    def open(self, schema: pa.Schema, properties: dict[str, str]) -> list[str]:
+        from pyiceberg.exceptions import NoSuchTableError
+
+        namespace = self.identifier.rsplit(".", 1)[0]
+        try:
+            self.catalog.create_namespace_if_not_exists(namespace)
+            try:
+                self.table = self.catalog.load_table(self.identifier)
+                created = False
+            except NoSuchTableError:
+                self.table = self.catalog.create_table(self.identifier, schema=schema, properties=properties)
+                created = True
+        except TargetError:
+            raise
+        except Exception as exc:
+            raise TargetError(
+                f"cannot open Iceberg table {self.identifier}: {redact_text(str(exc))}"
+            ) from exc
+        self._target_schema = schema
+        self._properties = properties
+        self._begin()
+        return [f"created table {self.identifier}"] if created else self._notes
+
+    def _begin(self) -> None:
+        """Open a transaction on the current table and stage the evolution to the contract schema."""
+        self.tx = self.table.transaction()
+        self._notes = _evolve(self.tx, self.table.schema(), self._target_schema, self.identifier)
+
+    def find_committed(self, run_key: str) -> dict[str, str] | None:
+        return find_run(self.table, run_key)
+
+    def stage(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        self._buffer.append(batch)
+        self._buffered += batch.nbytes
+        self.rows += batch.num_rows
+        if self._buffered >= self.file_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        from pyiceberg.io.pyarrow import _dataframe_to_data_files
+
+        if not self._buffer:
+            return
+        frame = pa.Table.from_batches(self._buffer)
+        self._buffer, self._buffered = [], 0
+        try:
+            for data_file in _dataframe_to_data_files(
+                self.tx.table_metadata, frame, self.table.io, self._uuid, self._counter
+            ):
+                self.files.append(data_file)
+                self.bytes_written += data_file.file_size_in_bytes
+        except Exception as exc:
+            raise TargetError(
+                f"cannot write data files for {self.identifier}: {redact_text(str(exc))}"
+            ) from exc
+
+    def commit(self, properties: dict[str, str]) -> str:
+        from pyiceberg.exceptions import CommitFailedException
+
+        self._flush()
+        for attempt in range(1, _COMMIT_ATTEMPTS + 1):
+            try:
+                if self._properties:
+                    self.tx.set_properties(self._properties)
+                with self.tx.update_snapshot(snapshot_properties=properties).fast_append() as append:
+                    for data_file in self.files:
+                        append.append_data_file(data_file)
+                self.table = self.tx.commit_transaction()
+                return str(self.table.current_snapshot().snapshot_id)
+            except CommitFailedException as exc:
+                if attempt == _COMMIT_ATTEMPTS:
+                    raise TargetError(f"commit to {self.identifier} failed: {exc}") from exc
+                log.warning("commit conflict, retrying", extra={"fields": {"table": self.identifier}})
+                time.sleep(0.2 * attempt)
+                self.table = self.catalog.load_table(self.identifier)
+                if find_run(self.table, properties[RUN_KEY]) is not None:
+                    return str(self.table.current_snapshot().snapshot_id)
+                schema_id = self.tx.table_metadata.current_schema_id
+                self._begin()
+                if self.tx.table_metadata.current_schema_id != schema_id and self.files:
+                    raise TargetError(f"{self.identifier} changed schema during the run; re-run it") from exc
+            except TargetError:
+                raise
+            except Exception as exc:
+                raise TargetError(f"commit to {self.identifier} failed: {redact_text(str(exc))}") from exc
+        raise AssertionError("unreachable")
+
+
+def find_run(table: Any, run_key: str) -> dict[str, str] | None:
+    """Summary properties of the snapshot carrying ``run_key`` in ``table``'s history, or None."""
+    for snapshot in reversed(table.metadata.snapshots):
+        summary = snapshot.summary
+        if summary is not None and summary[RUN_KEY] == run_key:
+            props = {k: str(v) for k, v in summary.model_dump().items()}
+            props["snapshot-id"] = str(snapshot.snapshot_id)
+            return props
+    return None
+
+
+def _evolve(tx: Any, current: Any, target: pa.Schema, identifier: str) -> list[str]:
+    """Stage the compatible changes from the table's schema to the contract's; refuse the rest."""
+    from pyiceberg.io.pyarrow import _pyarrow_to_schema_without_ids  # type: ignore[attr-defined]
+
+    notes: list[str] = []
+    existing = {f.name: f for f in current.fields}
+    wanted = {f.name for f in target}
+    relax = [
+        name
+        for name, f in existing.items()
+        if f.required and (name not in wanted or target.field(name).nullable)
+    ]
+    added = [f.name for f in target if f.name not in existing]
+    changed_types = []
+    for field in target:
+        if field.name in existing:
+            new_type = _pyarrow_to_schema_without_ids(pa.schema([field])).fields[0].field_type
+            if new_type.is_primitive and new_type != existing[field.name].field_type:
+                changed_types.append((field.name, existing[field.name].field_type, new_type))
+    if not (relax or added or changed_types):
+        return notes
+    optional = pa.schema([f.with_nullable(True) for f in target])
+    try:
+        with tx.update_schema() as update:
+            update.union_by_name(optional)
+            for name in relax:
+                update.update_column(name, required=False)
+    except Exception as exc:
+        details = ", ".join(f"{n}: {old} -> {new}" for n, old, new in changed_types) or str(exc)
+        raise TargetError(f"incompatible schema change for {identifier} ({details}): {exc}") from exc
+    notes += [f"added column {name}" for name in added]
+    notes += [f"widened {n} {old} -> {new}" for n, old, new in changed_types]
+    notes += [f"made {name} optional" for name in relax]
+    return notes
+
+
+class IcebergTarget(Target):
+    """Writes a run into ``namespace.table`` (and ``namespace.table_quarantine``)."""
+
+    type_name = "iceberg"
+
+    def __init__(
+        self,
+        catalog_config: CatalogConfig,
+        warehouse: Path,
+        namespace: str,
+        table: str,
+        quarantine_table: str | None = None,
+        file_size_mb: int = 128,
+    ) -> None:
+        self.catalog_config = catalog_config
+        self.warehouse = warehouse
+        self.identifier = f"{namespace}.{table}"
+        self.quarantine_identifier = f"{namespace}.{quarantine_table or table + '_quarantine'}"
+        self.file_size_mb = file_size_mb
+        self._catalog: Any = None
+        self.main: _StagedTable | None = None
+        self.quarantine: _StagedTable | None = None
+
+    @property
+    def catalog(self) -> Any:
+        if self._catalog is None:
+            self._catalog = load_catalog_for(self.catalog_config, self.warehouse)
+        return self._catalog
+
+    def open(self, schema: pa.Schema, *, quarantine: bool, table_properties: dict[str, str]) -> list[str]:
+        self.main = _StagedTable(self.catalog, self.identifier, self.file_size_mb)
+        notes = self.main.open(schema, table_properties)
+        if quarantine:
+            self.quarantine = _StagedTable(self.catalog, self.quarantine_identifier, self.file_size_mb)
+            self.quarantine.open(QUARANTINE_SCHEMA, {"dativo.quarantine-of": self.identifier})
+        return notes
+
+    def find_committed(self, run_key: str) -> dict[str, str] | None:
+        if self.main is not None:
+            return self.main.find_committed(run_key)
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            return find_run(self.catalog.load_table(self.identifier), run_key)
+        except NoSuchTableError:
+            return None
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.main.stage(batch)
+
+    def write_quarantine(self, batch: pa.RecordBatch) -> None:
+        if self.quarantine is None:
+            raise TargetError("quarantine is not open (strict mode)")
+        self.quarantine.stage(batch)
+
+    def commit(self, properties: dict[str, str]) -> CommitInfo:
+        quarantine_snapshot = None
+        quarantine_rows = 0
+        if self.quarantine is not None and self.quarantine.rows:
+            quarantine_rows = self.quarantine.rows
+            if self.quarantine.find_committed(properties[RUN_KEY]) is None:
+                quarantine_snapshot = self.quarantine.commit(properties)
+        snapshot = self.main.commit(properties)
+        return CommitInfo(
+            snapshot_id=snapshot,
+            rows=self.main.rows,
+            files=len(self.main.files),
+            bytes_written=self.main.bytes_written + (self.quarantine.bytes_written if self.quarantine else 0),
+            quarantine_rows=quarantine_rows,
+            quarantine_snapshot_id=quarantine_snapshot,
+            properties=properties,
+        )
+
+    def existing_values(self, column: str) -> Iterator[pa.Array]:
+        table = self.main.table if self.main is not None else self.catalog.load_table(self.identifier)
+        if table.current_snapshot() is None:
+            return
+        for batch in table.scan(selected_fields=(column,)).to_arrow_batch_reader():
+            yield batch.column(0)
+
+    def dataset(self) -> TargetDataset:
+        location = self.main.table.location() if self.main is not None else None
+        namespace, name = _location_dataset(location or f"{self.warehouse.as_uri()}/{self.identifier}")
+        qnamespace, qname = namespace, f"{name}_quarantine"
+        if self.quarantine is not None and self.quarantine.table is not None:
+            qnamespace, qname = _location_dataset(self.quarantine.table.location())
+        catalog = {
+            "framework": "iceberg",
+            "type": self.catalog_config.type,
+            "name": self.catalog_config.name,
+            "metadataUri": redact_text(catalog_properties(self.catalog_config, self.warehouse)["uri"]),
+            "warehouseUri": str(self.catalog_config.warehouse or self.warehouse.as_uri()),
+            "source": "pyiceberg",
+        }
+        return TargetDataset(
+            namespace,
+            name,
+            self.identifier,
+            catalog,
+            quarantine=(qnamespace, qname, self.quarantine_identifier),
+        )
+
+
+def _location_dataset(location: str) -> tuple[str, str]:
+    """OpenLineage naming of a table location: ``file`` + path, or ``s3://bucket`` + key."""
+    parts = urlsplit(location)
+    if parts.scheme in ("", "file"):
+        return "file", parts.path
+    return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/")

@@ -1,0 +1,135 @@
+"""Vectorised validation of record batches against the contract's rules (Arrow compute, no per-row Python).
+
+For each batch: every contract column is cast to its contract type (:mod:`~dativo_ingest.ingest.casting`),
+then each rule yields a boolean mask of failing rows: ``type``, ``required``, ``accepted_values``,
+``pattern``, ``minimum``/``maximum``, ``min_length``/``max_length`` and finally ``unique`` (within the run,
+and against the table when the job asks; the first occurrence wins, and only rows that pass every other
+rule take part, since only those land). Python touches only the failing rows, to list their rules.
+
+Missing values: a null fails ``required``. An empty CSV field is read as null (see
+:mod:`dativo_ingest.ingest.sources.csv`), so it counts as missing in a required column; elsewhere an
+empty string is a value. Nulls pass every other rule (as in SQL and dbt tests).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dativo_ingest.ingest.casting import try_cast
+from dativo_ingest.ingest.rules import ColumnRules, RuleSet
+from dativo_ingest.ingest.uniqueness import SeenIndex
+
+
+@dataclass
+class BatchOutcome:
+    """One validated batch: rows that pass (typed as the contract) and rows that fail, with their rules."""
+
+    valid: pa.RecordBatch
+    failed_rows: np.ndarray
+    failed_rules: list[list[str]]
+    rule_failures: Counter = field(default_factory=Counter)
+
+    @property
+    def failed_count(self) -> int:
+        return int(self.failed_rows.size)
+
+
+class Validator:
+    """Validates a stream of batches; remembers unique values across the whole run."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self.seen = {c.name: SeenIndex(c.type) for c in rules.columns if c.unique}
+        self.failures: Counter = Counter()
+
+    def prime_unique(self, column: str, values: pa.Array) -> None:
+        """Treat ``values`` (e.g. already in the table) as seen: new rows repeating them fail ``unique``."""
+        index = self.seen.get(column)
+        if index is not None and len(values):
+            rules = self.rules.column(column)
+            casted, _ = try_cast(values, rules.type)
+            index.check_and_add(casted)
+
+    def validate(self, batch: pa.RecordBatch) -> BatchOutcome:
+        n = batch.num_rows
+        masks: dict[str, np.ndarray] = {}
+        arrays: list[pa.Array] = []
+        for rules in self.rules.columns:
+            source = batch.column(rules.name) if rules.name in batch.schema.names else pa.nulls(n)
+            converted, failed = try_cast(source, rules.type)
+            arrays.append(converted)
+            type_failed = _np(failed) if failed is not None else None
+            if type_failed is not None:
+                masks[f"type:{rules.name}"] = type_failed
+            for rule, mask in _column_checks(rules, converted, type_failed):
+                masks[f"{rule}:{rules.name}"] = mask
+        bad = np.zeros(n, dtype=bool)
+        for mask in masks.values():
+            bad |= mask
+        if self.seen:
+            pending = []
+            for rules, converted in zip(self.rules.columns, arrays, strict=True):
+                if rules.unique:
+                    duplicate, state = self.seen[rules.name].check(converted, ~bad)
+                    pending.append((rules.name, duplicate, state))
+            for name, duplicate, _ in pending:
+                if duplicate.any():
+                    masks[f"unique:{name}"] = duplicate
+                    bad |= duplicate
+            for name, _, state in pending:
+                self.seen[name].add(state, ~bad)
+        counts = Counter({rule: int(mask.sum()) for rule, mask in masks.items() if mask.any()})
+        self.failures.update(counts)
+        table = pa.RecordBatch.from_arrays(arrays, schema=self.rules.schema)
+        if not bad.any():
+            return BatchOutcome(table, np.empty(0, dtype=np.int64), [], counts)
+        failed_rows = np.flatnonzero(bad)
+        position = {int(row): i for i, row in enumerate(failed_rows)}
+        reasons: list[list[str]] = [[] for _ in failed_rows]
+        for rule, mask in masks.items():
+            for row in np.flatnonzero(mask):
+                reasons[position[int(row)]].append(rule)
+        valid = table.filter(pa.array(~bad))
+        return BatchOutcome(valid, failed_rows, reasons, counts)
+
+
+def _np(mask: pa.Array) -> np.ndarray:
+    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _column_checks(
+    rules: ColumnRules, values: pa.Array, type_failed: np.ndarray | None
+) -> list[tuple[str, np.ndarray]]:
+    """(rule, failing-rows mask) for every rule of one column except ``type`` and ``unique``."""
+    checks: list[tuple[str, np.ndarray]] = []
+    present = pc.is_valid(values)
+    if rules.required and values.null_count:
+        missing = _np(pc.invert(present))
+        checks.append(("required", missing & ~type_failed if type_failed is not None else missing))
+    if values.null_count != len(values):
+        if rules.accepted is not None:
+            allowed = pa.array([v.as_py() for v in rules.accepted], type=rules.type)
+            checks.append(
+                ("accepted_values", _np(pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed)))))
+            )
+        if rules.pattern:
+            text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+            checks.append(("pattern", _np(pc.invert(pc.match_substring_regex(text, rules.pattern)))))
+        if rules.minimum is not None:
+            compare = pc.less_equal if rules.exclusive_minimum else pc.less
+            checks.append(("minimum", _np(compare(values, rules.minimum))))
+        if rules.maximum is not None:
+            compare = pc.greater_equal if rules.exclusive_maximum else pc.greater
+            checks.append(("maximum", _np(compare(values, rules.maximum))))
+        if rules.min_length is not None or rules.max_length is not None:
+            lengths = pc.utf8_length(values) if pa.types.is_string(values.type) else pc.binary_length(values)
+            if rules.min_length is not None:
+                checks.append(("min_length", _np(pc.less(lengths, rules.min_length))))
+            if rules.max_length is not None:
+                checks.append(("max_length", _np(pc.greater(lengths, rules.max_length))))
+    return [(rule, mask) for rule, mask in checks if mask.any()]
