@@ -71,7 +71,7 @@ class AIContextAPI:
         *,
         store: Any = None,
         channel: str = "python",
-        index_refresh_seconds: float = 2.0,
+        index_refresh_seconds: float = 1.0,
     ) -> None:
         self._registry = contract_manager
         self._lineage = lineage_tracker

@@ -1,12 +1,15 @@
 """The contract catalog the AI context API reads: the registry for contracts, the search index for discovery.
 
-The index is synchronised from the registry lazily (on first use, then at most every
-``refresh_seconds``): only contracts whose latest version changed are reloaded. Pinned versions are
-cached in memory (a registered version never changes); the latest version is asked of the registry.
+The index is synchronised from the registry lazily: on first use, then whenever a cheap fingerprint of
+the registry's directories (checked at most every ``refresh_seconds``) changes; only contracts whose
+latest version changed are reloaded. Loaded versions are cached in memory (a registered version never
+changes) and "latest" means the version the index knows, so a save shows up within ``refresh_seconds``
+(call :meth:`Catalog.sync` to see it at once).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -34,7 +37,7 @@ def default_registry() -> Any:
 class Catalog:
     """Contracts by (source, object, version), a synchronised search index, and SQL table resolution."""
 
-    def __init__(self, registry: Any, store: Any, refresh_seconds: float = 2.0) -> None:
+    def __init__(self, registry: Any, store: Any, refresh_seconds: float = 1.0) -> None:
         self.registry = registry
         self.store = store
         self.refresh_seconds = refresh_seconds
@@ -42,10 +45,22 @@ class Catalog:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._synced_at: float | None = None
+        self._checked_at = 0.0
+        self._fingerprint_seen: tuple | None = None
+        self._recheck = False
 
     # ----- contracts ------------------------------------------------------------------------------
     def get(self, source_type: str, object_name: str, version: str | None = None) -> Any:
-        """The contract (latest when ``version`` is None); :class:`ContractNotFoundError` when unknown."""
+        """The contract (latest when ``version`` is None); :class:`ContractNotFoundError` when unknown.
+
+        The latest version is the one the index knows (at most ``refresh_seconds`` old); contracts the
+        index does not know yet are asked of the registry.
+        """
+        if version is None:
+            self.ensure_index()
+            doc = search.document(self.store, f"{source_type}/{object_name}")
+            if doc is not None and doc["source_type"] == source_type and doc["object"] == object_name:
+                version = doc["version"]
         if version is not None:
             key = (source_type, object_name, str(version))
             with self._lock:
@@ -54,52 +69,91 @@ class Catalog:
                     return self._cache[key]
         asset = self.registry.get_contract(source_type, object_name, version)
         if asset is None:
-            raise ContractNotFoundError(
-                f"no contract {source_type}/{object_name}" + (f" version {version}" if version else ""),
-                field="object",
-            )
+            what = f"{source_type}/{object_name}" + (f" version {version}" if version else "")
+            raise ContractNotFoundError(f"no contract {what}", field="object")
         with self._lock:
-            self._cache[(source_type, object_name, asset.version)] = asset
+            self._cache[(source_type, object_name, str(version or asset.version))] = asset
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return asset
 
     # ----- index ----------------------------------------------------------------------------------
+    def _fingerprint(self) -> tuple | None:
+        """Modification times of the registry's directories (two levels): cheap change detection."""
+        specs = getattr(self.registry, "specs_dir", None)
+        if specs is None:
+            return None
+        entries: list[tuple] = []
+        try:
+            entries.append(("", "", os.stat(specs).st_mtime_ns))
+            with os.scandir(specs) as children:
+                for child in children:
+                    if not child.is_dir():
+                        continue
+                    entries.append((child.name, "", child.stat().st_mtime_ns))
+                    with os.scandir(child.path) as grand:
+                        entries.extend(
+                            (child.name, g.name, g.stat().st_mtime_ns) for g in grand if g.is_dir()
+                        )
+        except FileNotFoundError:
+            return ("missing",)
+        return tuple(sorted(entries))
+
     def ensure_index(self) -> None:
-        """Synchronise the index when it has not been for ``refresh_seconds``."""
-        synced = self._synced_at
-        if synced is not None and time.monotonic() - synced < self.refresh_seconds:
+        """Synchronise the index if the registry may have changed (checked at most every ``refresh_seconds``).
+
+        A change seen in the directory fingerprint triggers a sync now and one more at the next check
+        (a save writes its files before appending its history entry).
+        """
+        now = time.monotonic()
+        if self._synced_at is not None and now - self._checked_at < self.refresh_seconds:
             return
-        self.sync()
+        with self._sync_lock:
+            if self._synced_at is not None and time.monotonic() - self._checked_at < self.refresh_seconds:
+                return
+            fingerprint = self._fingerprint()
+            self._checked_at = time.monotonic()
+            if self._synced_at is None or fingerprint is None or fingerprint != self._fingerprint_seen:
+                self._sync_locked()
+                self._recheck = self._synced_at is not None and fingerprint is not None
+            elif self._recheck:
+                self._sync_locked()
+                self._recheck = False
+            self._fingerprint_seen = fingerprint
 
     def sync(self) -> int:
-        """Bring the index in line with the registry; returns how many contracts were (re)indexed."""
+        """Bring the index in line with the registry now; returns how many contracts were (re)indexed."""
         with self._sync_lock:
-            listed = {f"{s}/{o}": (s, o, str(v)) for s, o, v in self.registry.list_contracts()}
-            indexed = search.versions(self.store)
-            changed = [entry for key, entry in sorted(listed.items()) if indexed.get(key) != entry[2]]
-            gone = sorted(set(indexed) - set(listed))
-            written = 0
-            for start in range(0, len(changed), LOAD_CHUNK):
-                assets = []
-                for s, o, v in changed[start : start + LOAD_CHUNK]:
-                    try:
-                        assets.append(self.registry.get_contract(s, o, v))
-                    except ContractNotFoundError:
-                        continue  # removed while we synchronised
+            self._fingerprint_seen = self._fingerprint()
+            self._checked_at = time.monotonic()
+            return self._sync_locked()
+
+    def _sync_locked(self) -> int:
+        listed = {f"{s}/{o}": (s, o, str(v)) for s, o, v in self.registry.list_contracts()}
+        indexed = search.versions(self.store)
+        changed = [entry for key, entry in sorted(listed.items()) if indexed.get(key) != entry[2]]
+        gone = sorted(set(indexed) - set(listed))
+        written = 0
+        for start in range(0, len(changed), LOAD_CHUNK):
+            assets = []
+            for s, o, v in changed[start : start + LOAD_CHUNK]:
                 try:
-                    written += search.upsert(self.store, assets)
-                except StoreError:
-                    # another process indexed the same contracts concurrently; reread and retry once
-                    written += search.upsert(self.store, assets)
-            if gone:
-                search.remove(self.store, gone)
-            self._synced_at = time.monotonic()
-            if written or gone:
-                logger.info(
-                    "search index synchronised", extra={"fields": {"indexed": written, "removed": len(gone)}}
-                )
-            return written
+                    assets.append(self.get(s, o, v))
+                except ContractNotFoundError:
+                    continue  # removed while we synchronised
+            try:
+                written += search.upsert(self.store, assets)
+            except StoreError:
+                # another process indexed the same contracts concurrently; retry once (updates in place)
+                written += search.upsert(self.store, assets)
+        if gone:
+            search.remove(self.store, gone)
+        self._synced_at = time.monotonic()
+        if written or gone:
+            logger.info(
+                "search index synchronised", extra={"fields": {"indexed": written, "removed": len(gone)}}
+            )
+        return written
 
     # ----- SQL table resolution ---------------------------------------------------------------------
     def resolve_table(self, table: exp.Table) -> Any:

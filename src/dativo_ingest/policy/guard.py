@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.errors import DativoError, NotFoundError, PolicyDenied, StoreError, UsageError
+from dativo_ingest.errors import (
+    AuthenticationError,
+    DativoError,
+    NotFoundError,
+    PolicyDenied,
+    StoreError,
+    UsageError,
+)
 from dativo_ingest.logging import get_logger
 from dativo_ingest.policy.config import PolicyConfig, load_policy
 from dativo_ingest.policy.rules import REQUESTER_RULES, AccessRequest, Decision, evaluate
@@ -129,6 +136,20 @@ class PolicyGuard:
         if not decision.allowed:
             self.enforce(entry, decision)
 
+    def record_unauthenticated(self, resource_id: str, channel: str, reason: str) -> None:
+        """Record a request refused for want of a valid API key."""
+        entry = AuditEntry(
+            "unauthenticated",
+            "authenticate",
+            "api",
+            resource_id[:512],
+            channel,
+            allowed=False,
+            outcome="unauthenticated",
+            reason=reason,
+        )
+        self._record(entry, None)
+
     @contextmanager
     def audited(
         self, requester: Any, action: str, resource_type: str, resource_id: str, channel: str = "python"
@@ -147,6 +168,8 @@ class PolicyGuard:
                 if entry.outcome != "denied":
                     entry.reason = exc.message
                 entry.outcome = "denied"
+            elif isinstance(exc, AuthenticationError):
+                entry.outcome, entry.reason = "unauthenticated", exc.message
             elif isinstance(exc, NotFoundError):
                 entry.outcome, entry.reason = "not_found", str(exc)
             elif isinstance(exc, UsageError):

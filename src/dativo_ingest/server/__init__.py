@@ -1,0 +1,1 @@
+"""Interfaces of the AI context API: HTTP (:mod:`.http`), MCP (:mod:`.mcp`) and API keys (:mod:`.keys`)."""

@@ -1,0 +1,184 @@
+"""HTTP API (FastAPI): the AI context API behind API-key authentication, plus MCP at ``/mcp``.
+
+Every route under ``/v1`` needs ``Authorization: Bearer <key>`` (or ``X-API-Key``); the requester is
+the identity the key is bound to — never a value from the body, the query or another header. Errors
+are JSON ``{"error", "message", ...}`` with 401 (no or bad key), 403 (policy), 404 (unknown contract)
+or 422 (bad input). The OpenAPI document is served at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.routing import Route
+
+from dativo_ingest.ai_context_api import AIContextAPI
+from dativo_ingest.errors import AuthenticationError, DativoError, UsageError
+from dativo_ingest.server.keys import KeyVerifier
+
+_bearer = HTTPBearer(auto_error=False, description="API key created with `dativo keys create REQUESTER`")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same API key, as a header")
+
+ERRORS = {
+    401: {"description": "Missing or invalid API key"},
+    403: {"description": "Refused by policy"},
+    404: {"description": "Unknown contract"},
+    422: {"description": "Invalid input"},
+}
+NAME = r"^[^/\\\x00-\x1f]{1,255}$"
+VERSION = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$"
+
+
+class SQLRequest(BaseModel):
+    """A query to check or enforce. Unknown keys (a ``requester``, say) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sql: str = Field(min_length=1, max_length=1_000_000)
+    dialect: str | None = Field(None, max_length=32, description="sqlglot dialect (duckdb, postgres, ...)")
+
+
+def _error(exc: DativoError) -> JSONResponse:
+    status = 422 if isinstance(exc, UsageError) else exc.http_status
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
+
+
+def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str = "127.0.0.1") -> FastAPI:
+    """The FastAPI application (and the MCP streamable HTTP endpoint at ``/mcp`` when ``mcp``)."""
+    api = api or AIContextAPI(channel="http")
+    verifier = KeyVerifier(api.store)
+    mcp_server = None
+    mcp_route = None
+    if mcp:
+        from dativo_ingest.server.mcp import KeyAuthASGI, build_server
+
+        mcp_api = AIContextAPI(
+            api._registry,
+            api._lineage,
+            api.policy_guard,
+            store=api.store,
+            channel="mcp",
+            index_refresh_seconds=api.index_refresh_seconds,
+        )
+        mcp_server = build_server(mcp_api)
+        starlette_app = mcp_server.streamable_http_app(streamable_http_path="/mcp", host=host)
+        endpoint = next(r.endpoint for r in starlette_app.routes if getattr(r, "path", None) == "/mcp")
+        mcp_route = Route(
+            "/mcp",
+            endpoint=KeyAuthASGI(endpoint, verifier, api.policy_guard),
+            methods=["GET", "POST", "DELETE"],
+            include_in_schema=False,
+        )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if mcp_server is None:
+            yield
+            return
+        async with mcp_server.session_manager.run():
+            yield
+
+    app = FastAPI(
+        title="dativo AI context API",
+        version="1",
+        lifespan=lifespan,
+        description=__doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else None,
+    )
+    app.state.api = api
+    app.state.verifier = verifier
+    if mcp_route is not None:
+        app.router.routes.append(mcp_route)
+
+    @app.exception_handler(DativoError)
+    async def _dativo_error(_request: Request, exc: DativoError) -> JSONResponse:
+        return _error(exc)
+
+    def requester(
+        request: Request,
+        bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        header_key: str | None = Depends(_api_key),
+    ) -> str:
+        presented = bearer.credentials if bearer is not None else header_key
+        try:
+            return verifier.requester(presented)
+        except AuthenticationError as exc:
+            api.policy_guard.record_unauthenticated(request.url.path, "http", exc.message)
+            raise
+
+    Source = Path(..., pattern=NAME, description="Source type, e.g. stripe")
+    Object = Path(..., pattern=NAME, description="Object name, e.g. customers")
+    Version = Query(None, pattern=VERSION, description="Contract version (default: latest)")
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        """Liveness (no authentication)."""
+        return {"status": "ok"}
+
+    @app.get("/v1/whoami", tags=["meta"], responses={401: ERRORS[401]})
+    def whoami(who: str = Depends(requester)) -> dict[str, str]:
+        """The requester identity your API key is bound to."""
+        return {"requester": who}
+
+    @app.get("/v1/assets/{source_type}/{object_name}", tags=["context"], responses=ERRORS)
+    def get_asset_context(
+        source_type: str = Source,
+        object_name: str = Object,
+        version: str | None = Version,
+        who: str = Depends(requester),
+    ) -> dict[str, Any]:
+        """Policy-filtered context of a contract: schema, governance, quality, lineage, cost, dbt names."""
+        return api.get_asset_context(source_type, object_name, version, requester=who)
+
+    @app.get("/v1/assets/{source_type}/{object_name}/lineage", tags=["context"], responses=ERRORS)
+    def get_lineage(
+        source_type: str = Source,
+        object_name: str = Object,
+        version: str | None = Version,
+        max_depth: int = Query(5, ge=1, le=50),
+        who: str = Depends(requester),
+    ) -> dict[str, Any]:
+        """Upstream and downstream lineage of a contract's asset."""
+        return api.get_lineage_context(source_type, object_name, version, requester=who, max_depth=max_depth)
+
+    @app.get("/v1/search", tags=["context"], responses=ERRORS)
+    def search_assets(
+        query: str | None = Query(None, max_length=1000),
+        classification: list[str] | None = Query(None),
+        tags: list[str] | None = Query(None),
+        owner: str | None = Query(None, max_length=255),
+        domain: str | None = Query(None, max_length=255),
+        limit: int = Query(10, ge=1, le=100),
+        who: str = Depends(requester),
+    ) -> dict[str, Any]:
+        """Contracts matching the query (ranked) and every filter, among those you may see."""
+        hits = api.search_assets(query, classification, tags, owner, domain, requester=who, limit=limit)
+        return {"results": hits, "count": len(hits)}
+
+    @app.get("/v1/finops", tags=["context"], responses=ERRORS)
+    def get_cost_summary(
+        tenant_id: str | None = Query(None, max_length=255),
+        time_range_hours: float = Query(720.0, gt=0, le=43920),
+        who: str = Depends(requester),
+    ) -> dict[str, Any]:
+        """Cost of stored runs (one tenant or all) in the last ``time_range_hours``."""
+        summary = api.get_finops_context(tenant_id, time_range_hours, requester=who)
+        return {"available": summary is not None, "summary": summary}
+
+    @app.post("/v1/sql/check", tags=["sql"], responses=ERRORS)
+    def check_sql(body: SQLRequest, who: str = Depends(requester)) -> dict[str, Any]:
+        """Violations of a query against the contracts of the tables it reads."""
+        return api.check_sql(body.sql, requester=who, dialect=body.dialect)
+
+    @app.post("/v1/sql/enforce", tags=["sql"], responses=ERRORS)
+    def enforce_sql(body: SQLRequest, who: str = Depends(requester)) -> dict[str, Any]:
+        """The query rewritten to comply (masking, retention and consent predicates), or 403 with reasons."""
+        return api.enforce_sql(body.sql, requester=who, dialect=body.dialect)
+
+    return app

@@ -1,0 +1,158 @@
+"""MCP server (official ``mcp`` SDK 2.x): the AI context API as tools and ``contract://`` resources.
+
+Tools: ``get_asset_context``, ``search_assets``, ``get_lineage``, ``get_cost_summary``, ``check_sql``;
+resource template ``contract://{source}/{object}`` (the policy-filtered contract context as JSON). No
+tool takes a requester: over streamable HTTP the identity comes from the API key checked by
+:class:`KeyAuthASGI`; over stdio (``dativo mcp``) and in process it is the identity the server was
+started with (``local_requester``, bound to a key by the CLI). Same policy and audit as HTTP.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+
+from dativo_ingest.errors import AuthenticationError, DativoError, PolicyDenied
+from dativo_ingest.server.keys import KeyVerifier, presented_key
+
+STATE_KEY = "dativo_requester"
+
+INSTRUCTIONS = (
+    "Governed metadata about the data contracts of this dativo workspace: schemas, meaning, owners, "
+    "classification, retention, lineage and cost. Never rows. Fields marked restricted are withheld by "
+    "policy; check_sql tells whether a query complies and, with enforce=true, rewrites it to comply."
+)
+
+
+def _message(exc: DativoError) -> str:
+    return f"Access denied: {exc}" if isinstance(exc, PolicyDenied) else str(exc)
+
+
+def build_server(api: Any, *, local_requester: str | None = None) -> MCPServer:
+    """An MCP server over ``api`` (an :class:`~dativo_ingest.ai_context_api.AIContextAPI`)."""
+    server = MCPServer(name="dativo", instructions=INSTRUCTIONS, version="1")
+
+    def who(ctx: Context) -> str:
+        try:
+            request = ctx.request_context.request
+        except ValueError:
+            request = None
+        if request is not None and hasattr(request, "scope"):
+            requester = request.scope.get("state", {}).get(STATE_KEY)
+            if requester:
+                return requester
+            raise ToolError("not authenticated: this endpoint needs an API key")
+        if local_requester:
+            return local_requester
+        raise ToolError("not authenticated: start the server with an API key")
+
+    async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+        except DativoError as exc:
+            raise ToolError(_message(exc)) from exc
+
+    @server.tool(
+        description="Schema, governance, description, quality, lineage, cost and dbt names of a contract."
+    )
+    async def get_asset_context(
+        source_type: str, object_name: str, ctx: Context, version: str | None = None
+    ) -> dict[str, Any]:
+        return await run(api.get_asset_context, source_type, object_name, version, requester=who(ctx))
+
+    @server.tool(description="Find contracts by free text (ranked) and filters; only what you may see.")
+    async def search_assets(
+        ctx: Context,
+        query: str | None = None,
+        classification: list[str] | None = None,
+        tags: list[str] | None = None,
+        owner: str | None = None,
+        domain: str | None = None,
+        limit: int = 10,
+    ) -> dict[str, Any]:
+        hits = await run(
+            api.search_assets, query, classification, tags, owner, domain, requester=who(ctx), limit=limit
+        )
+        return {"results": hits, "count": len(hits)}
+
+    @server.tool(description="Upstream and downstream lineage of a contract's asset.")
+    async def get_lineage(
+        source_type: str, object_name: str, ctx: Context, version: str | None = None, max_depth: int = 5
+    ) -> dict[str, Any]:
+        return await run(
+            api.get_lineage_context,
+            source_type,
+            object_name,
+            version,
+            requester=who(ctx),
+            max_depth=max_depth,
+        )
+
+    @server.tool(description="Cost of stored ingestion runs (one tenant or all) over the last hours.")
+    async def get_cost_summary(
+        ctx: Context, tenant_id: str | None = None, time_range_hours: float = 720.0
+    ) -> dict[str, Any]:
+        summary = await run(api.get_finops_context, tenant_id, time_range_hours, requester=who(ctx))
+        return {"available": summary is not None, "summary": summary}
+
+    @server.tool(
+        description="Check SQL against the contracts it reads; enforce=true returns a compliant rewrite."
+    )
+    async def check_sql(
+        sql: str, ctx: Context, dialect: str | None = None, enforce: bool = False
+    ) -> dict[str, Any]:
+        fn = api.enforce_sql if enforce else api.check_sql
+        return await run(fn, sql, requester=who(ctx), dialect=dialect)
+
+    @server.resource(
+        "contract://{source}/{object}",
+        name="contract",
+        mime_type="application/json",
+        description="The policy-filtered context of the latest contract of source/object.",
+    )
+    async def contract(source: str, object: str, ctx: Context) -> str:
+        try:
+            requester = who(ctx)
+            context = await anyio.to_thread.run_sync(
+                functools.partial(api.get_asset_context, source, object, requester=requester)
+            )
+        except (DativoError, ToolError) as exc:
+            raise ResourceError(_message(exc) if isinstance(exc, DativoError) else str(exc)) from exc
+        return json.dumps(context, sort_keys=True, default=str)
+
+    return server
+
+
+class KeyAuthASGI:
+    """ASGI wrapper: refuses requests without a valid API key (401) and passes the key's requester on."""
+
+    def __init__(self, app: Any, verifier: KeyVerifier, guard: Any = None) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.guard = guard
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        key = presented_key(Headers(scope=scope))
+        try:
+            requester = await anyio.to_thread.run_sync(self.verifier.requester, key)
+        except AuthenticationError as exc:
+            if self.guard is not None:
+                await anyio.to_thread.run_sync(
+                    self.guard.record_unauthenticated, scope.get("path", ""), "mcp", exc.message
+                )
+            response = JSONResponse(exc.to_dict(), status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})[STATE_KEY] = requester
+        await self.app(scope, receive, send)
