@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dativo_ingest.cli.dbt",
     "dativo_ingest.cli.run",
     "dativo_ingest.cli.demo",
+    "dativo_ingest.cli.serve",
 )
 
 console = Console(soft_wrap=True)
