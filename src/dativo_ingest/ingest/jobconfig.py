@@ -221,7 +221,7 @@ def _line(text: str | None, field: str) -> int | None:
 
 def _config_error(exc: ValidationError, source: str | None, text: str | None) -> ConfigError:
     errors = exc.errors()
-    first = errors[0]
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     field = ".".join(str(p) for p in first["loc"] if p not in ("base_dir",)) or None
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":

@@ -41,7 +41,8 @@ def validate_source_options(type_name: str, options: dict[str, Any]) -> Any:
     try:
         return cls.Options.model_validate(options)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         field = ".".join(str(p) for p in first["loc"]) or None
         message = "unknown option" if first["type"] == "extra_forbidden" else first["msg"]
         message = "is required" if first["type"] == "missing" else message.removeprefix("Value error, ")

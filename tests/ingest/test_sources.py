@@ -1,0 +1,215 @@
+"""Sources read real files, a real HTTP server on 127.0.0.1, and the real PostgreSQL / MariaDB."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dativo_ingest.errors import SourceError
+from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
+
+COLUMNS = {"id": pa.string(), "n": pa.int64(), "ts": pa.timestamp("us", tz="UTC")}
+
+
+def read_all(source) -> pa.Table:
+    rows = [row for batch in source.batches() for row in batch.to_pylist()]
+    return pa.Table.from_pylist(rows) if rows else pa.table({})
+
+
+def ctx(tmp_path: Path, **kw) -> SourceContext:
+    return SourceContext(tmp_path, dict(COLUMNS), kw.pop("batch_size", 1000), kw.pop("incremental", None))
+
+
+def test_csv_glob_reads_text_and_empty_fields_become_null(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.csv").write_text('id,n,ts,extra\nx,1,2024-01-01,z\n"",,2024-01-02,z\n')
+    with gzip.open(tmp_path / "d" / "b.csv.gz", "wt") as handle:
+        handle.write("n,id\n3,y\n")
+    source = build_source("csv", {"path": "d/*.csv*"}, ctx(tmp_path))
+    table = read_all(source)
+    assert table.column("id").to_pylist() == ["x", None, "y"]
+    assert table.column("n").to_pylist() == ["1", None, "3"]
+    assert "extra" not in table.column_names
+    assert any("no column ts" in w for w in source.stats.warnings)
+    assert source.fingerprint() == build_source("csv", {"path": "d/*.csv*"}, ctx(tmp_path)).fingerprint()
+
+
+def test_missing_files_are_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no file matches"):
+        read_all(build_source("csv", {"path": "nothing/*.csv"}, ctx(tmp_path)))
+
+
+def test_jsonl_mixed_kinds_become_text_and_bad_lines_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "a", "n": 1}\n\n{"id": "b", "n": "two", "ts": 1700000000}\n')
+    batches = list(build_source("jsonl", {"path": "a.jsonl"}, ctx(tmp_path, batch_size=1)).batches())
+    assert [b.column("n").to_pylist() for b in batches] == [[1], ["two"]]
+    path.write_text('{"id": "a"}\nnot json\n')
+    with pytest.raises(SourceError) as err:
+        read_all(build_source("jsonl", {"path": "a.jsonl"}, ctx(tmp_path)))
+    assert err.value.line == 2
+
+
+def test_parquet_streams_only_contract_columns_and_filters_after_the_cursor(tmp_path: Path) -> None:
+    pq.write_table(
+        pa.table({"id": ["a", "b", "c"], "n": [1, 5, 9], "other": [0, 0, 0]}),
+        tmp_path / "p.parquet",
+        row_group_size=1,
+    )
+    incremental = Incremental("n", pa.int64(), since=4)
+    table = read_all(build_source("parquet", {"path": "p.parquet"}, ctx(tmp_path, incremental=incremental)))
+    assert table.column("id").to_pylist() == ["b", "c"]
+    assert "other" not in table.column_names
+
+
+class _Api(BaseHTTPRequestHandler):
+    calls: list[str] = []
+    fail_first = 1
+
+    def do_GET(self) -> None:
+        _Api.calls.append(self.path)
+        if _Api.fail_first > 0:
+            _Api.fail_first -= 1
+            self.send_response(429)
+            self.send_header("Retry-After", "0")
+            self.end_headers()
+            return
+        if self.headers.get("Authorization") != "Bearer tok_secret_123":
+            self.send_response(401)
+            self.end_headers()
+            return
+        query = parse_qs(urlsplit(self.path).query)
+        after = query.get("starting_after", ["cus_0"])[0]
+        start = int(after.split("_")[1]) + 1
+        limit = int(query["limit"][0])
+        ids = [i for i in range(start, min(start + limit, 8))]
+        body = {
+            "data": [{"id": f"cus_{i}", "n": i, "ts": 1700000000 + i} for i in ids],
+            "has_more": ids[-1] < 7,
+        }
+        payload = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def api_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Api.calls, _Api.fail_first = [], 1
+    yield f"http://127.0.0.1:{server.server_port}/v1/customers"
+    server.shutdown()
+
+
+def test_http_pages_with_cursor_and_retries_429_then_succeeds(tmp_path: Path, api_server: str) -> None:
+    options = {
+        "url": api_server,
+        "headers": {"Authorization": "Bearer tok_secret_123"},
+        "pagination": {"page_size": 3},
+        "backoff_seconds": 0.01,
+    }
+    source = build_source("http", options, ctx(tmp_path, batch_size=4))
+    table = read_all(source)
+    assert table.column("id").to_pylist() == [f"cus_{i}" for i in range(1, 8)]
+    assert source.stats.api_calls == 4  # one 429 + three pages
+    assert "starting_after=cus_3" in _Api.calls[2] and "starting_after=cus_6" in _Api.calls[3]
+
+
+def test_http_gives_up_after_retries_and_fails_fast_on_4xx(tmp_path: Path, api_server: str) -> None:
+    _Api.fail_first = 10
+    options = {"url": api_server, "max_retries": 2, "backoff_seconds": 0.0}
+    with pytest.raises(SourceError, match="HTTP 429 after 3 attempts"):
+        read_all(build_source("http", options, ctx(tmp_path)))
+    _Api.fail_first = 0
+    with pytest.raises(SourceError, match="HTTP 401"):
+        read_all(build_source("http", {"url": api_server}, ctx(tmp_path)))
+
+
+def test_http_timeout_is_retried_then_reported(tmp_path: Path) -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts, never answers
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+    try:
+        with pytest.raises(SourceError, match="ReadTimeout.* after 2 attempts"):
+            read_all(
+                build_source(
+                    "http",
+                    {"url": url, "timeout_seconds": 0.2, "max_retries": 1, "backoff_seconds": 0},
+                    ctx(tmp_path),
+                )
+            )
+    finally:
+        listener.close()
+
+
+def _sql_table(url: str, create: str, rows: list[tuple]) -> None:
+    from sqlalchemy import create_engine, text
+
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS dativo_src_test"))
+        conn.execute(text(create))
+        for row in rows:
+            conn.execute(
+                text("INSERT INTO dativo_src_test (id, n, ts) VALUES (:id, :n, :ts)"),
+                {"id": row[0], "n": row[1], "ts": row[2]},
+            )
+    engine.dispose()
+
+
+def _sql_roundtrip(kind: str, url: str, create: str, tmp_path: Path) -> None:
+    rows = [(f"r{i}", i, f"2024-01-01 00:00:{i:02d}") for i in range(25)]
+    _sql_table(url, create, rows)
+    source = build_source(kind, {"url": url, "table": "dativo_src_test"}, ctx(tmp_path, batch_size=10))
+    batches = list(source.batches())
+    assert [b.num_rows for b in batches] == [10, 10, 5]
+    incremental = Incremental("n", pa.int64(), since=20)
+    source = build_source(
+        kind,
+        {"url": url, "query": "SELECT id, n, ts FROM dativo_src_test"},
+        ctx(tmp_path, incremental=incremental),
+    )
+    assert read_all(source).column("n").to_pylist() == [21, 22, 23, 24]
+    with pytest.raises(SourceError, match="query failed"):
+        read_all(build_source(kind, {"url": url, "query": "SELECT nope FROM dativo_src_test"}, ctx(tmp_path)))
+
+
+@pytest.mark.postgres
+def test_postgres_streams_tables_and_queries(tmp_path: Path) -> None:
+    url = os.environ.get("DATIVO_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("DATIVO_TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    _sql_roundtrip(
+        "postgres", url, "CREATE TABLE dativo_src_test (id text, n bigint, ts timestamptz)", tmp_path
+    )
+
+
+@pytest.mark.mysql
+def test_mysql_streams_tables_and_queries(tmp_path: Path) -> None:
+    url = os.environ.get("DATIVO_TEST_MYSQL_URL")
+    if not url:
+        pytest.skip("DATIVO_TEST_MYSQL_URL is not set (e.g. mysql+pymysql://root@127.0.0.1:3306/test)")
+    _sql_roundtrip(
+        "mysql", url, "CREATE TABLE dativo_src_test (id varchar(20), n bigint, ts datetime)", tmp_path
+    )

@@ -1,0 +1,132 @@
+"""Contract rules compiled and enforced on Arrow batches."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from dativo_ingest.config import AssetDefinition
+from dativo_ingest.ingest.rules import compile_rules
+from dativo_ingest.ingest.uniqueness import SeenIndex
+from dativo_ingest.ingest.validation import Validator
+from tests.ingest.helpers import CUSTOMERS_CONTRACT
+
+
+def validator(contract=None) -> Validator:
+    return Validator(compile_rules(AssetDefinition.from_dict(contract or CUSTOMERS_CONTRACT)))
+
+
+def batch(**columns) -> pa.RecordBatch:
+    return pa.record_batch({k: pa.array(v, pa.string()) for k, v in columns.items()})
+
+
+def test_rules_come_from_flags_options_quality_and_expectations() -> None:
+    contract = {
+        **CUSTOMERS_CONTRACT,
+        "schema": [
+            *CUSTOMERS_CONTRACT["schema"],
+            {
+                "name": "tier",
+                "type": "string",
+                "quality": [{"rule": "validValues", "validValues": ["a", "b"]}, {"rule": "nullCheck"}],
+            },
+        ],
+        "data_quality": {
+            "expectations": [
+                {"type": "accepted_values", "column": "status", "values": ["active"]},
+                {"type": "not_null", "column": "nope"},
+                {"type": "custom_sql", "column": "id"},
+            ]
+        },
+    }
+    rules = compile_rules(AssetDefinition.from_dict(contract))
+    names = rules.rule_names()
+    for expected in (
+        "required:id",
+        "unique:id",
+        "pattern:email",
+        "minimum:balance",
+        "accepted_values:status",
+        "accepted_values:tier",
+        "required:tier",
+        "type:created_at",
+    ):
+        assert expected in names
+    assert any("'nope' is not in the schema" in w for w in rules.warnings)
+    assert any("custom_sql on id" in w for w in rules.warnings)
+    assert str(rules.schema.field("created_at").type) == "timestamp[us, tz=UTC]"
+    assert not rules.schema.field("id").nullable and rules.schema.field("status").nullable
+
+
+def test_each_failing_row_lists_every_rule_it_breaks_and_valid_rows_are_typed() -> None:
+    v = validator()
+    outcome = v.validate(
+        batch(
+            id=["c1", "c2", "c3", None],
+            email=["a@x", "bad", "c@x", "d@x"],
+            status=["active", "zzz", None, "active"],
+            balance=["5", "-1", "x", "1"],
+            created_at=["2024-01-01", "2024-01-02T00:00:00Z", None, "2024-01-03"],
+        )
+    )
+    assert outcome.valid.num_rows == 1
+    assert outcome.valid.column("balance").to_pylist() == [5]
+    assert outcome.failed_rows.tolist() == [1, 2, 3]
+    assert sorted(outcome.failed_rules[0]) == ["accepted_values:status", "minimum:balance", "pattern:email"]
+    assert sorted(outcome.failed_rules[1]) == ["required:created_at", "type:balance"]
+    assert outcome.failed_rules[2] == ["required:id"]
+
+
+def test_null_from_an_empty_csv_field_fails_required_but_not_optional_columns() -> None:
+    outcome = validator().validate(
+        batch(
+            id=["c1", "c2"],
+            email=[None, "b@x"],
+            status=[None, None],
+            balance=[None, None],
+            created_at=["2024-01-01", "2024-01-01"],
+        )
+    )
+    assert outcome.failed_rules == [["required:email"]]
+    assert outcome.valid.num_rows == 1
+
+
+def test_unique_holds_across_batches_first_occurrence_wins_and_bad_rows_do_not_claim_values() -> None:
+    v = validator()
+    common = {"status": ["active"] * 3, "balance": ["1"] * 3, "created_at": ["2024-01-01"] * 3}
+    first = v.validate(batch(id=["a", "b", "a"], email=["x@y", "bad-email", "x@y"], **common))
+    assert first.failed_rules == [["pattern:email"], ["unique:id"]]
+    second = v.validate(batch(id=["b", "a", "c"], email=["x@y"] * 3, **common))
+    assert second.failed_rows.tolist() == [1]  # "b" never landed (bad email), so it may land now
+    assert v.failures["unique:id"] == 2
+
+
+def test_seen_index_is_exact_for_strings_and_integers_and_ignores_nulls() -> None:
+    strings = SeenIndex(pa.string())
+    assert strings.check_and_add(pa.array(["a", "b", "a", None, None])).tolist() == [
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert strings.check_and_add(pa.array(["b", "c", "c"])).tolist() == [True, False, True]
+    ints = SeenIndex(pa.int64())
+    assert ints.check_and_add(pa.array([1, -1, 1])).tolist() == [False, False, True]
+    for start in range(0, 50_000, 5_000):  # many runs, merged as they grow
+        ints.check_and_add(pa.array(range(start + 10, start + 5_010)))
+    assert ints.check_and_add(pa.array([-1, 25_000, 10**9])).tolist() == [True, True, False]
+
+
+def test_prime_unique_rejects_values_already_in_the_table() -> None:
+    v = validator()
+    v.prime_unique("id", pa.array(["old"]))
+    outcome = v.validate(
+        batch(
+            id=["old", "new"],
+            email=["a@b", "a@b"],
+            status=[None, None],
+            balance=[None, None],
+            created_at=["2024-01-01", "2024-01-01"],
+        )
+    )
+    assert outcome.failed_rules == [["unique:id"]]
