@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.dbt.datatests import singular_tests
+from dativo_ingest.dbt.datatests import DEFINITIONS_PATH, data_test_definitions, uses_definitions
 from dativo_ingest.dbt.documents import exposure_document, model_document, source_document
 from dativo_ingest.dbt.emit import dump_yaml, header
 from dativo_ingest.dbt.legacy import to_legacy
@@ -133,24 +133,9 @@ class DBTGenerator:
         self._warn(f"{contract_id(asset)}: {w}" for w in result.warnings)
         return result.sql
 
-    def generate_singular_tests(
-        self, asset: Any, catalog_name: str | None = None, model_name: str | None = None
-    ) -> dict[str, str]:
-        """``{file stem: SQL}`` for contract rules no built-in generic test expresses."""
-        model = self._model_name(asset, model_name)
-        source = self._source_name(asset, catalog_name)
-        from dativo_ingest.dbt.columns import plan_columns
-
-        tests = singular_tests(
-            self._rules(asset).rules,
-            plan_columns(asset, self.options),
-            model_relation=f"{{{{ ref('{model}') }}}}",
-            source_relation=f"{{{{ source('{source}', '{object_of(asset)}') }}}}",
-            adapter=self.options.adapter,
-            prefix=model,
-        )
-        head = self._header(asset, "data test", "--")
-        return {stem: head + sql for stem, sql in tests.items()}
+    def generate_test_definitions(self) -> str:
+        """The project file defining dativo's generic tests (range, length, regex, row count, SQL rule)."""
+        return header("generic data tests", "dativo", "--") + data_test_definitions(self.options.adapter)
 
     def generate_dbt_project_yml(self, project_name: str, profile_name: str | None = None) -> dict[str, Any]:
         """A ``dbt_project.yml`` document for a generated project."""
@@ -179,24 +164,18 @@ class DBTGenerator:
         else:
             raise DbtError(f"must be one of {', '.join(YAML_TYPES)}, got '{yaml_type}'", field="yaml_type")
         write_if_changed(path, dump_yaml(doc, head=self._header(asset, f"dbt {yaml_type}", "#")))
+        if uses_definitions(doc):
+            write_if_changed(self.output_dir / DEFINITIONS_PATH, self.generate_test_definitions())
         return path
 
     def save_staging_model(
         self, asset: Any, catalog_name: str | None = None, model_name: str | None = None
     ) -> list[Path]:
-        """Write the staging model's SQL, its YAML and its singular tests; return their paths."""
+        """Write the staging model's SQL and YAML (and the generic test definitions it uses)."""
         model = self._model_name(asset, model_name)
-        folder = self.output_dir / "models" / "staging" / source_type_of(asset)
-        sql_path = folder / f"{model}.sql"
-        sql = self.generate_staging_sql(asset, catalog_name, model)
-        write_if_changed(sql_path, sql)
-        paths = [sql_path, self.save_dbt_yaml(asset, "model", catalog_name, model)]
-        test_folder = self.output_dir / "tests" / "contracts" / source_type_of(asset)
-        for stem, text in self.generate_singular_tests(asset, catalog_name, model).items():
-            path = test_folder / f"{stem}.sql"
-            write_if_changed(path, text)
-            paths.append(path)
-        return paths
+        sql_path = self.output_dir / "models" / "staging" / source_type_of(asset) / f"{model}.sql"
+        write_if_changed(sql_path, self.generate_staging_sql(asset, catalog_name, model))
+        return [sql_path, self.save_dbt_yaml(asset, "model", catalog_name, model)]
 
     def generate_project(self, assets: Iterable[Any], config: ProjectConfig | None = None) -> ProjectResult:
         """Write a runnable dbt project for ``assets`` into ``output_dir`` (see :class:`ProjectConfig`)."""

@@ -94,8 +94,9 @@ def test_stale_generated_files_are_removed_but_hand_written_ones_kept(tmp_path: 
     mine.parent.mkdir(parents=True)
     mine.write_text("select 1 as x\n")
     result = DBTGenerator(out).generate_project(latest_contracts(SPECS)[:1], ProjectConfig(input="duckdb"))
-    assert {p.name for p in result.removed} >= {"stg_shop__orders.sql", "stg_shop__orders.yml"}
+    assert [p.name for p in result.removed] == ["stg_shop__orders.sql"]
     assert mine.exists() and not (out / "models" / "staging" / "shop" / "stg_shop__orders.sql").exists()
+    assert "stg_shop__orders" not in (out / "models" / "staging" / "shop" / "_shop__models.yml").read_text()
 
 
 def test_masking_strategies_and_restricted_classifications() -> None:

@@ -1,9 +1,9 @@
-"""Rendering :class:`~dativo_ingest.dbt.rules.Rule` values as dbt generic tests or singular test SQL.
+"""Rendering :class:`~dativo_ingest.dbt.rules.Rule` values as dbt data tests.
 
-Generic tests that ship with dbt-core (not_null, unique, accepted_values, relationships) go into YAML
-with their arguments under ``arguments:``. Everything else (range, length, regex, row count, custom
-SQL) becomes a singular test: a ``.sql`` file selecting the rows that break the rule, so no dbt package
-is needed.
+not_null, unique, accepted_values and relationships use dbt-core's generic tests. Range, length, regex,
+row count and custom SQL rules use dativo's own generic tests, defined in one project file
+(``tests/generic/dativo_contract_tests.sql``, see :func:`data_test_definitions`) — no dbt package needed,
+and every rule stays a named test on its column in YAML. Arguments sit under ``arguments:``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from dativo_ingest.dbt.columns import Column
-from dativo_ingest.dbt.naming import quote, slug, sql_string
-from dativo_ingest.dbt.rules import GENERIC_KINDS, Rule
-from dativo_ingest.dbt.types import string_type
-from dativo_ingest.errors import DbtError
+from dativo_ingest.dbt.naming import sql_string
+from dativo_ingest.dbt.rules import Rule
 
-#: Which generic tests stay true after masking (a hash keeps nulls and distinctness, a redaction nulls).
+BUILTIN_KINDS = frozenset({"not_null", "unique", "accepted_values", "relationships"})
+COLUMN_KINDS = frozenset({"range", "length", "regex"})
+#: Where the definitions of dativo's generic tests live in a project.
+DEFINITIONS_PATH = "tests/generic/dativo_contract_tests.sql"
+
+#: Which tests stay true after masking (a hash keeps nulls and distinctness, a redaction keeps nulls).
 _SURVIVES_MASKING = {"hash": {"not_null", "unique"}, "redact": {"not_null"}, "null": set()}
 
 _NOT_MATCHING = {
@@ -42,56 +45,63 @@ _OPERATORS = {
 _PLACEHOLDERS = ("${object}", "{object}", "{table}", "{model}")
 
 
-def generic_tests(
+def _bounds(args: dict[str, Any]) -> dict[str, Any]:
+    out = {k: args[s] for k, s in (("min_value", "min"), ("max_value", "max")) if args.get(s) is not None}
+    if args.get("exclusive"):
+        out["exclusive"] = True
+    return out
+
+
+def column_tests(
     rules: list[Rule], column: Column, *, resolve: Callable[[str], str], staged: bool
 ) -> list[Any]:
-    """dbt generic test entries for ``column``; on a staged (masked) column only those masking keeps."""
+    """Data test entries for ``column``; on a staged (masked) column only those masking keeps true."""
     out: list[Any] = []
     for rule in rules:
-        if rule.kind not in GENERIC_KINDS:
-            continue
         if staged and column.masking and rule.kind not in _SURVIVES_MASKING[column.masking]:
             continue
+        args = rule.arguments
         if rule.kind in ("not_null", "unique"):
             out.append(rule.kind)
         elif rule.kind == "accepted_values":
-            values = list(rule.arguments["values"])
-            args: dict[str, Any] = {"values": [str(v) for v in values] if column.is_string else values}
+            values = list(args["values"])
+            arguments: dict[str, Any] = {"values": [str(v) for v in values] if column.is_string else values}
             if not column.is_string:
-                args["quote"] = False
-            out.append({"accepted_values": {"arguments": args}})
-        else:
-            args = {"to": resolve(str(rule.arguments["to"])), "field": rule.arguments["field"]}
-            out.append({"relationships": {"arguments": args}})
+                arguments["quote"] = False
+            out.append({"accepted_values": {"arguments": arguments}})
+        elif rule.kind == "relationships":
+            out.append(
+                {"relationships": {"arguments": {"to": resolve(str(args["to"])), "field": args["field"]}}}
+            )
+        elif rule.kind in ("range", "length"):
+            out.append({f"dativo_{rule.kind}": {"arguments": _bounds(args)}})
+        elif rule.kind == "regex":
+            out.append({"dativo_regex": {"arguments": {"pattern": str(args["pattern"])}}})
     return out
 
 
-def singular_tests(
-    rules: list[Rule],
-    columns: list[Column],
-    *,
-    model_relation: str,
-    source_relation: str,
-    adapter: str,
-    prefix: str,
-) -> dict[str, str]:
-    """``{file stem: SQL}`` for rules no generic test covers; masked columns are checked on the source."""
-    by_name = {c.name: c for c in columns}
-    out: dict[str, str] = {}
+def table_tests(rules: list[Rule]) -> list[Any]:
+    """Model-level data tests: row counts and custom SQL rules."""
+    out: list[Any] = []
     for rule in rules:
-        if rule.kind in GENERIC_KINDS:
-            continue
-        column = by_name.get(rule.column or "")
-        on_source = column is not None and column.masking is not None
-        relation = source_relation if on_source else model_relation
-        name_in_relation = (column.raw_name if on_source else column.name) if column else ""
-        sql = _singular_sql(rule, relation, quote(name_in_relation, adapter) if column else "", adapter)
-        stem = f"{prefix}__{slug(rule.column) + '__' if rule.column else ''}{rule.kind}"
-        unique_stem, n = stem, 2
-        while unique_stem in out:
-            unique_stem, n = f"{stem}_{n}", n + 1
-        out[unique_stem] = sql
+        args = rule.arguments
+        if rule.kind == "row_count":
+            out.append({"dativo_row_count": {"arguments": _bounds(args)}})
+        elif rule.kind == "sql":
+            arguments = {"query": _neutral_query(str(args["query"]))}
+            condition = _condition(args)
+            if condition:
+                arguments["condition"] = condition
+            out.append({"dativo_sql_rule": {"arguments": arguments}})
     return out
+
+
+def _neutral_query(query: str) -> str:
+    """The rule's query with its table placeholder spelled ``__model__`` (replaced by the test)."""
+    query = query.strip().rstrip(";")
+    for placeholder in _PLACEHOLDERS:
+        query = query.replace(placeholder, "__model__")
+    return query
 
 
 def _literal(value: Any) -> str:
@@ -102,53 +112,70 @@ def _literal(value: Any) -> str:
     return sql_string(value)
 
 
-def _singular_sql(rule: Rule, relation: str, column: str, adapter: str) -> str:
-    args = rule.arguments
-    if rule.kind in ("range", "length"):
-        expr = column if rule.kind == "range" else f"length(cast({column} as {string_type(adapter)}))"
-        low, high = ("<=", ">=") if args.get("exclusive") else ("<", ">")
-        checks = []
-        if args.get("min") is not None:
-            checks.append(f"{expr} {low} {_literal(args['min'])}")
-        if args.get("max") is not None:
-            checks.append(f"{expr} {high} {_literal(args['max'])}")
-        return f"select *\nfrom {relation}\nwhere {column} is not null\n  and ({' or '.join(checks)})\n"
-    if rule.kind == "regex":
-        text = f"cast({column} as {string_type(adapter)})"
-        cond = _NOT_MATCHING[adapter].format(e=text, p=sql_string(args["pattern"]))
-        return f"select *\nfrom {relation}\nwhere {column} is not null\n  and {cond}\n"
-    if rule.kind == "row_count":
-        checks = []
-        if args.get("min") is not None:
-            checks.append(f"row_count < {_literal(args['min'])}")
-        if args.get("max") is not None:
-            checks.append(f"row_count > {_literal(args['max'])}")
-        return (
-            f"select row_count\nfrom (select count(*) as row_count from {relation}) as counted\n"
-            f"where {' or '.join(checks)}\n"
-        )
-    if rule.kind == "sql":
-        return _custom_sql(args, relation, adapter)
-    raise DbtError(f"no singular test for rule kind '{rule.kind}'")
-
-
-def _custom_sql(args: dict[str, Any], relation: str, adapter: str) -> str:
-    """A custom SQL rule: rows it returns fail, or with ``mustBe...`` its first value is compared."""
-    query = str(args["query"]).strip().rstrip(";")
-    for placeholder in _PLACEHOLDERS:
-        query = query.replace(placeholder, relation)
-    checks = []
-    for key, op in _OPERATORS.items():
-        if key in args:
-            checks.append(f"check_value {op} {_literal(args[key])}")
+def _condition(args: dict[str, Any]) -> str:
+    """The ODCS ``mustBe...`` operators as one SQL condition on ``check_value`` ("" when none)."""
+    checks = [f"check_value {op} {_literal(args[key])}" for key, op in _OPERATORS.items() if key in args]
     for key, negate in (("mustBeBetween", ""), ("mustNotBeBetween", "not ")):
         if key in args:
             low, high = list(args[key])[:2]
             checks.append(f"check_value {negate}between {_literal(low)} and {_literal(high)}")
-    if not checks:
-        return query + "\n"
-    return (
-        f"select check_value\nfrom (\n    select *\n    from ({query}) as rule_query\n"
-        ") as checked(check_value)\n"
-        f"where check_value is null or not ({' and '.join(checks)})\n"
-    )
+    return " and ".join(checks)
+
+
+_DEFINITIONS = """{% test dativo_range(model, column_name, min_value=none, max_value=none, exclusive=false) %}
+select * from {{ model }}
+where {{ column_name }} is not null and (false
+{%- if min_value is not none %}
+    or {{ column_name }} {{ '<=' if exclusive else '<' }} {{ min_value }}
+{%- endif %}
+{%- if max_value is not none %}
+    or {{ column_name }} {{ '>=' if exclusive else '>' }} {{ max_value }}
+{%- endif %})
+{% endtest %}
+
+{% test dativo_length(model, column_name, min_value=none, max_value=none) %}
+select * from {{ model }}
+where {{ column_name }} is not null and (false
+{%- if min_value is not none %}
+    or length(cast({{ column_name }} as {{ dbt.type_string() }})) < {{ min_value }}
+{%- endif %}
+{%- if max_value is not none %}
+    or length(cast({{ column_name }} as {{ dbt.type_string() }})) > {{ max_value }}
+{%- endif %})
+{% endtest %}
+
+{% test dativo_regex(model, column_name, pattern) %}
+select * from {{ model }}
+where {{ column_name }} is not null
+    and __NOT_MATCHING__
+{% endtest %}
+
+{% test dativo_row_count(model, min_value=none, max_value=none) %}
+select row_count from (select count(*) as row_count from {{ model }}) as counted
+where false
+{%- if min_value is not none %} or row_count < {{ min_value }}{% endif %}
+{%- if max_value is not none %} or row_count > {{ max_value }}{% endif %}
+{% endtest %}
+
+{% test dativo_sql_rule(model, query, condition=none) %}
+{%- set rule_query = query | replace('__model__', model | string) %}
+{%- if condition is none %}
+{{ rule_query }}
+{%- else %}
+select check_value from (select * from ({{ rule_query }}) as rule_query) as checked(check_value)
+where check_value is null or not ({{ condition }})
+{%- endif %}
+{% endtest %}
+"""
+
+
+def data_test_definitions(adapter: str) -> str:
+    """The Jinja source of dativo's generic tests for ``adapter``."""
+    text = "cast({{ column_name }} as {{ dbt.type_string() }})"
+    pattern = '{{ "\'" ~ pattern | replace("\'", "\'\'") ~ "\'" }}'
+    return _DEFINITIONS.replace("__NOT_MATCHING__", _NOT_MATCHING[adapter].format(e=text, p=pattern))
+
+
+def uses_definitions(document: dict[str, Any]) -> bool:
+    """True when a YAML document refers to one of dativo's generic tests."""
+    return "dativo_" in repr(document)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dativo_ingest.dbt.columns import Column, plan_columns
-from dativo_ingest.dbt.datatests import generic_tests
+from dativo_ingest.dbt.datatests import column_tests, table_tests
 from dativo_ingest.dbt.metadata import column_config, contract_meta, contract_tags
 from dativo_ingest.dbt.naming import (
     default_model_name,
@@ -85,7 +85,7 @@ def source_document(
     columns = [
         _column_entry(
             c,
-            generic_tests(rules.for_column(c.name), c, resolve=resolve, staged=False),
+            column_tests(rules.for_column(c.name), c, resolve=resolve, staged=False),
             staged=False,
             constraints=[],
         )
@@ -134,7 +134,7 @@ def model_document(
             constraints.append({"type": "not_null"})
         if table and len(keys) == 1 and keys[0] == column.name and column.masking in (None, "hash"):
             constraints.append({"type": "primary_key"})
-        tests = generic_tests(rules.for_column(column.name), column, resolve=resolve, staged=True)
+        tests = column_tests(rules.for_column(column.name), column, resolve=resolve, staged=True)
         entries.append(_column_entry(column, tests, staged=True, constraints=constraints))
     model: dict[str, Any] = {
         "name": name,
@@ -150,6 +150,9 @@ def model_document(
     }
     if table and len(keys) > 1:
         model["constraints"] = [{"type": "primary_key", "columns": keys}]
+    model_tests = table_tests(rules.table_level())
+    if model_tests:
+        model["data_tests"] = model_tests
     model["columns"] = entries
     return {"version": 2, "models": [model]}
 

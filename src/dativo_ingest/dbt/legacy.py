@@ -47,6 +47,8 @@ def to_legacy(document: dict[str, Any]) -> dict[str, Any]:
             _lift_config(table)
             _columns(table)
     for model in doc.get("models", []):
+        if "data_tests" in model:
+            model["tests"] = _tests(model.pop("data_tests"))
         _columns(model)
     for exposure in doc.get("exposures", []):
         _lift_config(exposure)

@@ -1,13 +1,14 @@
 """A whole runnable dbt project from many contracts: project file, DuckDB profile, sources, staging
-models, singular tests and exposures.
+models, data tests and exposures.
 
 Layout under the output folder::
 
     dbt_project.yml, profiles.yml
-    models/staging/<source>/_<source>__<object>__sources.yml
-    models/staging/<source>/stg_<source>__<object>.sql / .yml
-    models/exposures.yml                 (from the exposures config, when given)
-    tests/contracts/<source>/<model>__<column>__<rule>.sql
+    models/staging/<source>/_<source>__sources.yml   (one dbt source per source type, a table per contract)
+    models/staging/<source>/_<source>__models.yml    (the staging models of those contracts)
+    models/staging/<source>/stg_<source>__<object>.sql
+    models/exposures.yml                             (from the exposures config, when given)
+    tests/generic/dativo_contract_tests.sql          (range, length, regex, row count, SQL rule tests)
 
 Raw tables are read by DuckDB from the local Iceberg warehouse (dbt-duckdb's ``iceberg`` plugin over
 pyiceberg's SQL catalog at ``<warehouse>/catalog.db``) or from Parquet files. Files are only rewritten
@@ -17,12 +18,12 @@ carrying the dativo header are ever touched).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.dbt.columns import plan_columns
-from dativo_ingest.dbt.datatests import singular_tests
+from dativo_ingest.dbt.datatests import DEFINITIONS_PATH, data_test_definitions, uses_definitions
 from dativo_ingest.dbt.documents import exposure_document, model_document, source_document
 from dativo_ingest.dbt.emit import GENERATED_BY, dump_yaml, header
 from dativo_ingest.dbt.legacy import to_legacy
@@ -35,6 +36,7 @@ from dativo_ingest.errors import DbtError
 from dativo_ingest.fileio import write_if_changed
 
 INPUTS = ("iceberg", "parquet", "duckdb")
+WRITE_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -140,42 +142,28 @@ def _table_meta(asset: Any, config: ProjectConfig, out_dir: Path) -> dict[str, A
     return {}
 
 
-def contract_files(
+def contract_documents(
     asset: Any, options: GenerationOptions, *, table_meta: dict[str, Any] | None = None
-) -> tuple[dict[str, str], list[str]]:
-    """``{relative path: text}`` of every file one contract contributes, and the warnings met."""
-    src, obj = source_type_of(asset), object_of(asset)
+) -> tuple[dict[str, Any], dict[str, Any], str, list[str]]:
+    """One contract's source document, model document, staging SQL and warnings."""
     source_name, model = default_source_name(asset), default_model_name(asset)
-    origin = f"contract {contract_id(asset)} v{asset.version}"
     rules = contract_rules(asset)
     warnings = [f"{contract_id(asset)}: {s}" for s in rules.skipped]
-    styled = to_legacy if options.style == "legacy" else (lambda d: d)
-    folder = f"models/staging/{src}"
     source_doc = source_document(asset, options, source_name=source_name, table_meta=table_meta, rules=rules)
+    model_doc = model_document(asset, options, model_name=model, rules=rules)
+    origin = f"contract {contract_id(asset)} v{asset.version}"
     staged = staging_sql(asset, options, source_name=source_name, head=header("staging model", origin, "--"))
     warnings += [f"{contract_id(asset)}: {w}" for w in staged.warnings]
-    files = {
-        f"{folder}/_{src}__{obj}__sources.yml": dump_yaml(
-            styled(source_doc), head=header("dbt source", origin)
-        ),
-        f"{folder}/{model}.sql": staged.sql,
-        f"{folder}/{model}.yml": dump_yaml(
-            styled(model_document(asset, options, model_name=model, rules=rules)),
-            head=header("dbt model", origin),
-        ),
-    }
-    tests = singular_tests(
-        rules.rules,
-        plan_columns(asset, options),
-        model_relation=f"{{{{ ref('{model}') }}}}",
-        source_relation=f"{{{{ source('{source_name}', '{obj}') }}}}",
-        adapter=options.adapter,
-        prefix=model,
-    )
-    test_head = header("data test", origin, "--")
-    for stem, sql in tests.items():
-        files[f"tests/contracts/{src}/{stem}.sql"] = test_head + sql
-    return files, warnings
+    return source_doc, model_doc, staged.sql, warnings
+
+
+def _merge(docs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """One document holding the nodes of several (sources of one name merge their tables)."""
+    if key == "models":
+        return {"version": 2, "models": [m for d in docs for m in d["models"]]}
+    source = dict(docs[0]["sources"][0])
+    source["tables"] = [t for d in docs for t in d["sources"][0]["tables"]]
+    return {"version": 2, "sources": [source]}
 
 
 def exposures_file(
@@ -234,16 +222,35 @@ def generate_project(
     result = ProjectResult(contracts=len(assets))
     files: dict[str, str] = {}
     by_key: dict[str, Any] = {}
+    per_source: dict[str, tuple[list[dict], list[dict]]] = {}
+    styled = to_legacy if options.style == "legacy" else (lambda d: d)
     for asset in sorted(assets, key=lambda a: (source_type_of(a), object_of(a))):
         key = f"{source_type_of(asset)}.{object_of(asset)}"
         if key in by_key:
-            raise DbtError(
-                f"two contracts describe {key}: {contract_id(by_key[key])} and {contract_id(asset)}"
-            )
+            first = contract_id(by_key[key])
+            raise DbtError(f"two contracts describe {key}: {first} and {contract_id(asset)}")
         by_key[key] = asset
-        contract, warnings = contract_files(asset, options, table_meta=_table_meta(asset, config, out_dir))
-        files.update(contract)
+        meta = _table_meta(asset, config, out_dir)
+        source_doc, model_doc, sql, warnings = contract_documents(asset, options, table_meta=meta)
+        src = source_type_of(asset)
+        files[f"models/staging/{src}/{default_model_name(asset)}.sql"] = sql
+        per_source.setdefault(src, ([], []))[0].append(source_doc)
+        per_source[src][1].append(model_doc)
         result.warnings.extend(warnings)
+    needs_definitions = False
+    for src, (sources, models) in per_source.items():
+        origin = f"the contracts of source {src}"
+        merged_models = _merge(models, "models")
+        needs_definitions = needs_definitions or uses_definitions(merged_models) or uses_definitions(sources)
+        files[f"models/staging/{src}/_{src}__sources.yml"] = dump_yaml(
+            styled(_merge(sources, "sources")), head=header("dbt sources", origin)
+        )
+        files[f"models/staging/{src}/_{src}__models.yml"] = dump_yaml(
+            styled(merged_models), head=header("dbt models", origin)
+        )
+    if needs_definitions:
+        definitions = data_test_definitions(options.adapter)
+        files[DEFINITIONS_PATH] = header("generic data tests", "dativo", "--") + definitions
     origin = "dativo dbt generate"
     files["dbt_project.yml"] = dump_yaml(
         project_yml(config.project_name, config.profile_name, materialized=options.materialized),
@@ -254,9 +261,12 @@ def generate_project(
     exposures = exposures_file(config, by_key, options)
     if exposures is not None:
         files["models/exposures.yml"] = exposures
-    for relative, text in files.items():
-        path = out_dir / relative
-        (result.written if write_if_changed(path, text) else result.unchanged).append(path)
+    paths = [out_dir / relative for relative in files]
+    # Writes are fsync-bound, not CPU-bound: a few threads overlap the waits.
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        changed = list(pool.map(write_if_changed, paths, files.values()))
+    for path, was_written in zip(paths, changed, strict=True):
+        (result.written if was_written else result.unchanged).append(path)
     result.removed = _remove_stale(out_dir, set(files))
     return result
 
