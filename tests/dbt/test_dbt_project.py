@@ -142,3 +142,20 @@ def test_build_fails_on_the_matching_tests_for_contract_violations(project: Path
         "test.shop.source_not_null_raw_shop_orders_customer_id",
         "test.shop.source_accepted_values_raw_shop_orders_status__placed__shipped__returned",
     }
+
+
+def test_legacy_style_parses_but_dbt_flags_its_deprecations(tmp_path: Path) -> None:
+    """The zero-deprecation check above can fail: pre-1.10 syntax trips it."""
+    asset = AssetDefinition.from_yaml(STRIPE_CONTRACT)
+    generator = DBTGenerator(output_dir=tmp_path, style="legacy")
+    generator.save_dbt_yaml(asset=asset, yaml_type="source", catalog_name="raw_stripe")
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: legacy\nversion: '1.0.0'\nconfig-version: 2\nprofile: legacy\n"
+    )
+    (tmp_path / "profiles.yml").write_text(
+        "legacy:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {(tmp_path / 'legacy.duckdb').as_posix()}\n"
+    )
+    run = run_dbt(tmp_path, "parse")
+    assert run.success, run.exception
+    assert any("PropertyMovedToConfigDeprecation" in d for d in run.deprecations)
