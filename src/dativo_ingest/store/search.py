@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Connection,
     Index,
     Integer,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -93,7 +95,7 @@ search_fts = Table(
     Column("labels", Text),
     Column("title", Text),
     Column("body", Text),
-    Column("rank", Text),
+    Column("rank", Float),
 )
 
 
@@ -311,7 +313,7 @@ def _matches(conn: Connection, terms: list[str], vis: Visibility) -> Any:
         f = search_fts
         fts_query = " OR ".join(f'"{t}"*' for t in terms)
         inner = (
-            select((f.c.rowid.op(">>")(SEQ_BITS)).label("doc_id"), f.c.rank.label("r"))
+            select((f.c.rowid.op(">>")(literal_column(str(SEQ_BITS)))).label("doc_id"), f.c.rank.label("r"))
             .where(text("search_fts MATCH :q").bindparams(q=fts_query), _visible_unit(f, vis))
             .subquery()
         )
@@ -329,7 +331,7 @@ def _matches(conn: Connection, terms: list[str], vis: Visibility) -> Any:
     for h in hits[1:]:
         score = score + h
     inner = (
-        select((u.c.rowid / (1 << SEQ_BITS)).label("doc_id"), score.label("r"))
+        select((u.c.rowid.op(">>")(literal_column(str(SEQ_BITS)))).label("doc_id"), score.label("r"))
         .where(_visible_unit(u, vis))
         .subquery()
     )
