@@ -149,7 +149,7 @@ def test_http_timeout_is_retried_then_reported(tmp_path: Path) -> None:
     listener.listen(1)  # accepts, never answers
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
     try:
-        with pytest.raises(SourceError, match="ReadTimeout.* after 2 attempts"):
+        with pytest.raises(SourceError, match=r"ReadTimeout.* after 2 attempts"):
             read_all(
                 build_source(
                     "http",
