@@ -233,13 +233,14 @@ def upsert(store: MetadataStore, assets: Sequence[Any]) -> int:
                     for i, (p, lab, t, b) in enumerate(units)
                 ],
             )
-            conn.execute(
-                search_facets.insert(),
-                [
-                    {"doc_id": doc_id, "facet": fa, "value": v, "labels": lab, "part": p}
-                    for fa, v, lab, p in facets
-                ],
-            )
+            if facets:
+                conn.execute(
+                    search_facets.insert(),
+                    [
+                        {"doc_id": doc_id, "facet": fa, "value": v, "labels": lab, "part": p}
+                        for fa, v, lab, p in facets
+                    ],
+                )
     return len(entries)
 
 
