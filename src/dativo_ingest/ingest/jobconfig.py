@@ -74,7 +74,7 @@ class TargetConfig(_Model):
     quarantine_table: str | None = None
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     path: str | None = None
-    file_size_mb: int = Field(128, ge=1, le=4096)
+    file_size_mb: int = Field(64, ge=1, le=4096)
 
     @field_validator("namespace", "table", "quarantine_table")
     @classmethod

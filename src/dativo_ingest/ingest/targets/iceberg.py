@@ -150,6 +150,8 @@ class _StagedTable:
             raise TargetError(
                 f"cannot write data files for {self.identifier}: {redact_text(str(exc))}"
             ) from exc
+        del frame
+        pa.default_memory_pool().release_unused()  # hand the written buffer back: keeps peak RSS flat
 
     def commit(self, properties: dict[str, str]) -> str:
         from pyiceberg.exceptions import CommitFailedException
