@@ -26,8 +26,13 @@ def test_allow_list_elevation_and_defaults():
 
 
 def test_tenant_scope_and_deny_mode():
-    policy = load_policy({"requester_tenants": {"acme-bot": ["acme"]}, "on_restricted": "deny",
-                          "elevated_requesters": ["admin"]})
+    policy = load_policy(
+        {
+            "requester_tenants": {"acme-bot": ["acme"]},
+            "on_restricted": "deny",
+            "elevated_requesters": ["admin"],
+        }
+    )
     assert evaluate(policy, req("acme-bot", tenant="acme")).allowed
     assert evaluate(policy, req("acme-bot", tenant=None)).allowed  # untenanted contracts are shared
     assert evaluate(policy, req("acme-bot", tenant="globex")).rule == "tenant_scope"
@@ -53,7 +58,7 @@ def test_bad_policy_names_the_field(config, field):
 def test_policy_file_errors_name_the_file(tmp_path):
     path = tmp_path / "policy.yaml"
     path.write_text("on_restricted: sometimes\n")
-    with pytest.raises(ConfigError, match="policy.yaml"):
+    with pytest.raises(ConfigError, match=r"policy\.yaml"):
         load_policy(path)
     path.write_text("allowed_requesters: [a]\non_restricted: hide\n")
     assert load_policy(str(path)).on_restricted == "hide"
@@ -61,25 +66,43 @@ def test_policy_file_errors_name_the_file(tmp_path):
 
 NESTED = [
     {"name": "id", "type": "string"},
-    {"name": "profile", "type": "object", "classification": "SENSITIVE", "properties": [
-        {"name": "bio", "type": "string", "description": "free text SECRET-BIO"},
-    ]},
+    {
+        "name": "profile",
+        "type": "object",
+        "classification": "SENSITIVE",
+        "properties": [
+            {"name": "bio", "type": "string", "description": "free text SECRET-BIO"},
+        ],
+    },
     {"name": "status", "type": "string", "description": "lifecycle"},
     {"name": "ssn", "type": "string", "classification": "pii", "description": "SECRET-SSN"},
 ]
 
 
 def test_views_redact_hide_and_nested_inheritance():
-    asset = make_asset("hr", "people", NESTED, data_quality={"expectations": [
-        {"type": "accepted_values", "column": "ssn", "values": ["SECRET-VALUE"]},
-        {"type": "accepted_values", "column": "status", "values": ["active"]},
-    ]})
+    asset = make_asset(
+        "hr",
+        "people",
+        NESTED,
+        data_quality={
+            "expectations": [
+                {"type": "accepted_values", "column": "ssn", "values": ["SECRET-VALUE"]},
+                {"type": "accepted_values", "column": "status", "values": ["active"]},
+            ]
+        },
+    )
     redact = asset_context(asset, load_policy(None), "bot")
     names = {f["name"]: f for f in redact["schema"]["fields"]}
-    assert names["profile.bio"]["restricted"] and names["ssn"]["restricted"] and not names["status"]["restricted"]
+    assert (
+        names["profile.bio"]["restricted"]
+        and names["ssn"]["restricted"]
+        and not names["status"]["restricted"]
+    )
     assert "SECRET" not in str(redact)
     assert redact["schema"]["restricted_fields"] == ["profile", "profile.bio", "ssn"]
-    assert {"type": "accepted_values", "column": "ssn", "restricted": True} in redact["data_quality"]["expectations"]
+    assert {"type": "accepted_values", "column": "ssn", "restricted": True} in redact["data_quality"][
+        "expectations"
+    ]
     hide = asset_context(asset, load_policy({"on_restricted": "hide"}), "bot")
     assert [f["name"] for f in hide["schema"]["fields"]] == ["id", "status"]
     assert hide["schema"]["field_count"] == 2 and "ssn" not in str(hide)

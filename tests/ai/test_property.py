@@ -153,8 +153,10 @@ def test_no_restricted_detail_leaks_and_every_decision_is_audited(assets, policy
             leaked = [s for s in secrets if s in text]
             assert not leaked, (leaked, policy, requester, asset.to_dict(), context["schema"])
             assert not [n for n in hidden_names if f'"{n}' in text]
-            visible = {f"secret{f.name[3:]}{'subdesc' if f.name.startswith('sub') else 'desc'}"
-                       for f, _ in walk(asset.fields)} - secrets
+            visible = {
+                f"secret{f.name[3:]}{'subdesc' if f.name.startswith('sub') else 'desc'}"
+                for f, _ in walk(asset.fields)
+            } - secrets
             assert all(v in text for v in visible)  # the check can fail: visible details do arrive
         for token in sorted(secrets | hidden_names):
             calls += 1

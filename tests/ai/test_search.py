@@ -1,4 +1,4 @@
-"""Search: relevance ranking, filters, and never revealing what the policy withholds (SQLite and PostgreSQL)."""
+"""Search: ranking, filters, never revealing what the policy withholds (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,45 @@ from tests.ai.conftest import make_asset
 
 def assets():
     return [
-        make_asset("stripe", "customers", [
-            {"name": "id", "type": "string", "description": "customer identifier"},
-            {"name": "email", "type": "string", "classification": "PII", "description": "contact zebrafish"},
-        ], tags=["stripe", "payments"], domain="customer-data",
+        make_asset(
+            "stripe",
+            "customers",
+            [
+                {"name": "id", "type": "string", "description": "customer identifier"},
+                {
+                    "name": "email",
+                    "type": "string",
+                    "classification": "PII",
+                    "description": "contact zebrafish",
+                },
+            ],
+            tags=["stripe", "payments"],
+            domain="customer-data",
             description={"purpose": "Customers of the payments platform"},
-            compliance={"classification": ["SENSITIVE"]}),
-        make_asset("stripe", "charges", [
-            {"name": "id", "type": "string"},
-            {"name": "amount", "type": "long", "description": "charge amount in cents"},
-        ], tags=["stripe", "payments"], domain="finance", tenant="acme"),
-        make_asset("hubspot", "contacts", [
-            {"name": "id", "type": "string"},
-            {"name": "customer_name", "type": "string", "description": "full name"},
-        ], tags=["crm"], domain="customer-data", tenant="globex"),
+            compliance={"classification": ["SENSITIVE"]},
+        ),
+        make_asset(
+            "stripe",
+            "charges",
+            [
+                {"name": "id", "type": "string"},
+                {"name": "amount", "type": "long", "description": "charge amount in cents"},
+            ],
+            tags=["stripe", "payments"],
+            domain="finance",
+            tenant="acme",
+        ),
+        make_asset(
+            "hubspot",
+            "contacts",
+            [
+                {"name": "id", "type": "string"},
+                {"name": "customer_name", "type": "string", "description": "full name"},
+            ],
+            tags=["crm"],
+            domain="customer-data",
+            tenant="globex",
+        ),
     ]
 
 
@@ -61,9 +86,13 @@ def test_ranking_prefers_names_over_descriptions(any_store):
 
 
 def test_filters_combine(any_store):
-    assert keys(search.search(any_store, Visibility(), tags=["payments"], domain="finance")) == ["stripe/charges"]
+    assert keys(search.search(any_store, Visibility(), tags=["payments"], domain="finance")) == [
+        "stripe/charges"
+    ]
     assert keys(search.search(any_store, Visibility(), classification=["pii"])) == ["stripe/customers"]
-    assert keys(search.search(any_store, Visibility(), owner="HUBSPOT-team@example.com")) == ["hubspot/contacts"]
+    assert keys(search.search(any_store, Visibility(), owner="HUBSPOT-team@example.com")) == [
+        "hubspot/contacts"
+    ]
     assert search.search(any_store, Visibility(), tags=["nope"]) == []
 
 

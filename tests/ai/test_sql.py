@@ -22,7 +22,9 @@ FIELDS = [
 @pytest.fixture
 def customers():
     return make_asset(
-        "shop", "customers", FIELDS,
+        "shop",
+        "customers",
+        FIELDS,
         compliance={"classification": ["PII"], "retention_days": 30, "user_consent_required": True},
     )
 
@@ -49,8 +51,10 @@ def kinds(report, severity=None):
 
 
 def test_compliant_query_has_no_findings(customers):
-    sql = ("SELECT id, country FROM shop.customers c WHERE c.created_at >= now() - INTERVAL 7 DAY "
-           "AND c.marketing_consent = TRUE")
+    sql = (
+        "SELECT id, country FROM shop.customers c WHERE c.created_at >= now() - INTERVAL 7 DAY "
+        "AND c.marketing_consent = TRUE"
+    )
     report = check_sql(sql, resolver(customers), REDACT, "bot", "duckdb")
     assert report.compliant and report.violations == []
     assert report.tables == [{"table": "shop.customers", "contract": "shop/customers"}]
@@ -84,8 +88,9 @@ def test_restricted_column_in_predicates_is_refused(customers, sql):
 
 
 def test_hide_refuses_explicit_reference_and_drops_star_columns(customers):
-    assert "restricted_column" in kinds(check_sql("SELECT email FROM shop.customers", resolver(customers),
-                                                  HIDE, "bot"), "error")
+    assert "restricted_column" in kinds(
+        check_sql("SELECT email FROM shop.customers", resolver(customers), HIDE, "bot"), "error"
+    )
     report = enforce_sql("SELECT * FROM shop.customers", resolver(customers), HIDE, "bot", "duckdb")
     assert report.allowed and "select_star" in kinds(report)
     assert "email" not in report.sql.lower()
@@ -94,7 +99,9 @@ def test_hide_refuses_explicit_reference_and_drops_star_columns(customers):
 def test_deny_mode_refuses_restricted_asset(customers):
     report = check_sql("SELECT id FROM shop.customers", resolver(customers), DENY, "bot")
     assert "access_denied" in kinds(report, "error")
-    assert "access_denied" not in kinds(check_sql("SELECT id FROM shop.customers", resolver(customers), DENY, "admin"))
+    assert "access_denied" not in kinds(
+        check_sql("SELECT id FROM shop.customers", resolver(customers), DENY, "admin")
+    )
 
 
 def test_unknown_columns_tables_and_statements(customers):
@@ -111,8 +118,9 @@ def test_unknown_columns_tables_and_statements(customers):
 
 
 def test_consent_without_consent_column_cannot_be_enforced():
-    asset = make_asset("shop", "leads", [{"name": "id", "type": "string"}],
-                       compliance={"user_consent_required": True})
+    asset = make_asset(
+        "shop", "leads", [{"name": "id", "type": "string"}], compliance={"user_consent_required": True}
+    )
     report = enforce_sql("SELECT id FROM shop.leads", resolver(asset), REDACT, "bot")
     assert kinds(report, "error") == ["consent_unenforceable"] and report.sql is None
 
@@ -121,8 +129,10 @@ def test_enforced_query_runs_on_duckdb_with_masking_retention_and_consent(custom
     duckdb = pytest.importorskip("duckdb")
     con = duckdb.connect()
     con.execute("CREATE SCHEMA shop")
-    con.execute("CREATE TABLE shop.customers (id VARCHAR, email VARCHAR, country VARCHAR, "
-                "created_at TIMESTAMP, marketing_consent BOOLEAN)")
+    con.execute(
+        "CREATE TABLE shop.customers (id VARCHAR, email VARCHAR, country VARCHAR, "
+        "created_at TIMESTAMP, marketing_consent BOOLEAN)"
+    )
     now = datetime.now()
     rows = [
         ("recent-yes", "a@x.io", "DE", now - timedelta(days=1), True),
@@ -145,18 +155,29 @@ def test_enforced_query_runs_on_duckdb_with_masking_retention_and_consent(custom
     assert {r[1] for r in result.fetchall()} == {None}
     # an elevated requester keeps the column but not rows outside retention or consent
     admin = enforce_sql(sql, resolver(customers), REDACT, "admin", "duckdb")
-    assert con.execute(admin.sql).fetchall() == [("recent-yes", "a@x.io", "DE"), ("recent-yes-2", "d@x.io", "FR")]
+    assert con.execute(admin.sql).fetchall() == [
+        ("recent-yes", "a@x.io", "DE"),
+        ("recent-yes-2", "d@x.io", "FR"),
+    ]
     # the rewrite is deterministic
     assert enforce_sql(sql, resolver(customers), REDACT, "bot", "duckdb").sql == report.sql
 
 
 def test_nested_restricted_field_masks_its_top_level_column():
-    asset = make_asset("shop", "orders", [
-        {"name": "id", "type": "string"},
-        {"name": "customer", "type": "object", "properties": [
-            {"name": "name", "type": "string"},
-            {"name": "phone", "type": "string", "classification": "PII"},
-        ]},
-    ])
+    asset = make_asset(
+        "shop",
+        "orders",
+        [
+            {"name": "id", "type": "string"},
+            {
+                "name": "customer",
+                "type": "object",
+                "properties": [
+                    {"name": "name", "type": "string"},
+                    {"name": "phone", "type": "string", "classification": "PII"},
+                ],
+            },
+        ],
+    )
     report = enforce_sql("SELECT id, customer FROM shop.orders", resolver(asset), REDACT, "bot", "duckdb")
     assert 'NULL AS "customer"' in report.sql
