@@ -54,14 +54,17 @@ class ContractManager:
         self.specs_dir = Path(specs_dir)
         self.registry = ContractRegistry(self.specs_dir, usage=usage, perspective=perspective)
 
-    def save_contract(self, contract: Any, author: str = "system", force: bool = False) -> ContractVersion:
+    def save_contract(
+        self, contract: Any, author: str = "system", force: bool = False, *, validate: bool = True
+    ) -> ContractVersion:
         """Validate and save ``contract`` (an ``AssetDefinition``) as a new version.
 
         Saving content identical to the latest version is a no-op returning that version. ``force=True``
         saves a too-small bump anyway and records it as forced. Raises ``ContractValidationError`` for
-        an invalid contract and :class:`BreakingChangeError` for a too-small version bump.
+        an invalid contract (``validate=False`` skips that check) and :class:`BreakingChangeError` for a
+        too-small version bump.
         """
-        return self.registry.save(contract, author=author, force=force)
+        return self.registry.save(contract, author=author, force=force, validate=validate)
 
     def validate_contract(self, contract: Any) -> tuple[bool, list[str]]:
         """``(is_valid, [error messages])`` from the ODCS schema and dativo's semantic rules."""
