@@ -170,7 +170,7 @@ def _object_pairs(
             gone.extend((f"{path}.", f"{path}[]"))
             diff.removed.append(prefix + path)
             yield FieldPair(prefix + path, path, name, old_field, None, oe, ne)
-        elif old_field != new_field or oe != ne:
+        elif not _same(old_field, new_field) or oe != ne:
             yield FieldPair(prefix + path, path, name, old_field, new_field, oe, ne)
     born: list[str] = []
     for path, new_field in new_fields.items():
@@ -181,6 +181,15 @@ def _object_pairs(
         born.extend((f"{path}.", f"{path}[]"))
         diff.added.append(prefix + path)
         yield FieldPair(prefix + path, path, name, None, new_field, (), new_expect.get(path, ()))
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Field equality without pydantic's generic ``__eq__`` overhead (same class, values and extras)."""
+    return (
+        old.__dict__ == new.__dict__
+        and old.__pydantic_extra__ == new.__pydantic_extra__
+        and type(old) is type(new)
+    )
 
 
 def flatten(fields: list[Any]) -> dict[str, Any]:
