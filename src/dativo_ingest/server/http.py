@@ -44,6 +44,11 @@ class SQLRequest(BaseModel):
     dialect: str | None = Field(None, max_length=32, description="sqlglot dialect (duckdb, postgres, ...)")
 
 
+def _json(data: Any) -> Any:
+    """A JSON response straight from plain data (skips FastAPI's per-value encoder on large contexts)."""
+    return JSONResponse(data)
+
+
 def _error(exc: DativoError) -> JSONResponse:
     status = 422 if isinstance(exc, UsageError) else exc.http_status
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -134,7 +139,7 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
         who: str = Depends(requester),
     ) -> dict[str, Any]:
         """Policy-filtered context of a contract: schema, governance, quality, lineage, cost, dbt names."""
-        return api.get_asset_context(source_type, object_name, version, requester=who)
+        return _json(api.get_asset_context(source_type, object_name, version, requester=who))
 
     @app.get("/v1/assets/{source_type}/{object_name}/lineage", tags=["context"], responses=ERRORS)
     def get_lineage(
@@ -145,7 +150,9 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
         who: str = Depends(requester),
     ) -> dict[str, Any]:
         """Upstream and downstream lineage of a contract's asset."""
-        return api.get_lineage_context(source_type, object_name, version, requester=who, max_depth=max_depth)
+        return _json(
+            api.get_lineage_context(source_type, object_name, version, requester=who, max_depth=max_depth)
+        )
 
     @app.get("/v1/search", tags=["context"], responses=ERRORS)
     def search_assets(
@@ -159,7 +166,7 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
     ) -> dict[str, Any]:
         """Contracts matching the query (ranked) and every filter, among those you may see."""
         hits = api.search_assets(query, classification, tags, owner, domain, requester=who, limit=limit)
-        return {"results": hits, "count": len(hits)}
+        return _json({"results": hits, "count": len(hits)})
 
     @app.get("/v1/finops", tags=["context"], responses=ERRORS)
     def get_cost_summary(
@@ -169,16 +176,16 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
     ) -> dict[str, Any]:
         """Cost of stored runs (one tenant or all) in the last ``time_range_hours``."""
         summary = api.get_finops_context(tenant_id, time_range_hours, requester=who)
-        return {"available": summary is not None, "summary": summary}
+        return _json({"available": summary is not None, "summary": summary})
 
     @app.post("/v1/sql/check", tags=["sql"], responses=ERRORS)
     def check_sql(body: SQLRequest, who: str = Depends(requester)) -> dict[str, Any]:
         """Violations of a query against the contracts of the tables it reads."""
-        return api.check_sql(body.sql, requester=who, dialect=body.dialect)
+        return _json(api.check_sql(body.sql, requester=who, dialect=body.dialect))
 
     @app.post("/v1/sql/enforce", tags=["sql"], responses=ERRORS)
     def enforce_sql(body: SQLRequest, who: str = Depends(requester)) -> dict[str, Any]:
         """The query rewritten to comply (masking, retention and consent predicates), or 403 with reasons."""
-        return api.enforce_sql(body.sql, requester=who, dialect=body.dialect)
+        return _json(api.enforce_sql(body.sql, requester=who, dialect=body.dialect))
 
     return app

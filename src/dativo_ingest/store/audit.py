@@ -33,6 +33,7 @@ audit_log = Table(
 )
 
 migration("audit", 1)(create_tables(audit_log))
+_INSERT = audit_log.insert()
 
 
 def utc_stamp(moment: datetime | None = None) -> str:
@@ -47,7 +48,7 @@ def insert(store: MetadataStore, entry: dict[str, Any]) -> None:
     row["details"] = json.dumps(row.get("details") or {}, sort_keys=True, default=str)
     row.setdefault("at", utc_stamp())
     with store.begin() as conn:
-        conn.execute(audit_log.insert().values(**row))
+        conn.execute(_INSERT, [row])
 
 
 def _where(requester: str | None, since: datetime | None, action: str | None) -> list[Any]:
