@@ -40,6 +40,16 @@ def test_alias_bombs_are_refused() -> None:
         yamlio.loads("\n".join(lines))
 
 
+def test_several_documents_are_refused() -> None:
+    with pytest.raises(YAMLLoadError, match="single document"):
+        yamlio.loads("---\na: 1\n---\nb: 2\n", source="multi.yaml")
+    assert yamlio.loads("---\n- a\n- b\n") == ["a", "b"]
+
+
+def test_yaml_12_booleans_stay_strings() -> None:
+    assert yamlio.loads("country: no\nflag: true\n") == {"country": "no", "flag": True}
+
+
 def test_a_few_aliases_are_fine() -> None:
     assert yamlio.loads("base: &b {x: 1}\nother: *b\n") == {"base": {"x": 1}, "other": {"x": 1}}
 
