@@ -27,12 +27,53 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Timing, report  # noqa: E402
+from harness import Timing, report
 
-WORDS = ("customer order invoice payment refund subscription account balance ledger shipment product "
-         "inventory warehouse supplier campaign click session device region currency tax discount coupon "
-         "employee payroll ticket support review rating churn forecast budget contract partner lead "
-         "opportunity quote plan usage event metric alert incident").split()
+WORDS = [
+    "customer",
+    "order",
+    "invoice",
+    "payment",
+    "refund",
+    "subscription",
+    "account",
+    "balance",
+    "ledger",
+    "shipment",
+    "product",
+    "inventory",
+    "warehouse",
+    "supplier",
+    "campaign",
+    "click",
+    "session",
+    "device",
+    "region",
+    "currency",
+    "tax",
+    "discount",
+    "coupon",
+    "employee",
+    "payroll",
+    "ticket",
+    "support",
+    "review",
+    "rating",
+    "churn",
+    "forecast",
+    "budget",
+    "contract",
+    "partner",
+    "lead",
+    "opportunity",
+    "quote",
+    "plan",
+    "usage",
+    "event",
+    "metric",
+    "alert",
+    "incident",
+]
 SOURCES = [f"src{i:02d}" for i in range(50)]
 LABELS = [None, None, None, "PII", "SENSITIVE", "INTERNAL"]
 POLICY = {"allowed_requesters": ["bench-agent"], "elevated_requesters": ["bench-admin"]}
@@ -57,16 +98,27 @@ def contract(i: int, rng: random.Random) -> dict:
     fields = [{"name": "id", "type": "string", "required": True, "description": "identifier"}]
     for j in range(rng.randint(3, 8)):
         label = rng.choice(LABELS)
-        field = {"name": f"{rng.choice(WORDS)}_{j}", "type": rng.choice(["string", "long", "timestamp"]),
-                 "description": f"{rng.choice(WORDS)} {rng.choice(WORDS)} value"}
+        field = {
+            "name": f"{rng.choice(WORDS)}_{j}",
+            "type": rng.choice(["string", "long", "timestamp"]),
+            "description": f"{rng.choice(WORDS)} {rng.choice(WORDS)} value",
+        }
         if label:
             field["classification"] = label
         fields.append(field)
     return {
-        "apiVersion": "v3.0.2", "kind": "DataContract", "id": f"c-{i}", "name": f"{source}_{words[0]}_{i}",
-        "version": "1.0.0", "status": "active", "source_type": source, "object": f"{words[0]}_{i}",
-        "team": {"owner": f"team{i % 20}@example.com"}, "domain": f"domain{i % 10}",
-        "tags": [words[1], words[2]], "description": {"purpose": f"{words[0]} {words[1]} data of {words[2]}"},
+        "apiVersion": "v3.0.2",
+        "kind": "DataContract",
+        "id": f"c-{i}",
+        "name": f"{source}_{words[0]}_{i}",
+        "version": "1.0.0",
+        "status": "active",
+        "source_type": source,
+        "object": f"{words[0]}_{i}",
+        "team": {"owner": f"team{i % 20}@example.com"},
+        "domain": f"domain{i % 10}",
+        "tags": [words[1], words[2]],
+        "description": {"purpose": f"{words[0]} {words[1]} data of {words[2]}"},
         "compliance": {"classification": ["PII"] if i % 4 == 0 else []},
         "schema": fields,
     }
@@ -197,8 +249,14 @@ def main() -> None:
     registry = api.catalog.registry
     for s, o, v in registry.list_contracts():
         a = api.catalog.get(s, o, v)
-        text = " ".join([a.name or "", a.description.purpose if a.description else "", " ".join(a.tags),
-                         " ".join(f.name + " " + (f.description or "") for f in a.fields)]).lower()
+        text = " ".join(
+            [
+                a.name or "",
+                a.description.purpose if a.description else "",
+                " ".join(a.tags),
+                " ".join(f.name + " " + (f.description or "") for f in a.fields),
+            ]
+        ).lower()
         summaries.append({"key": f"{s}/{o}", "text": text, "tags": a.tags, "domain": a.domain})
     naive = Timing("naive scan")
     for q in qs[:200]:
@@ -260,9 +318,14 @@ def main() -> None:
     bare_rps, ctx_rps = statistics.median(bare), statistics.median(ctx)
     report(
         "AI context API HTTP get_asset_context vs bare FastAPI endpoint (same server, same run)",
-        {"concurrency": args.concurrency, "bare_rps": round(bare_rps, 1), "context_rps": round(ctx_rps, 1),
-         "bare_rounds": [round(x, 1) for x in bare], "context_rounds": [round(x, 1) for x in ctx],
-         "target_met": ctx_rps >= 0.5 * bare_rps},
+        {
+            "concurrency": args.concurrency,
+            "bare_rps": round(bare_rps, 1),
+            "context_rps": round(ctx_rps, 1),
+            "bare_rounds": [round(x, 1) for x in bare],
+            "context_rounds": [round(x, 1) for x in ctx],
+            "target_met": ctx_rps >= 0.5 * bare_rps,
+        },
         ratio=ctx_rps / bare_rps,
         target=">= 0.5x",
     )

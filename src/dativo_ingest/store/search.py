@@ -1,11 +1,13 @@
 """Search index over registered contracts: relevance-ranked text search plus facet filters.
 
-Each contract (latest version) is one row of ``search_documents`` and several text units: the asset
-itself (names, description, tags, owner), and per field a ``name`` unit and a ``detail`` unit
-(description, examples, tags) that carry the field's inherited classification labels. Searches only
-match units the requester may see (see :class:`Visibility`), so a query never reveals what the policy
-withholds. On SQLite the units live in an FTS5 table ranked by BM25; on other databases in a plain
-table searched with ``LIKE`` (portable, linear, adequate for thousands of contracts).
+Each contract (latest version) is one row of ``search_documents`` and several text units: ``asset``
+(names and tags), ``about`` (description, domain, owner) and per field a ``name`` unit and a ``detail``
+unit (description, examples, tags) carrying the field's inherited classification labels. Searches only
+match units the requester may see (:class:`Visibility`), so a query never reveals what the policy
+withholds. Ranking: matching units per contract, weighted by kind (asset names 9, field names 4,
+descriptions 1). On SQLite the units live in an FTS5 table whose visibility tokens are filtered inside
+the full-text query; on other databases in a plain table searched with ``LIKE`` (portable, linear,
+adequate for thousands of contracts).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    Float,
     Connection,
     Index,
     Integer,
@@ -91,12 +92,12 @@ search_fts = Table(
     "search_fts",
     MetaData(),
     Column("rowid", BigInteger, primary_key=True),
-    Column("part", Text),
-    Column("labels", Text),
+    Column("vis", Text),  # tokens: the unit's part (passet, pname, pdetail) and labels (lblpii, ...)
     Column("title", Text),
     Column("body", Text),
-    Column("rank", Float),
 )
+# Low bits of a unit's rowid, squared = its weight: asset names 9, field names 4, descriptions 1.
+PART_CODES = {"asset": 3, "name": 2, "detail": 1, "about": 1}
 
 
 @migration("search", 1)
@@ -112,6 +113,20 @@ def _create(conn: Connection) -> None:
         )
     else:
         search_units.create(conn, checkfirst=True)
+
+
+@migration("search", 2)
+def _fts_visibility_tokens(conn: Connection) -> None:
+    """FTS5 units carry visibility as indexed tokens (filtered inside the full-text query); reindex."""
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("DROP TABLE IF EXISTS search_fts")
+    conn.exec_driver_sql(
+        "CREATE VIRTUAL TABLE search_fts USING fts5("
+        "vis, title, body, tokenize='unicode61 remove_diacritics 2')"
+    )
+    conn.execute(search_facets.delete())
+    conn.execute(search_documents.delete())
 
 
 # ----- building index entries (pure) -----------------------------------------------------------------
@@ -159,21 +174,23 @@ def index_entry(
         "classes": _labels_text({*asset_labels, *asset.classifications}),
         "summary": json.dumps(summary, sort_keys=True),
     }
+    about = _words(
+        desc.purpose if desc else None,
+        desc.usage if desc else None,
+        desc.limitations if desc else None,
+        asset.domain,
+        asset.data_product,
+        asset.owner,
+        " ".join(asset_labels),
+    )
     units = [
         (
             "asset",
             "",
             _words(asset.name, asset.source_type, asset.object_name, asset.id, " ".join(asset.tags)),
-            _words(
-                desc.purpose if desc else None,
-                desc.usage if desc else None,
-                desc.limitations if desc else None,
-                asset.domain,
-                asset.data_product,
-                asset.owner,
-                " ".join(asset_labels),
-            ),
-        )
+            "",
+        ),
+        ("about", "", "", about),
     ]
     facets = {("tag", t.lower(), "", "asset") for t in asset.tags}
     facets.update(("class", c, "", "asset") for c in asset_labels)
@@ -187,6 +204,16 @@ def index_entry(
             units.append(("detail", labels, "", detail))
         facets.update(("class", c, labels, "name") for c in info.labels)
     return doc, units, sorted(facets)
+
+
+def label_token(label: str) -> str:
+    """A label as one FTS token (``PII`` -> ``lblpii``); labels differing only in punctuation collide,
+    which can only hide more, never less."""
+    return "lbl" + re.sub(r"[\W_]+", "", label.lower())
+
+
+def _vis_tokens(part: str, labels: str) -> str:
+    return " ".join([f"p{part}", *(label_token(lab) for lab in labels.split("|") if lab)])
 
 
 # ----- writing ---------------------------------------------------------------------------------------
@@ -224,15 +251,28 @@ def upsert(store: MetadataStore, assets: Sequence[Any]) -> int:
                 conn.execute(
                     search_documents.update().where(search_documents.c.doc_id == doc_id).values(**doc)
                 )
-            if len(units) >= 1 << SEQ_BITS:
-                units = units[: (1 << SEQ_BITS) - 1]
-            conn.execute(
-                units_table.insert(),
-                [
-                    {"rowid": (doc_id << SEQ_BITS) | i, "part": p, "labels": lab, "title": t, "body": b}
-                    for i, (p, lab, t, b) in enumerate(units)
-                ],
-            )
+            units = units[: (1 << (SEQ_BITS - 2)) - 1]
+            rows = [
+                {
+                    "rowid": (doc_id << SEQ_BITS) | (i << 2) | PART_CODES[p],
+                    "part": p,
+                    "labels": lab,
+                    "title": t,
+                    "body": b,
+                }
+                for i, (p, lab, t, b) in enumerate(units)
+            ]
+            if units_table is search_fts:
+                rows = [
+                    {
+                        "rowid": r["rowid"],
+                        "vis": _vis_tokens(r["part"], r["labels"]),
+                        "title": r["title"],
+                        "body": r["body"],
+                    }
+                    for r in rows
+                ]
+            conn.execute(units_table.insert(), rows)
             if facets:
                 conn.execute(
                     search_facets.insert(),
@@ -290,7 +330,7 @@ def _visible_unit(table: Any, vis: Visibility) -> Any:
     clean = and_(*_free_of(table.c.labels, vis.restricted))
     if vis.mode == "redact":
         return or_(table.c.part != "detail", clean)
-    return or_(table.c.part == "asset", clean)
+    return or_(table.c.part.in_(("asset", "about")), clean)
 
 
 def _visible_document(vis: Visibility) -> list[Any]:
@@ -308,19 +348,34 @@ def terms_of(query: str | None) -> list[str]:
     return re.findall(r"\w+", (query or "").lower())[:MAX_TERMS]
 
 
+def _fts_query(terms: list[str], vis: Visibility) -> str:
+    """The FTS5 query: any term in names or descriptions, minus units the requester may not see."""
+    query = "{title body} : (" + " OR ".join(f'"{t}"*' for t in terms) + ")"
+    if not vis.restricted:
+        return query
+    labels = " OR ".join(sorted({label_token(r) for r in vis.restricted}))
+    if vis.mode == "redact":
+        return f"({query}) NOT (vis : pdetail AND vis : ({labels}))"
+    return f"({query}) NOT (vis : ({labels}))"
+
+
 def _matches(conn: Connection, terms: list[str], vis: Visibility) -> Any:
-    """A subquery ``(doc_id, score)`` over visible units matching any term; higher score = better."""
+    """A subquery ``(doc_id, score)`` over visible units matching any term; higher score = better.
+
+    The score counts matching units weighted by kind (asset 9, field name 4, field detail 1), read from
+    the rowid alone, so ranking thousands of matches stays cheap.
+    """
     if _use_fts(conn):
         f = search_fts
-        fts_query = " OR ".join(f'"{t}"*' for t in terms)
+        code = f.c.rowid.op("&")(literal_column("3"))
         inner = (
-            select((f.c.rowid.op(">>")(literal_column(str(SEQ_BITS)))).label("doc_id"), f.c.rank.label("r"))
-            .where(text("search_fts MATCH :q").bindparams(q=fts_query), _visible_unit(f, vis))
+            select(
+                (f.c.rowid.op(">>")(literal_column(str(SEQ_BITS)))).label("doc_id"), (code * code).label("r")
+            )
+            .where(text("search_fts MATCH :q").bindparams(q=_fts_query(terms, vis)))
             .subquery()
         )
-        return (
-            select(inner.c.doc_id, (-func.sum(inner.c.r)).label("score")).group_by(inner.c.doc_id).subquery()
-        )
+        return select(inner.c.doc_id, func.sum(inner.c.r).label("score")).group_by(inner.c.doc_id).subquery()
     u = search_units
     title, body = func.lower(u.c.title), func.lower(u.c.body)
     hits = [
