@@ -21,11 +21,21 @@ class DbtRun:
         return {uid for uid, status in self.statuses.items() if status in ("fail", "error")}
 
 
+def _reset_duckdb_environment() -> None:
+    """dbt-duckdb caches one DuckDB environment (with its plugins) per process; start each project afresh."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    if DuckDBConnectionManager._ENV is not None:
+        DuckDBConnectionManager.close_all_connections()
+        DuckDBConnectionManager._ENV = None
+
+
 def run_dbt(project: Path, *args: str) -> DbtRun:
     """``dbt <args>`` on ``project`` (profiles.yml inside it) with strict YAML schema validation."""
     import dbt.jsonschemas.jsonschemas as jsonschemas
     from dbt.cli.main import dbtRunner
 
+    _reset_duckdb_environment()
     events: list[Any] = []
     original = jsonschemas._can_run_validations
     jsonschemas._can_run_validations = lambda: True  # lint YAML as dbt does for cloud adapters
