@@ -2,6 +2,8 @@
 
 1. Registers N contracts (default 10,000) through ``ContractManager.save_contract`` into a workspace
    (reused when ``--workspace`` already holds them) and builds the search index.
+   Words of names, descriptions, tags and queries follow a Zipf law over ``--vocabulary`` words
+   (default 2,000; ``--vocabulary 43`` is a stress corpus where every word matches ~30% of contracts).
 2. Search: 1,000 varied queries (free text, filters, both) as a non-elevated requester, each a full
    ``AIContextAPI.search_assets`` call including its audit write. Target p99 < 10 ms. Baseline: a
    linear scan over the same contracts' summaries in memory (what a naive catalogue does).
@@ -29,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Timing, report
 
-WORDS = [
+BASE_WORDS = [
     "customer",
     "order",
     "invoice",
@@ -74,6 +76,34 @@ WORDS = [
     "alert",
     "incident",
 ]
+
+
+def vocabulary(size: int) -> tuple[list[str], list[float]]:
+    """``size`` words (the base list first, then made-up ones) with Zipf weights (word k ~ 1/k)."""
+    rng = random.Random(3)
+    words = list(BASE_WORDS[:size])
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "qu", "dra", "fen", "gor", "hul"]
+    seen = set(words)
+    while len(words) < size:
+        w = "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))
+        if w not in seen:
+            seen.add(w)
+            words.append(w)
+    return words, [1.0 / (k + 1) for k in range(len(words))]
+
+
+WORDS, WEIGHTS = vocabulary(2000)
+
+
+def pick(rng: random.Random, k: int = 1) -> list[str]:
+    out: list[str] = []
+    while len(out) < k:
+        w = rng.choices(WORDS, WEIGHTS)[0]
+        if w not in out:
+            out.append(w)
+    return out
+
+
 SOURCES = [f"src{i:02d}" for i in range(50)]
 LABELS = [None, None, None, "PII", "SENSITIVE", "INTERNAL"]
 POLICY = {"allowed_requesters": ["bench-agent"], "elevated_requesters": ["bench-admin"]}
@@ -94,14 +124,14 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 
 def contract(i: int, rng: random.Random) -> dict:
     source = SOURCES[i % len(SOURCES)]
-    words = rng.sample(WORDS, 3)
+    words = pick(rng, 3)
     fields = [{"name": "id", "type": "string", "required": True, "description": "identifier"}]
     for j in range(rng.randint(3, 8)):
         label = rng.choice(LABELS)
         field = {
-            "name": f"{rng.choice(WORDS)}_{j}",
+            "name": f"{pick(rng)[0]}_{j}",
             "type": rng.choice(["string", "long", "timestamp"]),
-            "description": f"{rng.choice(WORDS)} {rng.choice(WORDS)} value",
+            "description": f"{' '.join(pick(rng, 2))} value",
         }
         if label:
             field["classification"] = label
@@ -148,9 +178,9 @@ def queries(rng: random.Random, count: int) -> list[dict]:
         kind = i % 4
         q: dict = {}
         if kind in (0, 1, 3):
-            q["query"] = " ".join(rng.sample(WORDS, 1 + (i % 2)))
+            q["query"] = " ".join(pick(rng, 1 + (i % 2)))
         if kind in (1, 2):
-            q["tags"] = [rng.choice(WORDS)]
+            q["tags"] = pick(rng)
         if kind == 2:
             q["classification"] = ["PII"]
         if kind == 3:
@@ -213,7 +243,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--vocabulary", type=int, default=2000, help="distinct words (Zipf); 43 = stress test"
+    )
     args = parser.parse_args()
+    global WORDS, WEIGHTS
+    WORDS, WEIGHTS = vocabulary(args.vocabulary)
     workspace = (args.workspace or Path(tempfile.mkdtemp(prefix="dativo-bench-"))).resolve()
     workspace.mkdir(parents=True, exist_ok=True)
     os.environ["DATIVO_HOME"] = str(workspace)

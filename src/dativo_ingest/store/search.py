@@ -115,9 +115,10 @@ def _create(conn: Connection) -> None:
         search_units.create(conn, checkfirst=True)
 
 
-@migration("search", 2)
 def _fts_visibility_tokens(conn: Connection) -> None:
-    """FTS5 units carry visibility as indexed tokens (filtered inside the full-text query); reindex."""
+    """FTS5 units carry visibility as indexed tokens (filtered inside the full-text query); reindex.
+
+    Version 2 introduced the tokens, version 3 changed their shape; both rebuild the index."""
     if conn.dialect.name != "sqlite":
         return
     conn.exec_driver_sql("DROP TABLE IF EXISTS search_fts")
@@ -127,6 +128,10 @@ def _fts_visibility_tokens(conn: Connection) -> None:
     )
     conn.execute(search_facets.delete())
     conn.execute(search_documents.delete())
+
+
+migration("search", 2)(_fts_visibility_tokens)
+migration("search", 3)(_fts_visibility_tokens)
 
 
 # ----- building index entries (pure) -----------------------------------------------------------------
@@ -213,7 +218,9 @@ def label_token(label: str) -> str:
 
 
 def _vis_tokens(part: str, labels: str) -> str:
-    return " ".join([f"p{part}", *(label_token(lab) for lab in labels.split("|") if lab)])
+    """``p<part>`` plus one token per label combined with the part (``dlblpii`` for a PII detail unit),
+    so that the units a requester may not see form small doclists the query subtracts cheaply."""
+    return " ".join([f"p{part}", *(part[0] + label_token(lab) for lab in labels.split("|") if lab)])
 
 
 # ----- writing ---------------------------------------------------------------------------------------
@@ -353,13 +360,13 @@ def _fts_query(terms: list[str], vis: Visibility) -> str:
     query = "{title body} : (" + " OR ".join(f'"{t}"*' for t in terms) + ")"
     if not vis.restricted:
         return query
-    labels = " OR ".join(sorted({label_token(r) for r in vis.restricted}))
-    if vis.mode == "redact":
-        return f"({query}) NOT (vis : pdetail AND vis : ({labels}))"
-    return f"({query}) NOT (vis : ({labels}))"
+    tokens = sorted({label_token(r) for r in vis.restricted})
+    parts = "d" if vis.mode == "redact" else "dn"  # redact shows restricted field names, hide does not
+    hidden = " OR ".join(p + t for p in parts for t in tokens)
+    return f"({query}) NOT (vis : ({hidden}))"
 
 
-def _matches(conn: Connection, terms: list[str], vis: Visibility) -> Any:
+def _matches(conn: Connection, terms: list[str], vis: Visibility, top: int | None = None) -> Any:
     """A subquery ``(doc_id, score)`` over visible units matching any term; higher score = better.
 
     The score counts matching units weighted by kind (asset 9, field name 4, field detail 1), read from
@@ -375,7 +382,11 @@ def _matches(conn: Connection, terms: list[str], vis: Visibility) -> Any:
             .where(text("search_fts MATCH :q").bindparams(q=_fts_query(terms, vis)))
             .subquery()
         )
-        return select(inner.c.doc_id, func.sum(inner.c.r).label("score")).group_by(inner.c.doc_id).subquery()
+        score = func.sum(inner.c.r).label("score")
+        grouped = select(inner.c.doc_id, score).group_by(inner.c.doc_id)
+        if top is not None:
+            grouped = grouped.order_by(score.desc(), inner.c.doc_id).limit(top)
+        return grouped.subquery()
     u = search_units
     title, body = func.lower(u.c.title), func.lower(u.c.body)
     hits = [
@@ -436,12 +447,13 @@ def search(
     terms = terms_of(query)
     with store.connect() as conn:
         if terms:
-            m = _matches(conn, terms, vis)
+            # without document-level filters the best ``limit`` matches are picked before the join
+            m = _matches(conn, terms, vis, top=None if where else max(0, int(limit)))
             stmt = (
                 select(d.key, d.source_type, d.object, d.version, d.summary, m.c.score)
                 .join(m, m.c.doc_id == d.doc_id)
                 .where(*where)
-                .order_by(m.c.score.desc(), d.key)
+                .order_by(m.c.score.desc(), d.doc_id)
             )
         else:
             stmt = select(d.key, d.source_type, d.object, d.version, d.summary, literal(0.0).label("score"))
