@@ -81,6 +81,7 @@ class AIContextAPI:
         self.channel = channel
         self.index_refresh_seconds = index_refresh_seconds
         self._catalog: Catalog | None = None
+        self._run_jobs: sources.RunJobs | None = None
 
     # ----- components (resolved lazily: constructing writes nothing) -------------------------------
     @property
@@ -232,11 +233,9 @@ class AIContextAPI:
             f"source://{asset.source_type}/{asset.object_name}",
         }
         tenants = self.policy.tenants_of(requester)
-        jobs = [
-            (t, j)
-            for t, j in sources.jobs_touching(self.lineage_tracker, ids)
-            if tenants is None or t in tenants
-        ]
+        if self._run_jobs is None:
+            self._run_jobs = sources.RunJobs(self.lineage_tracker, self.index_refresh_seconds)
+        jobs = [(t, j) for t, j in self._run_jobs.jobs_touching(ids) if tenants is None or t in tenants]
         return sources.asset_costs(self.store, jobs, hours)
 
     def get_finops_context(

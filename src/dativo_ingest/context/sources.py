@@ -3,6 +3,8 @@ component or its data is absent, so the context API keeps working in a partial i
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from dativo_ingest.errors import DativoError, NotFoundError
@@ -60,15 +62,38 @@ def _run_node_ids(run: dict[str, Any]) -> set[str]:
     return ids
 
 
-def jobs_touching(tracker: Any, node_ids: set[str]) -> list[tuple[str, str]]:
-    """(tenant, job) pairs whose recorded runs included one of ``node_ids`` (newest runs scanned)."""
-    if tracker is None:
-        return []
-    try:
-        runs = tracker.runs(limit=RUN_SCAN_LIMIT)
-    except DativoError:
-        return []
-    return sorted({(r["tenant_id"], r["job_name"]) for r in runs if _run_node_ids(r) & node_ids})
+class RunJobs:
+    """Which (tenant, job) ran which lineage node, from the newest recorded runs; rebuilt at most every
+    ``ttl`` seconds so a context request does not rescan runs."""
+
+    def __init__(self, tracker: Any, ttl: float = 1.0) -> None:
+        self.tracker = tracker
+        self.ttl = ttl
+        self._built_at = -1e9
+        self._by_node: dict[str, set[tuple[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def jobs_touching(self, node_ids: set[str]) -> list[tuple[str, str]]:
+        """(tenant, job) pairs whose recorded runs included one of ``node_ids``."""
+        if self.tracker is None:
+            return []
+        with self._lock:
+            if time.monotonic() - self._built_at >= self.ttl:
+                self._by_node = self._build()
+                self._built_at = time.monotonic()
+            by_node = self._by_node
+        return sorted(set().union(*(by_node.get(n, set()) for n in node_ids)))
+
+    def _build(self) -> dict[str, set[tuple[str, str]]]:
+        try:
+            runs = self.tracker.runs(limit=RUN_SCAN_LIMIT)
+        except DativoError:
+            return {}
+        by_node: dict[str, set[tuple[str, str]]] = {}
+        for run in runs:
+            for node_id in _run_node_ids(run):
+                by_node.setdefault(node_id, set()).add((run["tenant_id"], run["job_name"]))
+        return by_node
 
 
 def cost_summary(store: Any, tenant_id: str | None, hours: float, job_name: str | None = None) -> dict | None:
