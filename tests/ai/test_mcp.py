@@ -143,6 +143,7 @@ def test_streamable_http_behind_api_keys(stripe_registered, store):
 
 def test_stdio_subprocess_session(stripe_registered, store, workspace: Path):
     import mcp
+    from mcp.client.stdio import stdio_client
 
     from dativo_ingest.server.keys import create_key
 
@@ -151,17 +152,22 @@ def test_stdio_subprocess_session(stripe_registered, store, workspace: Path):
     exe = Path(sys.executable).with_name("dativo")
     env = {**os.environ, "DATIVO_HOME": str(workspace), "DATIVO_API_KEY": key}
     params = mcp.StdioServerParameters(command=str(exe), args=["mcp"], env=env, cwd=str(workspace))
+    errlog = (workspace / "mcp-stderr.log").open("w")
 
     async def main():
         with anyio.fail_after(60):
-            async with mcp.Client(params) as client:
+            # errlog given explicitly: the SDK's default binds sys.stderr at import time (pytest may swap it)
+            async with mcp.Client(stdio_client(params, errlog=errlog)) as client:
                 return _payload(
                     await client.call_tool(
                         "get_asset_context", {"source_type": "stripe", "object_name": "customers"}
                     )
                 )
 
-    context = anyio.run(main)
+    try:
+        context = anyio.run(main)
+    finally:
+        errlog.close()
     assert context["accessed_by"] == "ai-agent-1" and context["schema"]["restricted_fields"] == ["email"]
     assert [(r["requester"], r["channel"]) for r in audit_rows(store)] == [("ai-agent-1", "mcp")]
 

@@ -1,13 +1,13 @@
 """Search index over registered contracts: relevance-ranked text search plus facet filters.
 
-Each contract (latest version) is one row of ``search_documents`` and several text units: ``asset``
-(names and tags), ``about`` (description, domain, owner) and per field a ``name`` unit and a ``detail``
-unit (description, examples, tags) carrying the field's inherited classification labels. Searches only
-match units the requester may see (:class:`Visibility`), so a query never reveals what the policy
-withholds. Ranking: matching units per contract, weighted by kind (asset names 9, field names 4,
-descriptions 1). On SQLite the units live in an FTS5 table whose visibility tokens are filtered inside
-the full-text query; on other databases in a plain table searched with ``LIKE`` (portable, linear,
-adequate for thousands of contracts).
+Each contract (latest version) is one row of ``search_documents`` and a few text units: ``asset``
+(names and tags), ``about`` (description, domain, owner), field ``name`` and field ``detail``
+(description, examples, tags) units carrying the fields' inherited classification labels; units of the
+same kind and labels are merged into one row. Searches only match units the requester may see
+(:class:`Visibility`), so a query never reveals what the policy withholds. Ranking: matching units per
+contract, weighted by kind (asset names 9, field names 4, descriptions 1). On SQLite the units live in
+an FTS5 table whose visibility tokens are filtered inside the full-text query; on other databases in a
+plain table searched with ``LIKE`` (portable, linear, adequate for thousands of contracts).
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ def _fts_visibility_tokens(conn: Connection) -> None:
 
 migration("search", 2)(_fts_visibility_tokens)
 migration("search", 3)(_fts_visibility_tokens)
+migration("search", 4)(_fts_visibility_tokens)  # units merged per (kind, labels)
 
 
 # ----- building index entries (pure) -----------------------------------------------------------------
@@ -208,7 +209,19 @@ def index_entry(
         if detail:
             units.append(("detail", labels, "", detail))
         facets.update(("class", c, labels, "name") for c in info.labels)
-    return doc, units, sorted(facets)
+    return doc, _merge_units(units), sorted(facets)
+
+
+def _merge_units(units: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """One unit per (kind, labels): fewer rows per contract keeps broad queries cheap to rank."""
+    merged: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for part, labels, title, body in units:
+        titles, bodies = merged.setdefault((part, labels), ([], []))
+        if title:
+            titles.append(title)
+        if body:
+            bodies.append(body)
+    return [(p, lab, " ".join(t), " ".join(b)) for (p, lab), (t, b) in merged.items()]
 
 
 def label_token(label: str) -> str:
