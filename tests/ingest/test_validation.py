@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
 
 from dativo_ingest.config import AssetDefinition
 from dativo_ingest.ingest.rules import compile_rules
@@ -115,6 +118,37 @@ def test_seen_index_is_exact_for_strings_and_integers_and_ignores_nulls() -> Non
     for start in range(0, 50_000, 5_000):  # many runs, merged as they grow
         ints.check_and_add(pa.array(range(start + 10, start + 5_010)))
     assert ints.check_and_add(pa.array([-1, 25_000, 10**9])).tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize("weak_keys", [False, True])
+def test_seen_index_matches_a_python_set_even_when_keys_collide(weak_keys: bool, monkeypatch) -> None:
+    """Random batches with repeats, nulls and partial candidates; weak keys make distinct values collide."""
+    if weak_keys:  # v1, v510, v1019, ... share a key: only the values can tell them apart
+
+        def weak(self, values):
+            numbers = pc.cast(pc.utf8_slice_codeunits(values, 1), pa.int64()).fill_null(0)
+            return (np.asarray(numbers).astype(np.uint64) % np.uint64(509)) * np.uint64(0x9E3779B97F4A7C15)
+
+        monkeypatch.setattr(SeenIndex, "_keys", weak)
+    rng = np.random.default_rng(7)
+    index, seen = SeenIndex(pa.string()), set()
+    for _ in range(40):
+        n = int(rng.integers(1, 3_000))
+        raw = [None if rng.random() < 0.02 else f"v{int(rng.integers(0, 20_000))}" for _ in range(n)]
+        candidates = rng.random(n) < 0.9
+        keep = rng.random(n) < 0.95
+        duplicate, pending = index.check(pa.array(raw, pa.string()), candidates)
+        expected, batch_seen = [], set()
+        for value, considered in zip(raw, candidates, strict=True):
+            repeat = considered and value is not None and (value in seen or value in batch_seen)
+            expected.append(repeat)
+            if considered and value is not None:
+                batch_seen.add(value)
+        assert duplicate.tolist() == expected
+        kept = keep & ~duplicate
+        index.add(pending, kept)
+        seen |= {v for v, c, k in zip(raw, candidates, kept, strict=True) if c and k and v is not None}
+    assert len(index) == len(seen)
 
 
 def test_prime_unique_rejects_values_already_in_the_table() -> None:

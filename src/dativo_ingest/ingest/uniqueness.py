@@ -1,32 +1,36 @@
 """Exact, streaming "seen before?" for unique columns, with memory proportional to the distinct keys.
 
-Each value gets a 64-bit key: integers are their own key; other values are hashed by DuckDB's
-vectorised ``hash()``. Keys live in a few sorted NumPy runs (merged like a binary counter, so a lookup
-is a handful of binary searches over sorted needles). A key hit on a hashed value is confirmed against
-the stored value, so distinct values sharing a hash are never reported as duplicates. Nulls are never
-duplicates (SQL semantics).
+Every value gets a 64-bit key (integers through a bijective mixer, everything else through DuckDB's
+vectorised ``hash()``). A batch's keys are sorted once, packed with their row position in the low bits
+(``key >> b << b | row``), so one ``np.sort`` yields both the order and the positions; adjacent equal
+keys reveal repeats inside the batch. Remembered batches stay as such sorted runs (never merged), and a
+blocked Bloom filter (two bits in one 64-bit word per key, at least ~24 bits a key) answers "certainly
+new" for almost every key, so only the few filter hits are looked up in the runs by binary search.
+Every key match is then confirmed by comparing the actual values, so distinct values sharing a key are
+never reported as duplicates. Nulls are never duplicates (SQL semantics).
 """
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_MAX_RUNS = 12
+_MAX_ROW_BITS = 28  # rows per checked array: larger arrays are checked in slices
+_MAX_WORD_BITS = 64 - _MAX_ROW_BITS - 12  # filter bits come from the top 12 + word bits of a key
+_BITS_PER_KEY = 24
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
 @dataclass
 class Pending:
-    """A checked batch not yet remembered: considered rows, their sorted keys and sort order."""
+    """A checked array not yet remembered: its considered rows as sorted packed keys, and its values."""
 
-    rows: np.ndarray
-    sorted_keys: np.ndarray
-    order: np.ndarray
-    subset: pa.Array
+    packed: np.ndarray
+    row_bits: int
+    values: pa.Array
 
 
 class SeenIndex:
@@ -34,9 +38,9 @@ class SeenIndex:
 
     def __init__(self, value_type: pa.DataType) -> None:
         self._integer = pa.types.is_integer(value_type)
-        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, global positions)
-        self._chunks: list[pa.Array] = []
-        self._offsets: list[int] = []
+        self._runs: list[Pending] = []
+        self._words = np.zeros(1 << 12, dtype=np.uint64)
+        self._word_bits = 12
         self._size = 0
         self._con = None
 
@@ -45,57 +49,79 @@ class SeenIndex:
 
     def check_and_add(self, values: pa.Array, candidates: np.ndarray | None = None) -> np.ndarray:
         """:meth:`check` then :meth:`add` every considered row that is not a duplicate."""
-        duplicate, pending = self.check(values, candidates)
-        self.add(pending, ~duplicate)
-        return duplicate
+        values = _array(values)
+        step = 1 << _MAX_ROW_BITS
+        parts = []
+        for start in range(0, max(len(values), 1), step):
+            part = values.slice(start, step)
+            mask = None if candidates is None else candidates[start : start + step]
+            duplicate, pending = self.check(part, mask)
+            self.add(pending, ~duplicate)
+            parts.append(duplicate)
+        return np.concatenate(parts)
 
     def check(self, values: pa.Array, candidates: np.ndarray | None = None) -> tuple[np.ndarray, Pending]:
-        """Boolean mask: True where the value appeared earlier (in this batch or in added batches).
+        """Boolean mask: True where the value appeared earlier (in this array or in added arrays).
 
         ``candidates`` (boolean mask) limits which rows count; others are neither checked nor added.
         Nothing is remembered until :meth:`add` is called with the returned pending state.
         """
+        values = _array(values)
         n = len(values)
+        if n > 1 << _MAX_ROW_BITS:
+            raise ValueError(f"SeenIndex.check takes at most 2**{_MAX_ROW_BITS} rows at a time")
         duplicate = np.zeros(n, dtype=bool)
         considered = np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
         if candidates is not None:
             considered &= candidates
         rows = np.flatnonzero(considered)
+        bits = max(1, (n - 1).bit_length())
         if rows.size == 0:
-            return duplicate, Pending(rows, np.empty(0, np.uint64), np.empty(0, np.int64), values)
-        subset = values.take(pa.array(rows)) if rows.size < n else values
-        keys = self._keys(subset)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        dup_sorted = np.zeros(len(keys), dtype=bool)
-        # repeats inside this batch: every occurrence after the first of an exact value
-        for position in np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1]) + 1:
-            if self._integer or self._equal_earlier(subset, order, int(position), sorted_keys):
-                dup_sorted[position] = True
-        # repeats of earlier batches
-        for run_keys, run_positions in self._runs:
-            found = np.searchsorted(run_keys, sorted_keys)
-            found[found == len(run_keys)] = len(run_keys) - 1
-            for position in np.flatnonzero(run_keys[found] == sorted_keys):
-                if dup_sorted[position]:
-                    continue
-                if self._integer or self._in_run(
-                    subset[int(order[position])], int(found[position]), run_keys, run_positions
-                ):
-                    dup_sorted[position] = True
-        duplicate[rows[order[dup_sorted]]] = True
-        return duplicate, Pending(rows, sorted_keys, order, subset)
+            return duplicate, Pending(np.empty(0, np.uint64), bits, values)
+        keys = self._keys(values)[rows] if rows.size < n else self._keys(values)
+        packed = np.sort((keys >> np.uint64(bits) << np.uint64(bits)) | rows.astype(np.uint64))
+        low = np.uint64((1 << bits) - 1)
+        local = (packed & low).astype(np.int64)
+        high = packed >> np.uint64(bits)
+        # repeats inside the array: rows after the first of an equal key, confirmed on the values
+        later = np.flatnonzero(high[1:] == high[:-1]) + 1
+        if later.size:
+            duplicate[local[later[self._confirm_same_group(values, high, local, later)]]] = True
+        # repeats of remembered arrays: the filter clears almost every key; hits are searched in runs
+        hits = np.flatnonzero(self._maybe_seen(packed))
+        if hits.size:
+            for row, run, stored_row in self._run_matches(packed[hits], bits, local[hits]):
+                same = pc.equal(values.take(pa.array(row)), run.values.take(pa.array(stored_row)))
+                duplicate[row[np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), bool)]] = True
+        return duplicate, Pending(packed, bits, values)
 
     def add(self, pending: Pending, keep: np.ndarray) -> None:
-        """Remember the rows of a checked batch for which ``keep`` (a mask over the batch) is True."""
-        if pending.rows.size == 0:
+        """Remember the rows of a checked array for which ``keep`` (a mask over the array) is True."""
+        if pending.packed.size == 0:
             return
-        chosen = keep[pending.rows[pending.order]]
-        self._add(pending.sorted_keys[chosen], pending.order[chosen], pending.subset)
+        low = np.uint64((1 << pending.row_bits) - 1)
+        chosen = pending.packed[keep[(pending.packed & low).astype(np.int64)]]
+        if chosen.size == 0:
+            return
+        self._runs.append(Pending(chosen, pending.row_bits, pending.values))
+        self._size += int(chosen.size)
+        if self._size * _BITS_PER_KEY > 64 * len(self._words) and self._word_bits < _MAX_WORD_BITS:
+            while self._size * _BITS_PER_KEY > 64 << self._word_bits and self._word_bits < _MAX_WORD_BITS:
+                self._word_bits += 1
+            self._words = np.zeros(1 << self._word_bits, dtype=np.uint64)
+            for run in self._runs:
+                self._set_bits(run.packed)
+        else:
+            self._set_bits(chosen)
 
+    # -- keys -------------------------------------------------------------------------------------
     def _keys(self, values: pa.Array) -> np.ndarray:
         if self._integer:
-            return np.asarray(values.cast(pa.int64()).to_numpy(zero_copy_only=False)).view(np.uint64)
+            ints = values.cast(pa.int64(), safe=False).fill_null(0)
+            x = np.asarray(ints.to_numpy(), dtype=np.int64).view(np.uint64)
+            x = (x ^ (x >> np.uint64(30))) * _MIX1  # splitmix64's finaliser: a bijection on 64 bits
+            x = (x ^ (x >> np.uint64(27))) * _MIX2
+            return x ^ (x >> np.uint64(31))
         import duckdb
 
         if self._con is None:
@@ -105,41 +131,79 @@ class SeenIndex:
         self._con.unregister("batch_values")
         return np.asarray(hashed, dtype=np.uint64)
 
+    # -- Bloom filter over the top bits of the keys (positions stay sorted with the keys) ----------
+    def _filter_positions(self, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        w = self._word_bits
+        word = (packed >> np.uint64(64 - w)).astype(np.int64)
+        one = np.uint64(1)
+        mask = (one << ((packed >> np.uint64(58 - w)) & np.uint64(63))) | (
+            one << ((packed >> np.uint64(52 - w)) & np.uint64(63))
+        )
+        return word, mask
+
+    def _maybe_seen(self, packed: np.ndarray) -> np.ndarray:
+        if not self._runs:
+            return np.zeros(len(packed), dtype=bool)
+        word, mask = self._filter_positions(packed)
+        return (self._words[word] & mask) == mask
+
+    def _set_bits(self, packed: np.ndarray) -> None:
+        word, mask = self._filter_positions(packed)  # sorted keys -> sorted words: OR per word group
+        starts = np.concatenate(([0], np.flatnonzero(word[1:] != word[:-1]) + 1))
+        self._words[word[starts]] |= np.bitwise_or.reduceat(mask, starts)
+
+    # -- exact confirmation -----------------------------------------------------------------------
+    def _run_matches(self, packed: np.ndarray, bits: int, rows: np.ndarray):
+        """(rows of the checked array, run, rows of the run's values) whose keys are equal."""
+        for run in self._runs:
+            shift = np.uint64(max(bits, run.row_bits))
+            wanted = packed >> shift
+            at = np.searchsorted(run.packed, wanted << shift)
+            active = np.arange(len(packed))
+            found_rows, found_stored = [], []
+            while active.size:
+                at_active = at[active]
+                inside = at_active < len(run.packed)
+                active, at_active = active[inside], at_active[inside]
+                equal = (run.packed[at_active] >> shift) == wanted[active]
+                active, at_active = active[equal], at_active[equal]
+                if active.size:
+                    found_rows.append(rows[active])
+                    found_stored.append(
+                        (run.packed[at_active] & np.uint64((1 << run.row_bits) - 1)).astype(np.int64)
+                    )
+                    at[active] += 1
+            if found_rows:
+                yield np.concatenate(found_rows), run, np.concatenate(found_stored)
+
     @staticmethod
-    def _equal_earlier(subset: pa.Array, order: np.ndarray, position: int, sorted_keys: np.ndarray) -> bool:
-        value = subset[int(order[position])]
-        start = position - 1
-        while start >= 0 and sorted_keys[start] == sorted_keys[position]:
-            if subset[int(order[start])] == value:
-                return True
-            start -= 1
-        return False
+    def _confirm_same_group(
+        values: pa.Array, high: np.ndarray, local: np.ndarray, later: np.ndarray
+    ) -> np.ndarray:
+        """For sorted positions ``later`` (equal key to their predecessor): is the value a real repeat?"""
+        group = np.zeros(len(high), dtype=np.int64)
+        group[1:] = np.cumsum(high[1:] != high[:-1])
+        starts = np.zeros(len(high), dtype=np.int64)
+        boundary = np.flatnonzero(high[1:] != high[:-1]) + 1
+        starts[boundary] = boundary
+        first = np.maximum.accumulate(starts)[later]
+        same = pc.equal(values.take(pa.array(local[later])), values.take(pa.array(local[first])))
+        confirmed = np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        if not confirmed.all():  # distinct values share a key (rare): settle those groups on the values
+            unsettled = np.isin(group, group[later[~confirmed]])
+            rows = np.sort(local[unsettled])
+            repeat = np.zeros(len(values), dtype=bool)
+            repeat[rows[_exact_repeats(values.take(pa.array(rows)))]] = True
+            confirmed |= repeat[local[later]]
+        return confirmed
 
-    def _in_run(self, value: pa.Scalar, first: int, run_keys: np.ndarray, run_positions: np.ndarray) -> bool:
-        i = first
-        while i < len(run_keys) and run_keys[i] == run_keys[first]:
-            if self._stored(int(run_positions[i])) == value:
-                return True
-            i += 1
-        return False
 
-    def _stored(self, position: int) -> pa.Scalar:
-        chunk = bisect.bisect_right(self._offsets, position) - 1
-        return self._chunks[chunk][position - self._offsets[chunk]]
+def _exact_repeats(values: pa.Array) -> np.ndarray:
+    """Mask of values equal to an earlier value of the array (Arrow's hash table compares exactly)."""
+    first_seen = np.asarray(pc.index_in(values, value_set=pc.unique(values)), dtype=np.int64)
+    running = np.maximum.accumulate(first_seen)  # unique() lists values in order of first appearance
+    return first_seen <= np.concatenate(([-1], running[:-1]))
 
-    def _add(self, keys: np.ndarray, local_rows: np.ndarray, subset: pa.Array) -> None:
-        if keys.size == 0:
-            return
-        base = self._size
-        if not self._integer:
-            self._chunks.append(subset)
-            self._offsets.append(base)
-        self._size += len(subset)
-        self._runs.append((keys, local_rows.astype(np.int64) + base))
-        while len(self._runs) > 1 and (
-            len(self._runs[-1][0]) >= len(self._runs[-2][0]) or len(self._runs) > _MAX_RUNS
-        ):
-            (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
-            merged = np.concatenate([k1, k2])
-            order = np.argsort(merged, kind="stable")
-            self._runs.append((merged[order], np.concatenate([p1, p2])[order]))
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
