@@ -43,6 +43,17 @@ def test_csv_glob_reads_text_and_empty_fields_become_null(tmp_path: Path) -> Non
     assert source.fingerprint() == build_source("csv", {"path": "d/*.csv*"}, ctx(tmp_path)).fingerprint()
 
 
+def test_csv_small_blocks_are_regrouped_into_batches_in_order(tmp_path: Path) -> None:
+    lines = [f"row{i:07d},{i},2024-01-01" for i in range(120_000)]  # ~2.7 MB: three 1 MB blocks
+    (tmp_path / "big.csv").write_text("id,n,ts\n" + "\n".join(lines) + "\n")
+    source = build_source("csv", {"path": "big.csv", "block_size_mb": 1}, ctx(tmp_path, batch_size=100_000))
+    batches = list(source.batches())
+    assert batches[0].num_rows >= 100_000
+    assert sum(b.num_rows for b in batches) == 120_000 and len(batches) == 2
+    ids = [v for b in batches for v in b.column("id").to_pylist()]
+    assert ids == [f"row{i:07d}" for i in range(120_000)]
+
+
 def test_missing_files_are_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no file matches"):
         read_all(build_source("csv", {"path": "nothing/*.csv"}, ctx(tmp_path)))
