@@ -212,11 +212,12 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
                             identity, batch, outcome.failed_rows, outcome.failed_rules, result.rows_read
                         )
                     )
-                target.write(outcome.valid)
-                if incremental is not None and outcome.valid.num_rows:
-                    cursor_value = _max(cursor_value, outcome.valid.column(incremental.cursor_field))
+                for part in outcome.valid_parts():
+                    target.write(part)
+                    if incremental is not None:
+                        cursor_value = _max(cursor_value, part.column(incremental.cursor_field))
                 result.rows_read += batch.num_rows
-                result.rows_written += outcome.valid.num_rows
+                result.rows_written += outcome.valid_count
                 result.rows_quarantined += outcome.failed_count
                 if progress is not None:
                     progress(result.rows_read, result.rows_quarantined)

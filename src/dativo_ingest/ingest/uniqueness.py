@@ -39,8 +39,8 @@ class SeenIndex:
     def __init__(self, value_type: pa.DataType) -> None:
         self._integer = pa.types.is_integer(value_type)
         self._runs: list[Pending] = []
-        self._words = np.zeros(1 << 12, dtype=np.uint64)
-        self._word_bits = 12
+        self._word_bits = 16  # 512 KB, grown (and rebuilt) as keys arrive
+        self._words = np.zeros(1 << self._word_bits, dtype=np.uint64)
         self._size = 0
         self._con = None
 
@@ -60,27 +60,38 @@ class SeenIndex:
             parts.append(duplicate)
         return np.concatenate(parts)
 
-    def check(self, values: pa.Array, candidates: np.ndarray | None = None) -> tuple[np.ndarray, Pending]:
-        """Boolean mask: True where the value appeared earlier (in this array or in added arrays).
-
-        ``candidates`` (boolean mask) limits which rows count; others are neither checked nor added.
-        Nothing is remembered until :meth:`add` is called with the returned pending state.
-        """
+    def prepare(self, values: pa.Array) -> Pending:
+        """The costly, rule-independent half of :meth:`check` (keys and sort); safe on another thread."""
         values = _array(values)
         n = len(values)
         if n > 1 << _MAX_ROW_BITS:
             raise ValueError(f"SeenIndex.check takes at most 2**{_MAX_ROW_BITS} rows at a time")
-        duplicate = np.zeros(n, dtype=bool)
-        considered = np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
-        if candidates is not None:
-            considered &= candidates
-        rows = np.flatnonzero(considered)
         bits = max(1, (n - 1).bit_length())
+        rows = np.flatnonzero(np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool))
         if rows.size == 0:
-            return duplicate, Pending(np.empty(0, np.uint64), bits, values)
+            return Pending(np.empty(0, np.uint64), bits, values)
         keys = self._keys(values)[rows] if rows.size < n else self._keys(values)
-        packed = np.sort((keys >> np.uint64(bits) << np.uint64(bits)) | rows.astype(np.uint64))
+        return Pending(
+            np.sort((keys >> np.uint64(bits) << np.uint64(bits)) | rows.astype(np.uint64)), bits, values
+        )
+
+    def check(
+        self, values: pa.Array | Pending, candidates: np.ndarray | None = None
+    ) -> tuple[np.ndarray, Pending]:
+        """Boolean mask: True where the value appeared earlier (in this array or in added arrays).
+
+        ``values`` may be the result of :meth:`prepare`. ``candidates`` (boolean mask) limits which rows
+        count; others are neither checked nor added. Nothing is remembered until :meth:`add` is called
+        with the returned pending state.
+        """
+        prepared = values if isinstance(values, Pending) else self.prepare(values)
+        values, bits, packed = prepared.values, prepared.row_bits, prepared.packed
+        duplicate = np.zeros(len(values), dtype=bool)
         low = np.uint64((1 << bits) - 1)
+        if candidates is not None and packed.size:
+            packed = packed[candidates[(packed & low).astype(np.int64)]]
+        if packed.size == 0:
+            return duplicate, Pending(packed, bits, values)
         local = (packed & low).astype(np.int64)
         high = packed >> np.uint64(bits)
         # repeats inside the array: rows after the first of an equal key, confirmed on the values

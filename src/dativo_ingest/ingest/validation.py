@@ -5,6 +5,8 @@ then each rule yields a boolean mask of failing rows: ``type``, ``required``, ``
 ``pattern``, ``minimum``/``maximum``, ``min_length``/``max_length`` and finally ``unique`` (within the run,
 and against the table when the job asks; the first occurrence wins, and only rows that pass every other
 rule take part, since only those land). Python touches only the failing rows, to list their rules.
+The rule-independent half of the unique check (hashing and sorting the keys) runs on a worker thread
+while the other rules are evaluated (NumPy, DuckDB and Arrow compute release the GIL).
 
 Missing values: a null fails ``required``. An empty CSV field is read as null (see
 :mod:`dativo_ingest.ingest.sources.csv`), so it counts as missing in a required column; elsewhere an
@@ -13,8 +15,11 @@ empty string is a value. Nulls pass every other rule (as in SQL and dbt tests).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -22,14 +27,24 @@ import pyarrow.compute as pc
 
 from dativo_ingest.ingest.casting import try_cast
 from dativo_ingest.ingest.rules import ColumnRules, RuleSet
-from dativo_ingest.ingest.uniqueness import SeenIndex
+from dativo_ingest.ingest.uniqueness import Pending, SeenIndex
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """The shared worker threads (None on a single core: work inline)."""
+    global _POOL
+    if _POOL is None and (os.cpu_count() or 1) > 1:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dativo-validate")
+    return _POOL
 
 
 @dataclass
 class BatchOutcome:
-    """One validated batch: rows that pass (typed as the contract) and rows that fail, with their rules."""
+    """One validated batch: every row typed as the contract, and the rows that fail, with their rules."""
 
-    valid: pa.RecordBatch
+    typed: pa.RecordBatch
     failed_rows: np.ndarray
     failed_rules: list[list[str]]
     rule_failures: Counter = field(default_factory=Counter)
@@ -37,6 +52,27 @@ class BatchOutcome:
     @property
     def failed_count(self) -> int:
         return int(self.failed_rows.size)
+
+    @property
+    def valid_count(self) -> int:
+        return self.typed.num_rows - self.failed_count
+
+    @cached_property
+    def valid(self) -> pa.RecordBatch:
+        """The rows that pass, as one batch (a copy when some rows fail)."""
+        if not self.failed_count:
+            return self.typed
+        keep = np.ones(self.typed.num_rows, dtype=bool)
+        keep[self.failed_rows] = False
+        return self.typed.filter(pa.array(keep))
+
+    def valid_parts(self, max_parts: int = 64) -> list[pa.RecordBatch]:
+        """The rows that pass as zero-copy slices between failing rows (one copy when they are many)."""
+        if self.failed_count >= max_parts:
+            return [self.valid] if self.valid_count else []
+        starts = np.concatenate(([0], self.failed_rows + 1))
+        ends = np.concatenate((self.failed_rows, [self.typed.num_rows]))
+        return [self.typed.slice(int(a), int(b - a)) for a, b in zip(starts, ends, strict=True) if b > a]
 
 
 class Validator:
@@ -59,10 +95,17 @@ class Validator:
         n = batch.num_rows
         masks: dict[str, np.ndarray] = {}
         arrays: list[pa.Array] = []
+        prepared: dict[str, Future[Pending] | Pending] = {}
+        pool = _pool() if self.seen else None
         for rules in self.rules.columns:
             source = batch.column(rules.name) if rules.name in batch.schema.names else pa.nulls(n)
             converted, failed = try_cast(source, rules.type)
             arrays.append(converted)
+            if rules.unique:
+                index = self.seen[rules.name]
+                prepared[rules.name] = (
+                    pool.submit(index.prepare, converted) if pool else index.prepare(converted)
+                )
             type_failed = _np(failed) if failed is not None else None
             if type_failed is not None:
                 masks[f"type:{rules.name}"] = type_failed
@@ -73,10 +116,10 @@ class Validator:
             bad |= mask
         if self.seen:
             pending = []
-            for rules, converted in zip(self.rules.columns, arrays, strict=True):
-                if rules.unique:
-                    duplicate, state = self.seen[rules.name].check(converted, ~bad)
-                    pending.append((rules.name, duplicate, state))
+            for name, ready in prepared.items():
+                keys = ready.result() if isinstance(ready, Future) else ready
+                duplicate, state = self.seen[name].check(keys, ~bad)
+                pending.append((name, duplicate, state))
             for name, duplicate, _ in pending:
                 if duplicate.any():
                     masks[f"unique:{name}"] = duplicate
@@ -94,8 +137,7 @@ class Validator:
         for rule, mask in masks.items():
             for row in np.flatnonzero(mask):
                 reasons[position[int(row)]].append(rule)
-        valid = table.filter(pa.array(~bad))
-        return BatchOutcome(valid, failed_rows, reasons, counts)
+        return BatchOutcome(table, failed_rows, reasons, counts)
 
 
 def _np(mask: pa.Array) -> np.ndarray:

@@ -1,4 +1,8 @@
-"""Parquet files (paths, folders, globs), streamed row group by row group; only contract columns are read."""
+"""Parquet files (paths, folders, globs), streamed in batches; only contract columns are read.
+
+The next batches are decoded on a background thread while the current one is validated
+(:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`, two batches ahead at most).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from dativo_ingest.ingest.sources.base import (
     filter_since,
     since_value,
 )
+from dativo_ingest.ingest.sources.prefetch import prefetch
 
 
 class ParquetOptions(SourceOptions):
@@ -43,6 +48,9 @@ class ParquetSource(Source):
         return "file", common_name(self._paths(), self.options.path)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
+        return prefetch(self._batches())
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
         since = since_value(self.context.incremental)
         for path in self._paths():
             self.stats.files.append(str(path))
