@@ -29,6 +29,19 @@ def emitting(workspace: Path, tmp_path: Path) -> tuple[LineageTracker, Path]:
     return LineageTracker(workspace=workspace, openlineage=config), log
 
 
+# What an ingestion run reports (dativo_ingest.ingest.runner): one assertion per enforced rule.
+ASSERTION_METRICS = {
+    "records_read": 10,
+    "records_written": 8,
+    "rule_failures": {"pattern:email": 2},
+    "assertions": [
+        {"assertion": "type", "column": "id", "success": True},
+        {"assertion": "required", "column": "id", "success": True},
+        {"assertion": "pattern", "column": "email", "success": False},
+    ],
+}
+
+
 def _emit_every_kind(tracker: LineageTracker, asset) -> None:
     nodes = build_pipeline(tracker, asset)
     pg = tracker.add_source_node(
@@ -45,6 +58,7 @@ def _emit_every_kind(tracker: LineageTracker, asset) -> None:
     tracker.add_edge(nodes["target"], model, "ref")
     parent = tracker.start_run("acme", "nightly")
     tracker.record_run("acme", "nightly", "success", {"records_processed": 3, "null_counts": {"email": 1}})
+    tracker.record_run("acme", "stripe-ingest", "partial", ASSERTION_METRICS)
     tracker.record_run(
         "acme",
         "stripe-ingest",
@@ -61,7 +75,7 @@ def test_every_emitted_event_validates_against_the_spec(emitting, asset, spec_ro
     tracker, log = emitting
     _emit_every_kind(tracker, asset)
     events = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [e["eventType"] for e in events] == ["START", "COMPLETE", "COMPLETE", "FAIL", "ABORT"]
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE", "COMPLETE", "COMPLETE", "FAIL", "ABORT"]
     for event in events:
         assert spec_errors(event, spec_root) == [], event["eventType"]
         assert SpecValidator(spec_root).errors(event) == []
@@ -78,14 +92,86 @@ def test_every_emitted_event_validates_against_the_spec(emitting, asset, spec_ro
         "ownership",
         "documentation",
         "dataQualityMetrics",
+        "dataQualityAssertions",
         "catalog",
         "symlinks",
         "outputStatistics",
     } <= facets
-    assert events[2]["run"]["facets"]["parent"]["run"]["runId"] == events[0]["run"]["runId"]
-    assert events[3]["run"]["facets"]["errorMessage"]["message"] == "source returned HTTP 500"
+    assert events[3]["run"]["facets"]["parent"]["run"]["runId"] == events[0]["run"]["runId"]
+    assert events[4]["run"]["facets"]["errorMessage"]["message"] == "source returned HTTP 500"
     assert {"processing_engine"} <= set(events[0]["run"]["facets"])
     assert events[0]["job"]["facets"]["jobType"]["processingType"] == "BATCH"
+
+
+def test_run_assertions_become_the_data_quality_assertions_facet(emitting, asset, spec_root: Path) -> None:
+    tracker, log = emitting
+    build_pipeline(tracker, asset)
+    tracker.record_run("acme", "stripe-ingest", "success", ASSERTION_METRICS)
+    tracker.record_run("acme", "stripe-ingest", "success", {"rule_failures": {"unique:id": 1}})
+    tracker.record_run("acme", "stripe-ingest", "success", {"records_read": 3})
+    full, failures_only, none = [json.loads(line) for line in log.read_text().splitlines()]
+    (source,) = full["inputs"]
+    assert (source["namespace"], source["name"]) == ("stripe://stripe", "customers")
+    facet = source["inputFacets"]["dataQualityAssertions"]
+    assert facet["assertions"] == [
+        {
+            "assertion": "type",
+            "success": True,
+            "column": "id",
+            "name": "type:id",
+            "expected": "0",
+            "actual": "0",
+        },
+        {
+            "assertion": "required",
+            "success": True,
+            "column": "id",
+            "name": "required:id",
+            "expected": "0",
+            "actual": "0",
+        },
+        {
+            "assertion": "pattern",
+            "success": False,
+            "column": "email",
+            "name": "pattern:email",
+            "expected": "0",
+            "actual": "2",
+        },
+    ]
+    assert all(not out.get("outputFacets", {}).get("dataQualityAssertions") for out in full["outputs"])
+    only = failures_only["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
+    assert only == [
+        {
+            "assertion": "unique",
+            "success": False,
+            "column": "id",
+            "name": "unique:id",
+            "expected": "0",
+            "actual": "1",
+        }
+    ]
+    assert "dataQualityAssertions" not in none["inputs"][0].get("inputFacets", {})
+    for event in (full, failures_only):
+        assert spec_errors(event, spec_root) == []
+        assert SpecValidator(spec_root).errors(event) == []
+    # The checks see a broken assertion: no success flag, a non-boolean one, a facet on an output.
+    for breaks in (
+        lambda e: e["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"][0].pop("success"),
+        lambda e: e["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"][2].update(
+            success="no"
+        ),
+        lambda e: (
+            e["outputs"][0]
+            .setdefault("outputFacets", {})
+            .update(dataQualityAssertions=e["inputs"][0]["inputFacets"]["dataQualityAssertions"])
+        ),
+    ):
+        broken = copy.deepcopy(full)
+        breaks(broken)
+        assert spec_errors(broken, spec_root), broken
+        with pytest.raises(ContractValidationError, match="OpenLineage event does not match the spec"):
+            validate_event(broken)
 
 
 def test_export_and_stored_run_events_validate(tracker: LineageTracker, asset, spec_root: Path) -> None:

@@ -3,7 +3,8 @@
 Datasets are the run's source, target and dbt nodes: those no run edge enters are inputs, the others
 outputs. Each dataset borrows schema, ownership, documentation and tags from the nearest contract
 (asset) node of the run; targets get ``catalog`` + ``symlinks`` (Iceberg) and a ``columnLineage`` facet
-traced back to the inputs; metrics become ``dataQualityMetrics`` (inputs) and ``outputStatistics``.
+traced back to the inputs; metrics become ``dataQualityMetrics`` and ``dataQualityAssertions`` (inputs)
+and ``outputStatistics``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from openlineage.client.serde import Serde
 
 from dativo_ingest import __version__
 from dativo_ingest.errors import UsageError
+from dativo_ingest.lineage_graph.assertions import assertions_facet
 from dativo_ingest.lineage_graph.model import (
     ASSET,
     DBT_MODEL,
@@ -215,6 +217,9 @@ class _Graph:
                     **_p(),
                 )
             )
+        assertions = assertions_facet(metrics, PRODUCER)
+        if assertions is not None:
+            input_facets["dataQualityAssertions"] = assertions
         return ol.InputDataset(
             namespace=name.namespace,
             name=name.name,
