@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +17,7 @@ import pytest
 
 from dativo_ingest.errors import SourceError
 from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
+from dativo_ingest.ingest.sources.prefetch import prefetch
 
 COLUMNS = {"id": pa.string(), "n": pa.int64(), "ts": pa.timestamp("us", tz="UTC")}
 
@@ -52,6 +54,32 @@ def test_csv_small_blocks_are_regrouped_into_batches_in_order(tmp_path: Path) ->
     assert sum(b.num_rows for b in batches) == 120_000 and len(batches) == 2
     ids = [v for b in batches for v in b.column("id").to_pylist()]
     assert ids == [f"row{i:07d}" for i in range(120_000)]
+
+
+def test_prefetch_keeps_order_reraises_errors_and_stops_when_closed() -> None:
+    assert list(prefetch(iter(range(100)))) == list(range(100))
+
+    def failing():
+        yield 1
+        raise SourceError("boom", path="x.csv")
+
+    items = prefetch(failing())
+    assert next(items) == 1
+    with pytest.raises(SourceError, match="boom"):
+        next(items)
+    produced: list[int] = []
+
+    def endless():
+        while True:
+            produced.append(len(produced))
+            yield produced[-1]
+
+    items = prefetch(endless(), depth=2)
+    assert next(items) == 0
+    items.close()
+    count = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == count <= 5  # at most the queue's depth ahead, nothing after closing
 
 
 def test_missing_files_are_a_clear_error(tmp_path: Path) -> None:

@@ -66,9 +66,14 @@ class BatchOutcome:
         keep[self.failed_rows] = False
         return self.typed.filter(pa.array(keep))
 
-    def valid_parts(self, max_parts: int = 64) -> list[pa.RecordBatch]:
-        """The rows that pass as zero-copy slices between failing rows (one copy when they are many)."""
-        if self.failed_count >= max_parts:
+    def valid_parts(self, min_rows: int = 8192, max_parts: int = 16) -> list[pa.RecordBatch]:
+        """The rows that pass: zero-copy slices between the failing rows when those are few, else one copy.
+
+        Slices are used only while they stay large (``min_rows`` on average, at most ``max_parts``):
+        writers encode many small chunks much more slowly than one copy costs.
+        """
+        parts = self.failed_count + 1
+        if self.failed_count and (parts > max_parts or self.typed.num_rows < parts * min_rows):
             return [self.valid] if self.valid_count else []
         starts = np.concatenate(([0], self.failed_rows + 1))
         ends = np.concatenate((self.failed_rows, [self.typed.num_rows]))

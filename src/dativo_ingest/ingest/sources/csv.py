@@ -8,7 +8,8 @@ Columns the contract does not declare are not read.
 
 Memory: Arrow's streaming reader reads up to 32 blocks ahead of the consumer, so the block is small
 (``block_size_mb``, 4 MB by default: at most ~128 MB of text in flight); blocks are regrouped into
-batches of about ``batch_size`` rows for validation.
+batches of about ``batch_size`` rows for validation. Parsing runs on a background thread, two batches
+ahead at most (:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`), while the consumer validates.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dativo_ingest.ingest.sources.base import (
     filter_since,
     since_value,
 )
+from dativo_ingest.ingest.sources.prefetch import prefetch
 
 
 class CsvOptions(SourceOptions):
@@ -64,6 +66,9 @@ class CsvSource(Source):
         return "file", common_name(self._paths(), self.options.path)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
+        return prefetch(self._batches(), depth=1)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
         since = since_value(self.context.incremental)
         for path in self._paths():
             self.stats.files.append(str(path))
