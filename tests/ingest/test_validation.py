@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 import pytest
 
 from dativo_ingest.config import AssetDefinition
+from dativo_ingest.ingest import validation
 from dativo_ingest.ingest.rules import compile_rules
 from dativo_ingest.ingest.uniqueness import SeenIndex
 from dativo_ingest.ingest.validation import Validator
@@ -96,6 +97,31 @@ def test_valid_parts_are_exactly_the_passing_rows_in_order(max_parts: int) -> No
         "c7",
         "c8",
     ]
+
+
+def test_large_batches_validated_on_worker_threads_give_the_inline_result(monkeypatch) -> None:
+    rng = np.random.default_rng(3)
+    n = 3 * validation._PARALLEL_ROWS
+    pick = lambda options: [options[i] for i in rng.integers(0, len(options), n)]  # noqa: E731
+    columns = {
+        "id": [f"c{i}" for i in rng.integers(0, n, n)],  # repeats within and across batches
+        "email": pick(["a@x", "b@y", "bad"]),
+        "status": pick(["active", "inactive", "zzz", None]),
+        "balance": pick(["1", "-1", "x", "250"]),
+        "created_at": pick(["2024-01-01", "2024-02-30", None]),
+    }
+    halves = [
+        batch(**{k: v[: n // 2] for k, v in columns.items()}),
+        batch(**{k: v[n // 2 :] for k, v in columns.items()}),
+    ]
+    threaded, inline = validator(), validator()
+    got = [threaded.validate(b) for b in halves]
+    monkeypatch.setattr(validation, "_PARALLEL_ROWS", 10**9)
+    want = [inline.validate(b) for b in halves]
+    for a, b in zip(got, want, strict=True):
+        assert a.failed_rows.tolist() == b.failed_rows.tolist() and a.failed_rules == b.failed_rules
+        assert a.valid.equals(b.valid)
+    assert threaded.failures == inline.failures and threaded.failures["unique:id"] > 0
 
 
 def test_null_from_an_empty_csv_field_fails_required_but_not_optional_columns() -> None:

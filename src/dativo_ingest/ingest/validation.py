@@ -5,8 +5,9 @@ then each rule yields a boolean mask of failing rows: ``type``, ``required``, ``
 ``pattern``, ``minimum``/``maximum``, ``min_length``/``max_length`` and finally ``unique`` (within the run,
 and against the table when the job asks; the first occurrence wins, and only rows that pass every other
 rule take part, since only those land). Python touches only the failing rows, to list their rules.
-The rule-independent half of the unique check (hashing and sorting the keys) runs on a worker thread
-while the other rules are evaluated (NumPy, DuckDB and Arrow compute release the GIL).
+Columns are cast and checked on worker threads, one task per column (NumPy, DuckDB and Arrow compute
+release the GIL); the unique column's task also hashes and sorts its keys. Only the cross-batch part
+of the unique check runs after, once the other rules have said which rows may take part.
 
 Missing values: a null fails ``required``. An empty CSV field is read as null (see
 :mod:`dativo_ingest.ingest.sources.csv`), so it counts as missing in a required column; elsewhere an
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -30,13 +31,15 @@ from dativo_ingest.ingest.rules import ColumnRules, RuleSet
 from dativo_ingest.ingest.uniqueness import Pending, SeenIndex
 
 _POOL: ThreadPoolExecutor | None = None
+_PARALLEL_ROWS = 16384  # smaller batches are validated inline
 
 
 def _pool() -> ThreadPoolExecutor | None:
     """The shared worker threads (None on a single core: work inline)."""
     global _POOL
     if _POOL is None and (os.cpu_count() or 1) > 1:
-        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dativo-validate")
+        workers = min(4, os.cpu_count() or 1)
+        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dativo-validate")
     return _POOL
 
 
@@ -98,31 +101,29 @@ class Validator:
 
     def validate(self, batch: pa.RecordBatch) -> BatchOutcome:
         n = batch.num_rows
+        columns = self.rules.columns
+        pool = _pool() if n >= _PARALLEL_ROWS else None
+        if pool is None:
+            results = [self._column(rules, batch) for rules in columns]
+        else:  # the costly columns (unique keys, patterns) start first
+            costly = sorted(columns, key=lambda r: (not r.unique, not r.pattern))
+            futures = {r.name: pool.submit(self._column, r, batch) for r in costly}
+            results = [futures[r.name].result() for r in columns]
         masks: dict[str, np.ndarray] = {}
         arrays: list[pa.Array] = []
-        prepared: dict[str, Future[Pending] | Pending] = {}
-        pool = _pool() if self.seen else None
-        for rules in self.rules.columns:
-            source = batch.column(rules.name) if rules.name in batch.schema.names else pa.nulls(n)
-            converted, failed = try_cast(source, rules.type)
+        prepared: dict[str, Pending] = {}
+        for rules, (converted, checks, keys) in zip(columns, results, strict=True):
             arrays.append(converted)
-            if rules.unique:
-                index = self.seen[rules.name]
-                prepared[rules.name] = (
-                    pool.submit(index.prepare, converted) if pool else index.prepare(converted)
-                )
-            type_failed = _np(failed) if failed is not None else None
-            if type_failed is not None:
-                masks[f"type:{rules.name}"] = type_failed
-            for rule, mask in _column_checks(rules, converted, type_failed):
+            if keys is not None:
+                prepared[rules.name] = keys
+            for rule, mask in checks:
                 masks[f"{rule}:{rules.name}"] = mask
         bad = np.zeros(n, dtype=bool)
         for mask in masks.values():
             bad |= mask
         if self.seen:
             pending = []
-            for name, ready in prepared.items():
-                keys = ready.result() if isinstance(ready, Future) else ready
+            for name, keys in prepared.items():
                 duplicate, state = self.seen[name].check(keys, ~bad)
                 pending.append((name, duplicate, state))
             for name, duplicate, _ in pending:
@@ -143,6 +144,17 @@ class Validator:
             for row in np.flatnonzero(mask):
                 reasons[position[int(row)]].append(rule)
         return BatchOutcome(table, failed_rows, reasons, counts)
+
+    def _column(
+        self, rules: ColumnRules, batch: pa.RecordBatch
+    ) -> tuple[pa.Array, list[tuple[str, np.ndarray]], Pending | None]:
+        """One column cast and checked (every rule but ``unique``), plus its prepared unique keys."""
+        source = batch.column(rules.name) if rules.name in batch.schema.names else pa.nulls(batch.num_rows)
+        converted, failed = try_cast(source, rules.type)
+        keys = self.seen[rules.name].prepare(converted) if rules.unique else None
+        type_failed = _np(failed) if failed is not None else None
+        checks = [("type", type_failed)] if type_failed is not None else []
+        return converted, checks + _column_checks(rules, converted, type_failed), keys
 
 
 def _np(mask: pa.Array) -> np.ndarray:
