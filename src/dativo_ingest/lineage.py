@@ -267,6 +267,20 @@ class LineageTracker:
         edges = [ColumnEdge(source.id, str(c), model.id, str(c)) for c in sorted({str(c) for c in columns})]
         self.repository.replace_column_edges(source.id, model.id, edges)
 
+    def record_column_reads(
+        self,
+        from_node: NodeRef,
+        to_node: NodeRef,
+        pairs: Sequence[tuple[str, str]],
+        edge_type: str = "depends_on",
+    ) -> None:
+        """``to_node`` reads ``from_node``: the node edge plus exactly the column edges ``(from_field,
+        to_field)`` in ``pairs``, replacing earlier ones (a re-import is idempotent). No pairs: the columns
+        are unknown and every column of ``from_node`` counts as used."""
+        edge = self.add_edge(from_node, to_node, edge_type)
+        columns = [ColumnEdge(edge.from_id, str(a), edge.to_id, str(b)) for a, b in sorted(set(pairs))]
+        self.repository.replace_column_edges(edge.from_id, edge.to_id, columns)
+
     def column_consumers(self, source_type: str, object_name: str, field: str) -> list[str]:
         """dbt models (unique ids, sorted) that depend on ``field`` of the source, directly or downstream."""
         return consumers(self.repository, source_type, object_name, field)

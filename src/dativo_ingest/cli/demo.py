@@ -18,7 +18,11 @@ def demo(
     directory: Path = typer.Argument(
         Path("demo"), help="Folder to create the demo workspace in (empty or new)."
     ),
-    no_dbt: bool = typer.Option(False, "--no-dbt", help="Generate the dbt project but do not run dbt build."),
+    no_dbt: bool = typer.Option(
+        False,
+        "--no-dbt",
+        help="Generate the dbt project but run only dbt parse (for lineage), not dbt build.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the demo report as JSON."),
 ) -> None:
     """The first command to run: a complete, offline tour of dativo in a new folder."""
@@ -33,10 +37,11 @@ def demo(
     for line in (
         f"cd {root}",
         "dativo run --job-dir jobs      # re-run: only new rows (cursor), nothing duplicated",
-        "dativo lineage --help         # the graph source -> contract -> Iceberg -> dbt",
+        "dativo lineage --help         # the graph source -> contract -> Iceberg -> dbt -> dashboards",
         "dativo finops --help          # costs per tenant and job",
+        "dativo keys create demo-analyst --label demo   # prints an API key once",
         "dativo serve                  # HTTP context API on http://127.0.0.1:8000",
-        "curl -H 'Authorization: Bearer <api key>' http://127.0.0.1:8000/v1/assets/stripe/customers",
+        "curl -H 'Authorization: Bearer <the key>' http://127.0.0.1:8000/v1/assets/stripe/customers",
     ):
         console.print(f"  {line}", highlight=False, markup=False)
 
@@ -44,7 +49,8 @@ def demo(
 def _say(step: str, data: Any) -> None:
     if step == "workspace":
         console.print(
-            f"[bold]Workspace[/] {data['root']}: contracts in assets/, jobs in jobs/, data in data/",
+            f"[bold]Workspace[/] {data['root']}: contracts in assets/, jobs in jobs/, data in data/, "
+            "dashboards in exposures.yaml",
             highlight=False,
         )
     elif step == "run":
@@ -62,11 +68,21 @@ def _say(step: str, data: Any) -> None:
             console.print(f"  [dim]note: {warning}[/]", highlight=False)
     elif step == "dbt":
         generated = data.get("generated", {})
+        parse = f", parse {data['parse']}" if data.get("parse") else ""
         console.print(
             f"[bold]dbt[/] project generated ({generated.get('written', 0)} files) -> build "
-            f"{data.get('build')}" + (f": {data['summary']}" if data.get("summary") else ""),
+            f"{data.get('build')}" + (f": {data['summary']}" if data.get("summary") else "") + parse,
             highlight=False,
         )
+        imported = data.get("lineage")
+        if isinstance(imported, dict):
+            console.print(
+                f"  manifest imported into lineage: {imported['models']} model(s), {imported['exposures']} "
+                f"exposure(s), {imported['targets_linked']} Iceberg table(s) linked to dbt sources",
+                highlight=False,
+            )
+        elif imported:
+            console.print(f"  dbt manifest {imported}", highlight=False, markup=False)
     elif step == "lineage":
         console.print("[bold]Lineage[/]", highlight=False)
         for path in data:

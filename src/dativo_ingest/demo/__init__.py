@@ -2,8 +2,10 @@
 
 Writes sample contracts (the spec's Stripe customers among them), job configs and deterministic sample
 data with a few invalid rows; runs both jobs into the local Iceberg warehouse (valid rows committed,
-bad rows quarantined with reasons, lineage and FinOps recorded); generates the dbt project and, when
-dbt is installed, runs ``dbt build`` on it. Each step reports through ``say`` (the CLI prints it).
+bad rows quarantined with reasons, lineage and FinOps recorded); generates the dbt project (with two
+dashboard exposures) and, when dbt is installed, runs ``dbt build`` (``dbt parse`` with ``dbt=False``)
+and imports its manifest into lineage, so the graph runs source -> contract -> Iceberg -> dbt source ->
+staging model -> dashboard. Each step reports through ``say`` (the CLI prints it).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dativo_ingest.demo import samples
-from dativo_ingest.errors import UsageError
+from dativo_ingest.errors import DativoError, UsageError
 from dativo_ingest.fileio import atomic_write_text
 from dativo_ingest.workspace import Workspace
 
@@ -27,7 +29,9 @@ FILES = {
     "assets/shop/v1.0/orders.yaml": lambda: samples.SHOP_ORDERS,
     "jobs/stripe_customers.yaml": lambda: samples.CUSTOMERS_JOB,
     "jobs/shop_orders.yaml": lambda: samples.ORDERS_JOB,
+    "exposures.yaml": lambda: samples.EXPOSURES,
 }
+SOURCES = ("source://shop/orders", "source://stripe/customers")
 
 
 def write_workspace(root: Path) -> list[Path]:
@@ -85,57 +89,86 @@ def run_demo(
 
 
 def _dbt(ws: Workspace, *, run_build: bool) -> dict[str, Any]:
-    from dativo_ingest.ingest.components import refresh_dbt
-
-    generated = refresh_dbt(ws) or {"skipped": "dbt generation is not installed"}
+    generated = _generate(ws)
     result: dict[str, Any] = {"generated": generated}
     executable = shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt")
-    if not run_build:
-        result["build"] = "skipped (--no-dbt)"
-    elif executable is None or "skipped" in generated:
-        result["build"] = "skipped (dbt is not installed: pip install 'dativo-ingest[dbt]')"
-    else:
-        proc = subprocess.run(
-            [
-                executable,
-                "build",
-                "--project-dir",
-                str(ws.dbt),
-                "--profiles-dir",
-                str(ws.dbt),
-                "--no-use-colors",
-            ],
-            cwd=ws.dbt,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
+    if executable is None or "skipped" in generated:
+        result["build"] = (
+            "skipped (--no-dbt)"
+            if not run_build
+            else "skipped (dbt is not installed: pip install 'dativo-ingest[dbt]')"
         )
+        return result
+    command = "build" if run_build else "parse"
+    proc = subprocess.run(
+        [executable, command, "--project-dir", str(ws.dbt), "--profiles-dir", str(ws.dbt), "--no-use-colors"],
+        cwd=ws.dbt,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    status = "passed" if proc.returncode == 0 else "failed"
+    if run_build:
         lines = [
             line for line in proc.stdout.splitlines() if "Done." in line or "ERROR" in line or "FAIL" in line
         ]
-        result["build"] = "passed" if proc.returncode == 0 else "failed"
+        result["build"] = status
         result["summary"] = lines[-1].split("Done.", 1)[-1].strip() if lines else proc.stdout[-400:]
-        if proc.returncode != 0:
-            result["log"] = proc.stdout[-2000:]
+    else:
+        result["build"] = "skipped (--no-dbt)"
+        result["parse"] = status
+    if proc.returncode != 0:
+        result["log"] = proc.stdout[-2000:]
+    result["lineage"] = _import_manifest(ws.dbt / "target" / "manifest.json")
     return result
 
 
+def _generate(ws: Workspace) -> dict[str, Any]:
+    """The workspace's dbt project from the registry, with the demo's dashboards as exposures."""
+    try:
+        from dativo_ingest.dbt.project import ProjectConfig
+        from dativo_ingest.dbt.registry import latest_contracts
+        from dativo_ingest.dbt_integration import DBTGenerator
+        from dativo_ingest.yamlio import load_mapping
+    except ImportError:
+        return {"skipped": "dbt generation is not installed"}
+    exposures = ws.root / "exposures.yaml"
+    config = ProjectConfig(
+        warehouse=ws.warehouse,
+        exposures=tuple(load_mapping(exposures).get("exposures") or ()),
+        exposures_origin=exposures.name,
+    )
+    result = DBTGenerator(ws.dbt).generate_project(latest_contracts(ws.specs), config)
+    return {"out": str(ws.dbt), **result.as_dict()}
+
+
+def _import_manifest(manifest: Path) -> dict[str, Any] | str:
+    """dbt's sources, models and exposures into lineage, linked to the Iceberg tables the runs wrote."""
+    try:
+        from dativo_ingest.dbt.manifest import load_manifest, record_lineage
+        from dativo_ingest.lineage import LineageTracker
+    except ImportError:
+        return "skipped (lineage is not installed)"
+    try:
+        return record_lineage(load_manifest(manifest), LineageTracker())
+    except DativoError as exc:
+        return f"not imported: {exc}"
+
+
 def _lineage(ws: Workspace) -> list[str]:
+    """Each source's downstream graph as text-tree lines (branches stay branches)."""
     try:
         from dativo_ingest.lineage import LineageTracker
+        from dativo_ingest.lineage_graph.render import to_tree
     except ImportError:
         return ["lineage is not installed"]
     tracker = LineageTracker(workspace=ws)
-    paths = []
-    for source in ("source://stripe/customers", "source://shop/orders"):
-        try:
-            downstream = tracker.get_downstream_lineage(source, max_depth=6)
-        except Exception:
+    lines: list[str] = []
+    for source in SOURCES:
+        if source not in tracker.nodes:
             continue
-        chain = [source] + [
-            entry["node"]["id"] if isinstance(entry["node"], dict) else str(entry["node"])
-            for entry in sorted(downstream, key=lambda e: e["depth"])
-        ]
-        paths.append(" -> ".join(chain))
-    return paths
+        ids = {source} | {e["node"]["id"] for e in tracker.get_downstream_lineage(source, max_depth=12)}
+        edges = [e for e in tracker.repository.edges(sorted(ids)) if e.from_id in ids and e.to_id in ids]
+        lines.extend(to_tree(source, edges))
+    return lines

@@ -173,6 +173,31 @@ finops:
   cost_center: commerce
 """
 
+EXPOSURES = """\
+# dativo dbt generate --exposures exposures.yaml: the dashboards that read the staging models.
+exposures:
+  - name: customer_health
+    label: Customer health
+    type: dashboard
+    maturity: medium
+    url: https://bi.example.com/dashboards/customer-health
+    description: Sign-ups and active customers per week.
+    depends_on: [stripe.customers]
+    owner:
+      name: Customer Success Analytics
+      email: cs-analytics@company.com
+  - name: revenue
+    label: Revenue by customer
+    type: dashboard
+    maturity: high
+    url: https://bi.example.com/dashboards/revenue
+    description: Order revenue per customer and currency.
+    depends_on: [shop.orders, stripe.customers]
+    owner:
+      name: Finance Analytics
+      email: finance-analytics@company.com
+"""
+
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 

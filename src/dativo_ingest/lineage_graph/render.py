@@ -64,3 +64,30 @@ def to_dot(nodes: Iterable[LineageNode], edges: Iterable[LineageEdge]) -> str:
             )
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def to_tree(root: str, edges: Iterable[LineageEdge]) -> list[str]:
+    """Text lines of everything downstream of ``root``, one branch per edge (``├─ id  (edge_type)``).
+
+    Siblings keep their own branches (a quarantine table beside the main table, not after it); a node
+    reached again is printed once more with ``(see above)`` and not expanded twice.
+    """
+    children: dict[str, dict[str, list[str]]] = {}
+    for edge in sorted(edges, key=lambda e: (e.from_id, e.to_id, e.edge_type)):
+        children.setdefault(edge.from_id, {}).setdefault(edge.to_id, []).append(edge.edge_type)
+    lines = [root]
+    shown = {root}
+
+    def grow(node_id: str, prefix: str, path: frozenset[str]) -> None:
+        branches = [(d, t) for d, t in children.get(node_id, {}).items() if d not in path]
+        for i, (child, types) in enumerate(branches):
+            last = i == len(branches) - 1
+            again = child in shown
+            note = "  (see above)" if again else ""
+            lines.append(f"{prefix}{'└─ ' if last else '├─ '}{child}  ({', '.join(types)}){note}")
+            if not again:
+                shown.add(child)
+                grow(child, prefix + ("   " if last else "│  "), path | {child})
+
+    grow(root, "", frozenset({root}))
+    return lines
