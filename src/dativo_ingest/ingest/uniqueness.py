@@ -4,7 +4,7 @@ Every value gets a 64-bit key (integers through a bijective mixer, everything el
 vectorised ``hash()``). A batch's keys are sorted once, packed with their row position in the low bits
 (``key >> b << b | row``), so one ``np.sort`` yields both the order and the positions; adjacent equal
 keys reveal repeats inside the batch. Remembered batches stay as such sorted runs (never merged), and a
-blocked Bloom filter (two bits in one 64-bit word per key, at least ~24 bits a key) answers "certainly
+blocked Bloom filter (three bits in one 64-bit word per key, at least ~24 bits a key) answers "certainly
 new" for almost every key, so only the few filter hits are looked up in the runs by binary search.
 Every key match is then confirmed by comparing the actual values, so distinct values sharing a key are
 never reported as duplicates. Nulls are never duplicates (SQL semantics).
@@ -19,18 +19,38 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _MAX_ROW_BITS = 28  # rows per checked array: larger arrays are checked in slices
-_MAX_WORD_BITS = 64 - _MAX_ROW_BITS - 12  # filter bits come from the top 12 + word bits of a key
+_MAX_WORD_BITS = 25  # filter of at most 256 MB (~90 M keys at 24 bits a key)
 _BITS_PER_KEY = 24
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
 @dataclass
 class Pending:
-    """A checked array not yet remembered: its considered rows as sorted packed keys, and its values."""
+    """Sorted packed keys of an array's rows and its values; while pending, also derived positions.
+
+    ``rows`` (row of each key), ``word``/``mask`` (filter positions, for ``word_bits``) are computed
+    once by :meth:`SeenIndex.prepare`, off the critical path; remembered runs drop them.
+    """
 
     packed: np.ndarray
     row_bits: int
     values: pa.Array
+    rows: np.ndarray | None = None
+    word: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    word_bits: int = 0
+
+    def subset(self, keep: np.ndarray) -> Pending:
+        """The keys selected by ``keep`` (a mask over the keys), derived positions included."""
+        return Pending(
+            self.packed[keep],
+            self.row_bits,
+            self.values,
+            self.rows[keep],
+            self.word[keep],
+            self.mask[keep],
+            self.word_bits,
+        )
 
 
 class SeenIndex:
@@ -39,7 +59,7 @@ class SeenIndex:
     def __init__(self, value_type: pa.DataType) -> None:
         self._integer = pa.types.is_integer(value_type)
         self._runs: list[Pending] = []
-        self._word_bits = 16  # 512 KB, grown (and rebuilt) as keys arrive
+        self._word_bits = 18  # 2 MB, grown (and rebuilt) as keys arrive
         self._words = np.zeros(1 << self._word_bits, dtype=np.uint64)
         self._size = 0
         self._con = None
@@ -68,12 +88,14 @@ class SeenIndex:
             raise ValueError(f"SeenIndex.check takes at most 2**{_MAX_ROW_BITS} rows at a time")
         bits = max(1, (n - 1).bit_length())
         rows = np.flatnonzero(np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool))
-        if rows.size == 0:
-            return Pending(np.empty(0, np.uint64), bits, values)
-        keys = self._keys(values)[rows] if rows.size < n else self._keys(values)
-        return Pending(
-            np.sort((keys >> np.uint64(bits) << np.uint64(bits)) | rows.astype(np.uint64)), bits, values
-        )
+        if rows.size:
+            keys = self._keys(values)[rows] if rows.size < n else self._keys(values)
+            packed = np.sort((keys >> np.uint64(bits) << np.uint64(bits)) | rows.astype(np.uint64))
+        else:
+            packed = np.empty(0, np.uint64)
+        word, mask = self._filter_positions(packed)
+        rows = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
+        return Pending(packed, bits, values, rows, word, mask, self._word_bits)
 
     def check(
         self, values: pa.Array | Pending, candidates: np.ndarray | None = None
@@ -84,46 +106,50 @@ class SeenIndex:
         count; others are neither checked nor added. Nothing is remembered until :meth:`add` is called
         with the returned pending state.
         """
-        prepared = values if isinstance(values, Pending) else self.prepare(values)
-        values, bits, packed = prepared.values, prepared.row_bits, prepared.packed
+        state = values if isinstance(values, Pending) else self.prepare(values)
+        if candidates is not None and state.packed.size:
+            considered = candidates[state.rows]
+            state = state if considered.all() else state.subset(considered)
+        if state.word_bits != self._word_bits:
+            state.word, state.mask = self._filter_positions(state.packed)
+            state.word_bits = self._word_bits
+        values, bits, packed, local = state.values, state.row_bits, state.packed, state.rows
         duplicate = np.zeros(len(values), dtype=bool)
-        low = np.uint64((1 << bits) - 1)
-        if candidates is not None and packed.size:
-            packed = packed[candidates[(packed & low).astype(np.int64)]]
         if packed.size == 0:
-            return duplicate, Pending(packed, bits, values)
-        local = (packed & low).astype(np.int64)
-        high = packed >> np.uint64(bits)
+            return duplicate, state
         # repeats inside the array: rows after the first of an equal key, confirmed on the values
-        later = np.flatnonzero(high[1:] == high[:-1]) + 1
+        low = np.uint64((1 << bits) - 1)
+        later = np.flatnonzero((packed[1:] ^ packed[:-1]) <= low) + 1
         if later.size:
-            duplicate[local[later[self._confirm_same_group(values, high, local, later)]]] = True
+            duplicate[local[later[_confirm_same_key(values, packed, low, local, later)]]] = True
         # repeats of remembered arrays: the filter clears almost every key; hits are searched in runs
-        hits = np.flatnonzero(self._maybe_seen(packed))
-        if hits.size:
+        if self._runs:
+            hits = np.flatnonzero((self._words[state.word] & state.mask) == state.mask)
             for row, run, stored_row in self._run_matches(packed[hits], bits, local[hits]):
                 same = pc.equal(values.take(pa.array(row)), run.values.take(pa.array(stored_row)))
                 duplicate[row[np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), bool)]] = True
-        return duplicate, Pending(packed, bits, values)
+        return duplicate, state
 
     def add(self, pending: Pending, keep: np.ndarray) -> None:
         """Remember the rows of a checked array for which ``keep`` (a mask over the array) is True."""
         if pending.packed.size == 0:
             return
-        low = np.uint64((1 << pending.row_bits) - 1)
-        chosen = pending.packed[keep[(pending.packed & low).astype(np.int64)]]
-        if chosen.size == 0:
+        kept = keep[pending.rows]
+        chosen = pending if kept.all() else pending.subset(kept)
+        if chosen.packed.size == 0:
             return
-        self._runs.append(Pending(chosen, pending.row_bits, pending.values))
-        self._size += int(chosen.size)
-        if self._size * _BITS_PER_KEY > 64 * len(self._words) and self._word_bits < _MAX_WORD_BITS:
+        self._runs.append(Pending(chosen.packed, chosen.row_bits, chosen.values))
+        self._size += int(chosen.packed.size)
+        if self._size * _BITS_PER_KEY > 64 << self._word_bits and self._word_bits < _MAX_WORD_BITS:
             while self._size * _BITS_PER_KEY > 64 << self._word_bits and self._word_bits < _MAX_WORD_BITS:
                 self._word_bits += 1
             self._words = np.zeros(1 << self._word_bits, dtype=np.uint64)
             for run in self._runs:
-                self._set_bits(run.packed)
+                self._set_bits(*self._filter_positions(run.packed))
+        elif chosen.word_bits == self._word_bits:
+            self._set_bits(chosen.word, chosen.mask)
         else:
-            self._set_bits(chosen)
+            self._set_bits(*self._filter_positions(chosen.packed))
 
     # -- keys -------------------------------------------------------------------------------------
     def _keys(self, values: pa.Array) -> np.ndarray:
@@ -144,23 +170,20 @@ class SeenIndex:
 
     # -- Bloom filter over the top bits of the keys (positions stay sorted with the keys) ----------
     def _filter_positions(self, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        w = self._word_bits
-        word = (packed >> np.uint64(64 - w)).astype(np.int64)
-        one = np.uint64(1)
-        mask = (one << ((packed >> np.uint64(58 - w)) & np.uint64(63))) | (
-            one << ((packed >> np.uint64(52 - w)) & np.uint64(63))
-        )
+        """Filter word (top bits: sorted with the keys) and a 3-bit mask from a remix of the key bits
+        above any row position, so the positions of a key do not depend on the array it came from."""
+        word = (packed >> np.uint64(64 - self._word_bits)).astype(np.int64)
+        mixed = (packed >> np.uint64(_MAX_ROW_BITS)) * _MIX2
+        one, six = np.uint64(1), np.uint64(63)
+        mask = one << (mixed >> np.uint64(58))
+        mask |= one << ((mixed >> np.uint64(52)) & six)
+        mask |= one << ((mixed >> np.uint64(46)) & six)
         return word, mask
 
-    def _maybe_seen(self, packed: np.ndarray) -> np.ndarray:
-        if not self._runs:
-            return np.zeros(len(packed), dtype=bool)
-        word, mask = self._filter_positions(packed)
-        return (self._words[word] & mask) == mask
-
-    def _set_bits(self, packed: np.ndarray) -> None:
-        word, mask = self._filter_positions(packed)  # sorted keys -> sorted words: OR per word group
-        starts = np.concatenate(([0], np.flatnonzero(word[1:] != word[:-1]) + 1))
+    def _set_bits(self, word: np.ndarray, mask: np.ndarray) -> None:
+        if word.size == 0:
+            return
+        starts = np.concatenate(([0], np.flatnonzero(word[1:] != word[:-1]) + 1))  # words are sorted
         self._words[word[starts]] |= np.bitwise_or.reduceat(mask, starts)
 
     # -- exact confirmation -----------------------------------------------------------------------
@@ -187,26 +210,30 @@ class SeenIndex:
             if found_rows:
                 yield np.concatenate(found_rows), run, np.concatenate(found_stored)
 
-    @staticmethod
-    def _confirm_same_group(
-        values: pa.Array, high: np.ndarray, local: np.ndarray, later: np.ndarray
-    ) -> np.ndarray:
-        """For sorted positions ``later`` (equal key to their predecessor): is the value a real repeat?"""
-        group = np.zeros(len(high), dtype=np.int64)
-        group[1:] = np.cumsum(high[1:] != high[:-1])
-        starts = np.zeros(len(high), dtype=np.int64)
-        boundary = np.flatnonzero(high[1:] != high[:-1]) + 1
-        starts[boundary] = boundary
-        first = np.maximum.accumulate(starts)[later]
-        same = pc.equal(values.take(pa.array(local[later])), values.take(pa.array(local[first])))
-        confirmed = np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-        if not confirmed.all():  # distinct values share a key (rare): settle those groups on the values
-            unsettled = np.isin(group, group[later[~confirmed]])
-            rows = np.sort(local[unsettled])
-            repeat = np.zeros(len(values), dtype=bool)
-            repeat[rows[_exact_repeats(values.take(pa.array(rows)))]] = True
-            confirmed |= repeat[local[later]]
-        return confirmed
+
+def _confirm_same_key(
+    values: pa.Array, packed: np.ndarray, low: np.uint64, local: np.ndarray, later: np.ndarray
+) -> np.ndarray:
+    """For sorted positions ``later`` (same key as their predecessor): is the value a real repeat?"""
+    first = later - 1  # walk back to the first position of each equal-key group
+    moving = np.flatnonzero(first > 0)
+    while moving.size:
+        at = first[moving]
+        moving = moving[(packed[at] ^ packed[at - 1]) <= low]
+        first[moving] -= 1
+        moving = moving[first[moving] > 0]
+    same = pc.equal(values.take(pa.array(local[later])), values.take(pa.array(local[first])))
+    confirmed = np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not confirmed.all():  # distinct values share a key (rare): settle those groups on the values
+        ends = {}
+        for a, b in zip(first[~confirmed].tolist(), later[~confirmed].tolist(), strict=True):
+            ends[a] = max(b, ends.get(a, b))
+        positions = np.concatenate([np.arange(a, b + 1) for a, b in ends.items()])
+        rows = np.sort(local[positions])
+        repeat = np.zeros(len(values), dtype=bool)
+        repeat[rows[_exact_repeats(values.take(pa.array(rows)))]] = True
+        confirmed |= repeat[local[later]]
+    return confirmed
 
 
 def _exact_repeats(values: pa.Array) -> np.ndarray:
