@@ -200,10 +200,12 @@ rules = compile_rules(AssetDefinition.from_yaml(sys.argv[2]))
 validator = Validator(rules)
 source = build_source("parquet", {"path": sys.argv[1]},
                       SourceContext(Path.cwd(), {c.name: c.type for c in rules.columns}, 131072))
+from dativo_ingest.ingest.memory import run_memory_pool
 start = time.perf_counter()
 bad = 0
-for batch in source.batches():  # dativo's Parquet source (decodes ahead on a background thread)
-    bad += validator.validate(batch).failed_count
+with run_memory_pool():  # as `dativo run` does
+    for batch in source.batches():  # dativo's Parquet source (decodes ahead on a background thread)
+        bad += validator.validate(batch).failed_count
 done(start, rows_failed=bad, failures=dict(validator.failures))
 """
 )

@@ -9,6 +9,7 @@ import pytest
 
 from dativo_ingest.config import AssetDefinition
 from dativo_ingest.ingest import validation
+from dativo_ingest.ingest.memory import preferred_pool, run_memory_pool
 from dativo_ingest.ingest.rules import compile_rules
 from dativo_ingest.ingest.uniqueness import SeenIndex
 from dativo_ingest.ingest.validation import Validator
@@ -209,3 +210,15 @@ def test_prime_unique_rejects_values_already_in_the_table() -> None:
         )
     )
     assert outcome.failed_rules == [["unique:id"]]
+
+
+def test_run_memory_pool_is_switched_for_the_block_and_restored(monkeypatch) -> None:
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = pa.default_memory_pool().backend_name
+    with pytest.raises(RuntimeError), run_memory_pool() as pool:
+        assert pa.default_memory_pool().backend_name == pool.backend_name == preferred_pool().backend_name
+        raise RuntimeError("the run failed")
+    assert pa.default_memory_pool().backend_name == before
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", before)  # an explicit choice is left alone
+    with run_memory_pool() as pool:
+        assert pool.backend_name == before

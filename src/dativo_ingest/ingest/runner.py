@@ -11,7 +11,8 @@ Order of a run (``run_job``):
 4. commit once; advance the incremental cursor; store the FinOps run; emit lineage COMPLETE (or FAIL
    on any error, after which nothing of the run is visible); optionally refresh the dbt project.
 
-Counts reconcile: ``rows_read == rows_written + rows_quarantined``.
+Counts reconcile: ``rows_read == rows_written + rows_quarantined``. Arrow allocates from
+:func:`~dativo_ingest.ingest.memory.run_memory_pool` during the run.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from dativo_ingest.errors import ConfigError, DataValidationError, DativoError, 
 from dativo_ingest.fileio import locked
 from dativo_ingest.ingest import components
 from dativo_ingest.ingest.jobconfig import JobConfig
+from dativo_ingest.ingest.memory import run_memory_pool
 from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch
 from dativo_ingest.ingest.rules import RuleSet, compile_rules
 from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
@@ -142,7 +144,8 @@ def run_job(
         earlier = target.find_committed(key)
         if earlier is not None:
             return _already_committed(result, earlier, state, job, started)
-        _execute(job, ws, asset, rules, source, target, state, incremental, result, progress)
+        with run_memory_pool():
+            _execute(job, ws, asset, rules, source, target, state, incremental, result, progress)
     result.duration_seconds = round(time.perf_counter() - started, 3)
     if job.dbt.refresh:
         try:
