@@ -7,7 +7,7 @@ columns). Set ``null_values`` to change which spellings mean missing (e.g. ``[""
 Columns the contract does not declare are not read.
 
 Memory: Arrow's streaming reader reads up to 32 blocks ahead of the consumer, so the block is small
-(``block_size_mb``, 4 MB by default: at most ~128 MB of text in flight); blocks are regrouped into
+(``block_size_mb``, 2 MB by default: at most ~64 MB of text in flight); blocks are regrouped into
 batches of about ``batch_size`` rows for validation. Parsing runs on a background thread, two batches
 ahead at most (:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`), while the consumer validates.
 """
@@ -42,7 +42,7 @@ class CsvOptions(SourceOptions):
     column_names: list[str] | None = None
     encoding: str = "utf8"
     null_values: list[str] = Field(default_factory=lambda: [""])
-    block_size_mb: int = Field(4, ge=1, le=1024)
+    block_size_mb: int = Field(2, ge=1, le=1024)
 
 
 class CsvSource(Source):
