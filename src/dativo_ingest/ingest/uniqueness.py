@@ -59,7 +59,7 @@ class SeenIndex:
     def __init__(self, value_type: pa.DataType) -> None:
         self._integer = pa.types.is_integer(value_type)
         self._runs: list[Pending] = []
-        self._word_bits = 18  # 2 MB, grown (and rebuilt) as keys arrive
+        self._word_bits = 21  # 16 MB of zero pages, resident only where touched; rebuilt past ~5M keys
         self._words = np.zeros(1 << self._word_bits, dtype=np.uint64)
         self._size = 0
         self._con = None
