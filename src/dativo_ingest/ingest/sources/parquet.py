@@ -1,7 +1,8 @@
 """Parquet files (paths, folders, globs), streamed in batches; only contract columns are read.
 
 The next batches are decoded on a background thread while the current one is validated
-(:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`, two batches ahead at most).
+(:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`, two batches ahead at most); that thread
+decodes columns one after the other (``use_threads=False``), leaving the other cores to validation.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class ParquetSource(Source):
                     self.stats.warnings.append(
                         f"{path.name}: no column {', '.join(missing)} (read as missing)"
                     )
-                for batch in handle.iter_batches(batch_size=self.context.batch_size, columns=present):
+                for batch in handle.iter_batches(
+                    batch_size=self.context.batch_size, columns=present, use_threads=False
+                ):
                     if batch.num_rows:
                         yield filter_since(batch, self.context.incremental, since)
             except (pa.ArrowInvalid, OSError) as exc:
