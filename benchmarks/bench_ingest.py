@@ -204,8 +204,9 @@ from dativo_ingest.ingest.memory import run_memory_pool
 start = time.perf_counter()
 bad = 0
 with run_memory_pool():  # as `dativo run` does
-    for batch in source.batches():  # dativo's Parquet source (decodes ahead on a background thread)
-        bad += validator.validate(batch).failed_count
+    # dativo's Parquet source (decodes ahead on a background thread), validated as `dativo run` does
+    for _batch, outcome in validator.validate_stream(source.batches()):
+        bad += outcome.failed_count
 done(start, rows_failed=bad, failures=dict(validator.failures))
 """
 )

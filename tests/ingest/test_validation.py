@@ -102,7 +102,8 @@ def test_valid_parts_are_exactly_the_passing_rows_in_order(max_parts: int) -> No
 
 def test_large_batches_validated_on_worker_threads_give_the_inline_result(monkeypatch) -> None:
     rng = np.random.default_rng(3)
-    n = 3 * validation._PARALLEL_ROWS
+    size = validation._PARALLEL_ROWS
+    n = 4 * size
     pick = lambda options: [options[i] for i in rng.integers(0, len(options), n)]  # noqa: E731
     columns = {
         "id": [f"c{i}" for i in rng.integers(0, n, n)],  # repeats within and across batches
@@ -111,18 +112,19 @@ def test_large_batches_validated_on_worker_threads_give_the_inline_result(monkey
         "balance": pick(["1", "-1", "x", "250"]),
         "created_at": pick(["2024-01-01", "2024-02-30", None]),
     }
-    halves = [
-        batch(**{k: v[: n // 2] for k, v in columns.items()}),
-        batch(**{k: v[n // 2 :] for k, v in columns.items()}),
-    ]
-    threaded, inline = validator(), validator()
-    got = [threaded.validate(b) for b in halves]
+    batches = [batch(**{k: v[i : i + size] for k, v in columns.items()}) for i in range(0, n, size)]
+    streamed, threaded, inline = validator(), validator(), validator()
+    got_stream = list(streamed.validate_stream(iter(batches)))
+    got = [threaded.validate(b) for b in batches]
     monkeypatch.setattr(validation, "_PARALLEL_ROWS", 10**9)
-    want = [inline.validate(b) for b in halves]
-    for a, b in zip(got, want, strict=True):
-        assert a.failed_rows.tolist() == b.failed_rows.tolist() and a.failed_rules == b.failed_rules
-        assert a.valid.equals(b.valid)
-    assert threaded.failures == inline.failures and threaded.failures["unique:id"] > 0
+    want = [inline.validate(b) for b in batches]
+    assert [b for b, _ in got_stream] == batches
+    for outcomes in ([o for _, o in got_stream], got):
+        for a, b in zip(outcomes, want, strict=True):
+            assert a.failed_rows.tolist() == b.failed_rows.tolist() and a.failed_rules == b.failed_rules
+            assert a.valid.equals(b.valid)
+    assert streamed.failures == threaded.failures == inline.failures
+    assert inline.failures["unique:id"] > 0
 
 
 def test_null_from_an_empty_csv_field_fails_required_but_not_optional_columns() -> None:

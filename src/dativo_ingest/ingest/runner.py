@@ -205,8 +205,7 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
                 for column in rules.unique_columns:
                     for values in target.existing_values(column):
                         validator.prime_unique(column, values)
-            for batch in source.batches():
-                outcome = validator.validate(batch)
+            for batch, outcome in validator.validate_stream(source.batches()):
                 if outcome.failed_count:
                     if not warn_mode:
                         raise _strict_failure(outcome, result.rows_read)

@@ -81,7 +81,11 @@ class SeenIndex:
         return np.concatenate(parts)
 
     def prepare(self, values: pa.Array) -> Pending:
-        """The costly, rule-independent half of :meth:`check` (keys and sort); safe on another thread."""
+        """The costly, rule-independent half of :meth:`check` (keys and sort).
+
+        May run on another thread while :meth:`check`/:meth:`add` of an earlier array run, but only one
+        ``prepare`` of an index at a time.
+        """
         values = _array(values)
         n = len(values)
         if n > 1 << _MAX_ROW_BITS:
@@ -93,9 +97,10 @@ class SeenIndex:
             packed = np.sort((keys >> np.uint64(bits) << np.uint64(bits)) | rows.astype(np.uint64))
         else:
             packed = np.empty(0, np.uint64)
-        word, mask = self._filter_positions(packed)
+        word_bits = self._word_bits  # read once: add() may grow the filter meanwhile (check() redoes it)
+        word, mask = self._filter_positions(packed, word_bits)
         rows = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
-        return Pending(packed, bits, values, rows, word, mask, self._word_bits)
+        return Pending(packed, bits, values, rows, word, mask, word_bits)
 
     def check(
         self, values: pa.Array | Pending, candidates: np.ndarray | None = None
@@ -169,10 +174,10 @@ class SeenIndex:
         return np.asarray(hashed, dtype=np.uint64)
 
     # -- Bloom filter over the top bits of the keys (positions stay sorted with the keys) ----------
-    def _filter_positions(self, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _filter_positions(self, packed: np.ndarray, word_bits: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Filter word (top bits: sorted with the keys) and a 3-bit mask from a remix of the key bits
         above any row position, so the positions of a key do not depend on the array it came from."""
-        word = (packed >> np.uint64(64 - self._word_bits)).astype(np.int64)
+        word = (packed >> np.uint64(64 - (word_bits or self._word_bits))).astype(np.int64)
         mixed = (packed >> np.uint64(_MAX_ROW_BITS)) * _MIX2
         one, six = np.uint64(1), np.uint64(63)
         mask = one << (mixed >> np.uint64(58))

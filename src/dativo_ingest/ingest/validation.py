@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -100,15 +101,42 @@ class Validator:
             index.check_and_add(casted)
 
     def validate(self, batch: pa.RecordBatch) -> BatchOutcome:
+        """Validate one batch (cross-batch uniqueness included)."""
+        return self._resolve(batch, self._gather(self._submit(batch)))
+
+    def validate_stream(
+        self, batches: Iterable[pa.RecordBatch]
+    ) -> Iterator[tuple[pa.RecordBatch, BatchOutcome]]:
+        """``(batch, outcome)`` for each batch, in order. The per-column work of the next batch runs on
+        the workers while the unique check of the current one finishes (one batch ahead at most)."""
+        ahead: tuple[pa.RecordBatch, list] | None = None
+        for batch in batches:
+            results = self._gather(ahead[1]) if ahead is not None else None
+            submitted = self._submit(batch)  # only now: one prepare() per index at a time
+            if ahead is not None:
+                yield ahead[0], self._resolve(ahead[0], results)
+            ahead = (batch, submitted)
+        if ahead is not None:
+            yield ahead[0], self._resolve(ahead[0], self._gather(ahead[1]))
+
+    def _submit(self, batch: pa.RecordBatch) -> list:
+        """Per-column work for ``batch``: futures on the workers (costly columns first), or results."""
+        columns = self.rules.columns
+        pool = _pool() if batch.num_rows >= _PARALLEL_ROWS else None
+        if pool is None:
+            return [self._column(rules, batch) for rules in columns]
+        costly = sorted(columns, key=lambda r: (not r.unique, not r.pattern))
+        futures = {r.name: pool.submit(self._column, r, batch) for r in costly}
+        return [futures[r.name] for r in columns]
+
+    @staticmethod
+    def _gather(submitted: list) -> list:
+        return [item.result() if isinstance(item, Future) else item for item in submitted]
+
+    def _resolve(self, batch: pa.RecordBatch, results: list) -> BatchOutcome:
+        """Combine the column results, then the unique check against earlier batches."""
         n = batch.num_rows
         columns = self.rules.columns
-        pool = _pool() if n >= _PARALLEL_ROWS else None
-        if pool is None:
-            results = [self._column(rules, batch) for rules in columns]
-        else:  # the costly columns (unique keys, patterns) start first
-            costly = sorted(columns, key=lambda r: (not r.unique, not r.pattern))
-            futures = {r.name: pool.submit(self._column, r, batch) for r in costly}
-            results = [futures[r.name].result() for r in columns]
         masks: dict[str, np.ndarray] = {}
         arrays: list[pa.Array] = []
         prepared: dict[str, Pending] = {}
