@@ -11,20 +11,19 @@ def test_quick_start_step_6_runs_as_written(stripe_registered, store, capsys):
     from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
 
     # Configure policy
-    policy = PolicyGuard({
-        "allowed_requesters": ["ai-agent-1", "analyst-bot"],
-        "restricted_classifications": ["PII", "SENSITIVE"],
-        "elevated_requesters": ["admin-bot"]
-    })
+    policy = PolicyGuard(
+        {
+            "allowed_requesters": ["ai-agent-1", "analyst-bot"],
+            "restricted_classifications": ["PII", "SENSITIVE"],
+            "elevated_requesters": ["admin-bot"],
+        }
+    )
 
     api = AIContextAPI(policy_guard=policy)
 
     # Get asset context
     context = api.get_asset_context(
-        source_type="stripe",
-        object_name="customers",
-        version="1.0.0",
-        requester="ai-agent-1"
+        source_type="stripe", object_name="customers", version="1.0.0", requester="ai-agent-1"
     )
 
     print(f"Schema fields: {context['schema']['field_count']}")
@@ -32,12 +31,7 @@ def test_quick_start_step_6_runs_as_written(stripe_registered, store, capsys):
     print(f"Classification: {context['governance']['classification']}")
 
     # Search for assets
-    results = api.search_assets(
-        classification=["PII"],
-        tags=["stripe"],
-        requester="ai-agent-1",
-        limit=10
-    )
+    results = api.search_assets(classification=["PII"], tags=["stripe"], requester="ai-agent-1", limit=10)
 
     out = capsys.readouterr().out
     assert "Schema fields: 3" in out
@@ -60,11 +54,13 @@ def test_policy_guarded_access_and_agent_pattern_run_as_written(stripe_registere
     from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
 
     # Configure fine-grained access control
-    policy = PolicyGuard({
-        "allowed_requesters": ["analytics-bot", "ml-training-agent"],
-        "restricted_classifications": ["PII", "SENSITIVE"],
-        "elevated_requesters": ["admin-bot", "compliance-agent"],
-    })
+    policy = PolicyGuard(
+        {
+            "allowed_requesters": ["analytics-bot", "ml-training-agent"],
+            "restricted_classifications": ["PII", "SENSITIVE"],
+            "elevated_requesters": ["admin-bot", "compliance-agent"],
+        }
+    )
     api = AIContextAPI(policy_guard=policy)
 
     # Attempt to access PII data
@@ -72,7 +68,7 @@ def test_policy_guarded_access_and_agent_pattern_run_as_written(stripe_registere
         context = api.get_asset_context(
             source_type="stripe",
             object_name="customers",
-            requester="untrusted-agent"  # Not in elevated_requesters
+            requester="untrusted-agent",  # Not in elevated_requesters
         )
     except PermissionError as e:
         print(f"Access denied: {e}")
@@ -90,22 +86,18 @@ def test_policy_guarded_access_and_agent_pattern_run_as_written(stripe_registere
         return "SELECT id, created_at FROM stripe.customers WHERE created_at >= now() - INTERVAL 90 DAY"
 
     # AI agent retrieves context
-    context = api.get_asset_context(
-        source_type="stripe",
-        object_name="customers",
-        requester="analytics-bot"
-    )
+    context = api.get_asset_context(source_type="stripe", object_name="customers", requester="analytics-bot")
 
     # Agent uses metadata to generate SQL
     agent_prompt = f"""
 Generate SQL query for the following table:
 
-Schema: {context['schema']['fields']}
-Owner: {context['governance']['owner']}
-Classification: {context['governance']['classification']}
+Schema: {context["schema"]["fields"]}
+Owner: {context["governance"]["owner"]}
+Classification: {context["governance"]["classification"]}
 
-Note: This table contains {context['governance']['classification']} data.
-Ensure compliance with retention policy: {context['governance']['retention_days']} days.
+Note: This table contains {context["governance"]["classification"]} data.
+Ensure compliance with retention policy: {context["governance"]["retention_days"]} days.
 """
 
     # Agent generates compliant query
@@ -124,8 +116,9 @@ Ensure compliance with retention policy: {context['governance']['retention_days'
 def test_elevated_requester_sees_restricted_details(stripe_registered):
     from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
 
-    api = AIContextAPI(policy_guard=PolicyGuard({"allowed_requesters": ["ai-agent-1"],
-                                                 "elevated_requesters": ["admin-bot"]}))
+    api = AIContextAPI(
+        policy_guard=PolicyGuard({"allowed_requesters": ["ai-agent-1"], "elevated_requesters": ["admin-bot"]})
+    )
     context = api.get_asset_context("stripe", "customers", requester="admin-bot")
     email = next(f for f in context["schema"]["fields"] if f["name"] == "email")
     assert email["restricted"] is False and email["description"] == "Customer email address"

@@ -38,16 +38,29 @@ def store_run(
     """Price and store one finished run that started at ``when``; returns its summary."""
     catalog = PricingCatalog.default()
     rates = catalog.rates_for(tenant)
-    usage = Usage(cpu_time_sec=cpu, memory_peak_mb=memory, wall_time_sec=cpu * 1.25,
-                  data_bytes_ingested=ingested, data_bytes_written=written,
-                  api_calls={"default": calls} if calls else {})
+    usage = Usage(
+        cpu_time_sec=cpu,
+        memory_peak_mb=memory,
+        wall_time_sec=cpu * 1.25,
+        data_bytes_ingested=ingested,
+        data_bytes_written=written,
+        api_calls={"default": calls} if calls else {},
+    )
     charges = price_usage(usage, rates, catalog.list_rates())
     costs = breakdown(charges)
     end = when + timedelta(seconds=usage.wall_time_sec)
     summary = build_summary(
-        run_id=run_id or f"{tenant}-{job}-{when.timestamp():.0f}", tenant_id=tenant, job_name=job,
-        cost_center=cost_center, started_at=when, finished_at=end, usage=usage, measured=False,
-        breakdown=costs, rates=rates, storage_days=rates.storage_period_days,
+        run_id=run_id or f"{tenant}-{job}-{when.timestamp():.0f}",
+        tenant_id=tenant,
+        job_name=job,
+        cost_center=cost_center,
+        started_at=when,
+        finished_at=end,
+        usage=usage,
+        measured=False,
+        breakdown=costs,
+        rates=rates,
+        storage_days=rates.storage_period_days,
     )
     history.insert_run(store, run_row(summary, costs, when, end), charge_rows(charges))
     return summary

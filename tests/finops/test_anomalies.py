@@ -14,11 +14,21 @@ from dativo_ingest.store import MetadataStore
 from .conftest import store_run
 
 
-def _summary(cpu: float = 100.0, total: float = 0.01, ingested: int = 1024**3, calls: int = 1000,
-             memory: float = 512.0, when: datetime | None = None) -> dict:
+def _summary(
+    cpu: float = 100.0,
+    total: float = 0.01,
+    ingested: int = 1024**3,
+    calls: int = 1000,
+    memory: float = 512.0,
+    when: datetime | None = None,
+) -> dict:
     data = {
-        "resource_usage": {"cpu_time_sec": cpu, "memory_peak_mb": memory, "data_bytes_ingested": ingested,
-                           "api_calls_count": calls},
+        "resource_usage": {
+            "cpu_time_sec": cpu,
+            "memory_peak_mb": memory,
+            "data_bytes_ingested": ingested,
+            "api_calls_count": calls,
+        },
         "cost_breakdown_usd": {"total": total},
         "cost_per_metric": {"cost_per_gb_ingested": total / (ingested / 1024**3) if ingested else None},
     }
@@ -34,8 +44,11 @@ def test_spec_anomaly_snippet_runs_as_written(workspace: Path, capsys: pytest.Ca
     finops.record_data_ingested(1024**3)
     finops.record_api_calls(1000)
     historical_metrics = [
-        {"resource_usage": {"cpu_time_sec": 100.0 + i}, "cost_breakdown_usd": {"total": 0.01},
-         "cost_per_metric": {"cost_per_gb_ingested": 0.001, "cost_per_api_call": 0.0001}}
+        {
+            "resource_usage": {"cpu_time_sec": 100.0 + i},
+            "cost_breakdown_usd": {"total": 0.01},
+            "cost_per_metric": {"cost_per_gb_ingested": 0.001, "cost_per_api_call": 0.0001},
+        }
         for i in range(10)
     ]
     alerts = []
@@ -45,7 +58,7 @@ def test_spec_anomaly_snippet_runs_as_written(workspace: Path, capsys: pytest.Ca
     anomalies = finops.detect_anomalies(historical_metrics)
 
     for anomaly in anomalies:
-        if anomaly['severity'] == 'high':
+        if anomaly["severity"] == "high":
             print(f"WARNING {anomaly['type']}: {anomaly['message']}")
             alert_oncall(anomaly)
 
@@ -85,8 +98,11 @@ def test_weekly_season_is_expected_not_flagged() -> None:
         history.append(_summary(cpu=cpu, when=when))
     saturday = start + timedelta(days=47)
     assert saturday.weekday() == 5
-    assert not [a for a in detect_anomalies(_summary(cpu=31.0, when=saturday), history)
-                if a["metric"] == "cpu_time_sec"]
+    assert not [
+        a
+        for a in detect_anomalies(_summary(cpu=31.0, when=saturday), history)
+        if a["metric"] == "cpu_time_sec"
+    ]
     weekday_level_on_saturday = detect_anomalies(_summary(cpu=300.0, when=saturday), history)
     spike = next(a for a in weekday_level_on_saturday if a["type"] == "cpu_spike")
     assert "weekly" in spike["method"]

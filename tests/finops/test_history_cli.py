@@ -25,19 +25,39 @@ from .conftest import store_run
 
 FOCUS_COLUMNS = REFERENCE / "focus" / "focus_1.2_columns.csv"
 SERVICE_CATEGORIES = {
-    "AI and Machine Learning", "Analytics", "Business Applications", "Compute", "Databases",
-    "Developer Tools", "Multicloud", "Identity", "Integration", "Internet of Things",
-    "Management and Governance", "Media", "Migration", "Mobile", "Networking", "Security", "Storage",
-    "Web", "Other",
+    "AI and Machine Learning",
+    "Analytics",
+    "Business Applications",
+    "Compute",
+    "Databases",
+    "Developer Tools",
+    "Multicloud",
+    "Identity",
+    "Integration",
+    "Internet of Things",
+    "Management and Governance",
+    "Media",
+    "Migration",
+    "Mobile",
+    "Networking",
+    "Security",
+    "Storage",
+    "Web",
+    "Other",
 }
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 def _finished_runs(workspace: Path) -> list[dict]:
     """Six real runs across two tenants, three jobs and two cost centres (one without)."""
-    plan = [("acme", "stripe", "analytics", 120.5, 3), ("acme", "stripe", "analytics", 60, 1),
-            ("acme", "orders", "ops", 30, 2), ("acme", "orders", None, 10, 0),
-            ("globex", "stripe", "analytics", 7, 5), ("globex", "hubspot", "ops", 0, 0)]
+    plan = [
+        ("acme", "stripe", "analytics", 120.5, 3),
+        ("acme", "stripe", "analytics", 60, 1),
+        ("acme", "orders", "ops", 30, 2),
+        ("acme", "orders", None, 10, 0),
+        ("globex", "stripe", "analytics", 7, 5),
+        ("globex", "hubspot", "ops", 0, 0),
+    ]
     summaries = []
     for tenant, job, centre, cpu, gib in plan:
         m = FinOpsMetrics(tenant, job, cost_center=centre).start()
@@ -115,8 +135,9 @@ def test_since_filters_on_the_run_start(store: MetadataStore) -> None:
         (["finops", "export", "--format", "cur", "--period", "2025-01", "--out", "x.csv"], "must be focus"),
     ],
 )
-def test_cli_bad_input_is_one_clear_line(workspace: Path, capsys: pytest.CaptureFixture, argv: list[str],
-                                         message: str) -> None:
+def test_cli_bad_input_is_one_clear_line(
+    workspace: Path, capsys: pytest.CaptureFixture, argv: list[str], message: str
+) -> None:
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert message in err
@@ -147,15 +168,17 @@ def _check_focus_row(row: dict[str, str], mandatory: list[dict[str, str]], perio
     quantity = Decimal(row["PricingQuantity"])
     assert Decimal(row["ListCost"]) == (quantity * Decimal(row["ListUnitPrice"])).quantize(Decimal("1e-9"))
     assert Decimal(row["ContractedCost"]) == (quantity * Decimal(row["ContractedUnitPrice"])).quantize(
-        Decimal("1e-9"))
+        Decimal("1e-9")
+    )
     assert row["ChargeFrequency"] == "Usage-Based" and row["PricingCategory"] == "Standard"
     tags = json.loads(row["Tags"])
     assert tags["tenant_id"] == row["SubAccountId"] and tags["job_name"] == row["x_JobName"]
     assert tags.get("cost_center") == (row["x_CostCenter"] or None)
 
 
-def test_focus_csv_has_every_mandatory_column_with_valid_values(workspace: Path,
-                                                                capsys: pytest.CaptureFixture) -> None:
+def test_focus_csv_has_every_mandatory_column_with_valid_values(
+    workspace: Path, capsys: pytest.CaptureFixture
+) -> None:
     runs = _finished_runs(workspace)
     period = runs[0]["start_time"][:7]
     out = workspace / "billing" / f"focus-{period}.csv"
@@ -168,12 +191,12 @@ def test_focus_csv_has_every_mandatory_column_with_valid_values(workspace: Path,
         assert {c["column"] for c in mandatory} <= set(reader.fieldnames or [])
         rows = list(reader)
     year, month = map(int, period.split("-"))
-    bounds = (f"{period}-01T00:00:00Z",
-              f"{year + month // 12:04d}-{month % 12 + 1:02d}-01T00:00:00Z")
+    bounds = (f"{period}-01T00:00:00Z", f"{year + month // 12:04d}-{month % 12 + 1:02d}-01T00:00:00Z")
     for row in rows:
         _check_focus_row(row, mandatory, bounds)
-    assert sum(Decimal(r["BilledCost"]) for r in rows) == sum(_exact(s["cost_breakdown_usd"]["total"])
-                                                              for s in runs)
+    assert sum(Decimal(r["BilledCost"]) for r in rows) == sum(
+        _exact(s["cost_breakdown_usd"]["total"]) for s in runs
+    )
     exported = {r["x_RunId"] for r in rows}
     assert {s["run_id"] for s in runs if s["cost_breakdown_usd"]["total"]} <= exported
     assert exported <= {s["run_id"] for s in runs}
@@ -198,8 +221,9 @@ def test_focus_parquet_types(workspace: Path) -> None:
             assert pa.types.is_string(field.type), field
         if column["not_null_unconditional"] == "not null":
             assert table.column(field.name).null_count == 0, field
-    assert sum(table.column("BilledCost").to_pylist()) == sum(_exact(s["cost_breakdown_usd"]["total"])
-                                                              for s in runs)
+    assert sum(table.column("BilledCost").to_pylist()) == sum(
+        _exact(s["cost_breakdown_usd"]["total"]) for s in runs
+    )
 
 
 def test_export_of_an_empty_month_has_a_header_only(workspace: Path) -> None:
@@ -219,8 +243,17 @@ def test_history_on_postgresql(workspace: Path, monkeypatch: pytest.MonkeyPatch)
     assert store.dialect == "postgresql"
     now = datetime.now(UTC)
     try:
-        stored = [store_run(store, tenant=tenant, job="stripe", when=now - timedelta(days=d), cpu=100 + d,
-                            cost_center="analytics") for d in range(1, 8)]
+        stored = [
+            store_run(
+                store,
+                tenant=tenant,
+                job="stripe",
+                when=now - timedelta(days=d),
+                cpu=100 + d,
+                cost_center="analytics",
+            )
+            for d in range(1, 8)
+        ]
         m = FinOpsMetrics(tenant, "stripe", cost_center="analytics").start()
         m.record_cpu_time(5000)
         m.record_data_ingested(1024**3)

@@ -15,11 +15,7 @@ GIB = 1024**3
 
 
 def test_spec_quick_start_step_5_runs_as_written(workspace: Path, capsys: pytest.CaptureFixture) -> None:
-    finops = FinOpsMetrics(
-        tenant_id="acme",
-        job_name="stripe-customers-ingest",
-        cost_center="analytics"
-    )
+    finops = FinOpsMetrics(tenant_id="acme", job_name="stripe-customers-ingest", cost_center="analytics")
     finops.start()
     finops.record_cpu_time(120.5)  # seconds
     finops.record_memory_usage(1024.0)  # MB
@@ -38,11 +34,26 @@ def test_summary_has_the_spec_shape(workspace: Path) -> None:
     m = FinOpsMetrics("acme", "stripe-ingest", cost_center="analytics", store=False).start()
     m.record_cpu_time(10)
     summary = m.finish()
-    assert set(summary) >= {"tenant_id", "job_name", "cost_center", "run_id", "start_time", "end_time",
-                            "execution_time_seconds", "resource_usage", "cost_breakdown_usd",
-                            "cost_per_metric"}
-    assert set(summary["resource_usage"]) >= {"cpu_time_sec", "memory_peak_mb", "data_bytes_ingested",
-                                              "data_bytes_written", "api_calls_count", "api_calls_by_type"}
+    assert set(summary) >= {
+        "tenant_id",
+        "job_name",
+        "cost_center",
+        "run_id",
+        "start_time",
+        "end_time",
+        "execution_time_seconds",
+        "resource_usage",
+        "cost_breakdown_usd",
+        "cost_per_metric",
+    }
+    assert set(summary["resource_usage"]) >= {
+        "cpu_time_sec",
+        "memory_peak_mb",
+        "data_bytes_ingested",
+        "data_bytes_written",
+        "api_calls_count",
+        "api_calls_by_type",
+    }
     assert set(summary["cost_breakdown_usd"]) == {"compute", "storage", "network", "api", "total"}
     assert summary["start_time"] <= summary["end_time"]
 
@@ -105,9 +116,13 @@ def test_memory_is_priced_per_gib_hour_of_wall_time(workspace: Path) -> None:
 
 def test_tenant_override_and_storage_period(workspace: Path) -> None:
     data = PricingCatalog.default().model_dump(mode="json")
-    data["tenants"] = {"acme": {"rates": {"compute": {"unit": "vCPU-hour", "price": 0.04}},
-                                "api": {"stripe": {"unit": "1000 calls", "price": 0.002}},
-                                "storage_period_days": 90}}
+    data["tenants"] = {
+        "acme": {
+            "rates": {"compute": {"unit": "vCPU-hour", "price": 0.04}},
+            "api": {"stripe": {"unit": "1000 calls", "price": 0.002}},
+            "storage_period_days": 90,
+        }
+    }
     m = FinOpsMetrics("acme", "job", pricing=data, store=False).start()
     m.record_cpu_time(3600)
     m.record_data_written(GIB)
@@ -169,8 +184,9 @@ def test_finish_before_start_is_an_error(workspace: Path) -> None:
         ("record_api_calls", float("inf"), "finite"),
     ],
 )
-def test_bad_usage_is_rejected_with_a_clear_error(workspace: Path, method: str, value: object,
-                                                  message: str) -> None:
+def test_bad_usage_is_rejected_with_a_clear_error(
+    workspace: Path, method: str, value: object, message: str
+) -> None:
     m = FinOpsMetrics("acme", "job", store=False).start()
     with pytest.raises(UsageError, match=message) as info:
         getattr(m, method)(value)

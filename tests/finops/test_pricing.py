@@ -20,7 +20,8 @@ def _default_dict() -> dict:
 def test_default_catalog_names_every_unit() -> None:
     catalog = PricingCatalog.default()
     assert {name: price.unit for name, price in catalog.rates.items()} == {
-        k: v for k, v in UNITS.items() if k != "api"}
+        k: v for k, v in UNITS.items() if k != "api"
+    }
     assert catalog.api["default"].unit == "1000 calls"
     assert catalog.list_rates().compute == Decimal("0.05")
 
@@ -43,8 +44,10 @@ def test_wrong_unit_is_refused_with_file_and_field(tmp_path: Path) -> None:
         (lambda d: d["api"].pop("default"), "'default' price"),
         (lambda d: d["rates"].pop("memory"), "missing rates: memory"),
         (lambda d: d.update(currency="EUR"), "currency"),
-        (lambda d: d.update(tenants={"acme": {"rates": {"compute": {"unit": "hour", "price": 1}}}}),
-         "tenants.acme.rates.compute.unit"),
+        (
+            lambda d: d.update(tenants={"acme": {"rates": {"compute": {"unit": "hour", "price": 1}}}}),
+            "tenants.acme.rates.compute.unit",
+        ),
     ],
 )
 def test_bad_catalogs_are_refused(change, message: str) -> None:

@@ -2,8 +2,11 @@
 
 Add one import per component (lineage, finops, audit, search, runs, ...).
 """
-from dativo_ingest.store import lineage  # noqa: F401
-from dativo_ingest.store import finops  # noqa: F401
-from dativo_ingest.store import audit  # noqa: F401
-from dativo_ingest.store import apikeys  # noqa: F401
-from dativo_ingest.store import search  # noqa: F401
+
+from dativo_ingest.store import (
+    apikeys,  # noqa: F401
+    audit,  # noqa: F401
+    finops,  # noqa: F401
+    lineage,  # noqa: F401
+    search,  # noqa: F401
+)
