@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dativo_ingest.errors import SourceError
 from dativo_ingest.ingest.casting import try_cast
+from dativo_ingest.ingest.sources.prefetch import prefetch
 
 
 class SourceOptions(BaseModel):
@@ -87,6 +88,52 @@ class Source(ABC):
 
 
 # ----- files ------------------------------------------------------------------------------------
+class FileOptions(SourceOptions):
+    """Options every file source takes: one or more paths, folders or globs."""
+
+    path: str | list[str]
+
+
+class FileSource(Source):
+    """A source over files: resolves ``options.path`` once, counts bytes, filters the incremental window.
+
+    Subclasses set ``suffixes`` (the files a folder contributes) and implement :meth:`read_file`; a
+    positive ``prefetch_depth`` decodes that many batches ahead on a background thread.
+    """
+
+    suffixes: ClassVar[tuple[str, ...]]
+    prefetch_depth: ClassVar[int] = 0
+    options: FileOptions
+
+    @abstractmethod
+    def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
+        """One file's rows as record batches."""
+
+    def paths(self) -> list[Path]:
+        """The files read, sorted (resolved on first use)."""
+        if not hasattr(self, "_resolved"):
+            self._resolved = expand_paths(self.options.path, self.context.base_dir, self.suffixes)
+        return self._resolved
+
+    def fingerprint(self) -> str:
+        return files_fingerprint(self.paths())
+
+    def dataset(self) -> tuple[str, str]:
+        return "file", common_name(self.paths(), self.options.path)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        batches = self._all_files()
+        return prefetch(batches, depth=self.prefetch_depth) if self.prefetch_depth else batches
+
+    def _all_files(self) -> Iterator[pa.RecordBatch]:
+        since = since_value(self.context.incremental)
+        for path in self.paths():
+            self.stats.files.append(str(path))
+            self.stats.bytes_read += path.stat().st_size
+            for batch in self.read_file(path):
+                yield filter_since(batch, self.context.incremental, since)
+
+
 def expand_paths(patterns: str | list[str], base_dir: Path, suffixes: tuple[str, ...] = ()) -> list[Path]:
     """Files matched by paths or globs (relative to ``base_dir``), sorted; a folder means its files."""
     found: set[Path] = set()

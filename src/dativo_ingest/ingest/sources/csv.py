@@ -22,20 +22,10 @@ import pyarrow.csv as pacsv
 from pydantic import Field
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import (
-    Source,
-    SourceOptions,
-    common_name,
-    expand_paths,
-    files_fingerprint,
-    filter_since,
-    since_value,
-)
-from dativo_ingest.ingest.sources.prefetch import prefetch
+from dativo_ingest.ingest.sources.base import FileOptions, FileSource
 
 
-class CsvOptions(SourceOptions):
-    path: str | list[str]
+class CsvOptions(FileOptions):
     delimiter: str = Field(",", min_length=1, max_length=1)
     quote_char: str = Field('"', min_length=1, max_length=1)
     header: bool = True
@@ -45,37 +35,16 @@ class CsvOptions(SourceOptions):
     block_size_mb: int = Field(2, ge=1, le=1024)
 
 
-class CsvSource(Source):
+class CsvSource(FileSource):
     """Streams CSV files as record batches of text columns."""
 
     type_name = "csv"
     Options = CsvOptions
     options: CsvOptions
+    suffixes = (".csv", ".csv.gz", ".tsv")
+    prefetch_depth = 1
 
-    def _paths(self) -> list[Path]:
-        if not hasattr(self, "_resolved"):
-            self._resolved = expand_paths(
-                self.options.path, self.context.base_dir, (".csv", ".csv.gz", ".tsv")
-            )
-        return self._resolved
-
-    def fingerprint(self) -> str:
-        return files_fingerprint(self._paths())
-
-    def dataset(self) -> tuple[str, str]:
-        return "file", common_name(self._paths(), self.options.path)
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        return prefetch(self._batches(), depth=1)
-
-    def _batches(self) -> Iterator[pa.RecordBatch]:
-        since = since_value(self.context.incremental)
-        for path in self._paths():
-            self.stats.files.append(str(path))
-            self.stats.bytes_read += path.stat().st_size
-            yield from (filter_since(b, self.context.incremental, since) for b in self._read(path))
-
-    def _read(self, path: Path) -> Iterator[pa.RecordBatch]:
+    def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
         opts = self.options
         wanted = list(self.context.columns)
         read_options = pacsv.ReadOptions(

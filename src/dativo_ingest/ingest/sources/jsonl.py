@@ -16,52 +16,22 @@ from pathlib import Path
 import pyarrow as pa
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import (
-    Source,
-    SourceOptions,
-    common_name,
-    expand_paths,
-    files_fingerprint,
-    filter_since,
-    records_to_batch,
-    since_value,
-)
+from dativo_ingest.ingest.sources.base import FileOptions, FileSource, records_to_batch
 
 
-class JsonlOptions(SourceOptions):
-    path: str | list[str]
+class JsonlOptions(FileOptions):
     encoding: str = "utf-8"
 
 
-class JsonlSource(Source):
+class JsonlSource(FileSource):
     """Streams JSON Lines files as record batches."""
 
     type_name = "jsonl"
     Options = JsonlOptions
     options: JsonlOptions
+    suffixes = (".jsonl", ".json", ".ndjson")
 
-    def _paths(self) -> list[Path]:
-        if not hasattr(self, "_resolved"):
-            self._resolved = expand_paths(
-                self.options.path, self.context.base_dir, (".jsonl", ".json", ".ndjson")
-            )
-        return self._resolved
-
-    def fingerprint(self) -> str:
-        return files_fingerprint(self._paths())
-
-    def dataset(self) -> tuple[str, str]:
-        return "file", common_name(self._paths(), self.options.path)
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        since = since_value(self.context.incremental)
-        for path in self._paths():
-            self.stats.files.append(str(path))
-            self.stats.bytes_read += path.stat().st_size
-            for batch in self._read(path):
-                yield filter_since(batch, self.context.incremental, since)
-
-    def _read(self, path: Path) -> Iterator[pa.RecordBatch]:
+    def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
         opener = gzip.open if path.suffix == ".gz" else open
         records: list[dict] = []
         try:
