@@ -41,7 +41,7 @@ def test_bad_config_is_one_line_and_exit_1(workspace: Path, capsys) -> None:
     bad.write_text("tenant_id: a\nname: b\nasset: x.yaml\nsource: {type: csv, path: x, colour: red}\n")
     assert main(["run", "--config", str(bad)]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "bad.yaml:4 source.colour: unknown option" in err
+    assert err.count("\n") == 0 and "bad.yaml:4 source.colour: unknown key" in err
     assert "Traceback" not in err
 
 

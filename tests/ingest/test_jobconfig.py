@@ -72,7 +72,7 @@ def test_missing_env_var_names_the_field(tmp_path: Path) -> None:
             "tenant_id: a\nname: b\nasset: x.yaml\nsource:\n  type: csv\n  paht: x\n",
             "source.paht",
             6,
-            "unknown option",
+            "unknown key",
         ),
         (
             "tenant_id: a\nname: b\nasset: x.yaml\nsource: {type: ftp}\n",

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 
 #: The unit each rate must be expressed in.
@@ -149,9 +150,7 @@ class PricingCatalog(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or None
-            raise ConfigError(f"invalid pricing catalog: {first['msg']}", path=source, field=where) from exc
+            raise config_error(exc, path=source, what="pricing catalog") from None
         except ValueError as exc:
             raise ConfigError(f"invalid pricing catalog: {exc}", path=source) from exc
 

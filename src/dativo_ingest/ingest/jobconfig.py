@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 from dativo_ingest.ingest.envsubst import substitute
 
@@ -175,7 +176,7 @@ class JobConfig(_Model):
                 {**resolved, "base_dir": Path(base_dir or Path.cwd()), "config_path": source}
             )
         except ValidationError as exc:
-            raise _config_error(exc, source, text) from None
+            raise config_error(exc, path=source, text=text, hidden=("base_dir",)) from None
         job._check_components(text)
         return job
 
@@ -217,16 +218,3 @@ def _line(text: str | None, field: str) -> int | None:
     from dativo_ingest.yamlio import line_of
 
     return line_of(text, field)
-
-
-def _config_error(exc: ValidationError, source: str | None, text: str | None) -> ConfigError:
-    errors = exc.errors()
-    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    field = ".".join(str(p) for p in first["loc"] if p not in ("base_dir",)) or None
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "is required"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ConfigError(message + more, path=source, field=field, line=_line(text, field or ""))

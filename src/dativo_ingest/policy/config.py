@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 
 DEFAULT_RESTRICTED = ("PII", "SENSITIVE")
@@ -83,6 +84,4 @@ def load_policy(config: PolicyConfig | dict[str, Any] | str | Path | None) -> Po
     try:
         return PolicyConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(f"invalid policy: {first['msg']}", path=source, field=where) from exc
+        raise config_error(exc, path=source, what="policy") from None

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 from dativo_ingest.ingest.sources.base import Incremental, Source, SourceContext, SourceStats
 
@@ -41,12 +42,7 @@ def validate_source_options(type_name: str, options: dict[str, Any]) -> Any:
     try:
         return cls.Options.model_validate(options)
     except ValidationError as exc:
-        errors = exc.errors()
-        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        field = ".".join(str(p) for p in first["loc"]) or None
-        message = "unknown option" if first["type"] == "extra_forbidden" else first["msg"]
-        message = "is required" if first["type"] == "missing" else message.removeprefix("Value error, ")
-        raise ConfigError(message, field=field) from None
+        raise config_error(exc) from None
 
 
 def build_source(type_name: str, options: dict[str, Any], context: SourceContext) -> Source:
