@@ -1,8 +1,10 @@
 """Structured logging with secret redaction.
 
 ``setup_logging(level="INFO", redact_secrets=True, json=False)`` configures the ``dativo_ingest``
-logger. With redaction on, values of secret-like keys (password, secret, token, api_key, ...),
-passwords inside DSNs (``postgresql://user:***@host``) and bearer tokens never reach a handler.
+logger (and routes other libraries' warnings through the same handler). With redaction on, values of
+secret-like keys (password, secret, token, api_key, ...), passwords inside DSNs
+(``postgresql://user:***@host``), bearer tokens and registered secrets are replaced in the whole
+record, tracebacks included.
 """
 
 from __future__ import annotations
@@ -15,21 +17,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 SECRET_KEY_PATTERN = re.compile(
-    r"(pass(word|wd)?|secret|token|api[_-]?key|apikey|auth(orization)?|credential|private[_-]?key)",
+    r"(pass(word|wd)?|pwd|secret|token|api[_-]?key|apikey|auth(orization)?|credential|private[_-]?key)",
     re.IGNORECASE,
 )
 REDACTED = "***"
 
 _KEY_VALUE = re.compile(
-    r"""(?P<key>["']?[\w.-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|apikey|credential|private[_-]?key)"""
-    r"""[\w.-]*["']?\s*[:=]\s*)(?P<quote>["']?)(?P<value>[^\s"',}&]+)""",
+    r"""(?P<key>["']?[\w.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|credential|private[_-]?key)"""
+    r"""[\w.-]*["']?\s*[:=]\s*)(?:(?P<quote>["'])(?:\\.|(?!(?P=quote)).)*(?P=quote)|[^\s"',}&\\]+)""",
     re.IGNORECASE,
 )
-_DSN_PASSWORD = re.compile(r"(?P<prefix>[a-zA-Z][\w+.-]*://[^:/@\s]+:)(?P<password>[^@\s]+)(?P<at>@)")
+# user:password@host, the password possibly empty-user ("redis://:pw@h") or holding "@" (the last "@"
+# before the host ends it).
+_DSN_PASSWORD = re.compile(
+    r"(?P<prefix>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<password>[^\s/]+)(?P<at>@)(?=[^@\s/]*(?:[/?#\s\"',]|$))"
+)
 _BEARER = re.compile(r"(?P<prefix>\bbearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 _KNOWN_TOKENS = re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]{6,}\b")
 
 _extra_secrets: set[str] = set()
+_PLAIN = logging.Formatter()
 
 
 def register_secret(value: str | None) -> None:
@@ -45,7 +52,7 @@ def redact_text(text: str) -> str:
     text = _DSN_PASSWORD.sub(lambda m: f"{m['prefix']}{REDACTED}{m['at']}", text)
     text = _BEARER.sub(lambda m: f"{m['prefix']}{REDACTED}", text)
     text = _KNOWN_TOKENS.sub(REDACTED, text)
-    return _KEY_VALUE.sub(lambda m: f"{m['key']}{m['quote']}{REDACTED}", text)
+    return _KEY_VALUE.sub(lambda m: f"{m['key']}{m['quote'] or ''}{REDACTED}{m['quote'] or ''}", text)
 
 
 def redact(value: Any) -> Any:
@@ -67,11 +74,17 @@ def redact(value: Any) -> Any:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message and structured extras with secrets redacted."""
+    """Rewrites each record's message, traceback and structured extras (by key) with secrets redacted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact_text(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _PLAIN.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             record.fields = redact(fields)
@@ -92,7 +105,7 @@ class JSONFormatter(logging.Formatter):
         if isinstance(fields, dict):
             entry.update(fields)
         if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
+            entry["exc_info"] = record.exc_text or self.formatException(record.exc_info)
         return _json.dumps(entry, default=str, sort_keys=False)
 
 
@@ -115,19 +128,34 @@ def setup_logging(
     redact_secrets: bool = True,
     json: bool = False,
     stream: Any = None,
+    libraries: str | int | None = "WARNING",
 ) -> logging.Logger:
-    """Configure the ``dativo_ingest`` logger; calling it again replaces the previous set-up."""
-    logger = logging.getLogger("dativo_ingest")
-    logger.setLevel(level.upper() if isinstance(level, str) else level)
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
+    """Configure the ``dativo_ingest`` logger; calling it again replaces the previous set-up.
+
+    ``libraries`` is the level from which other libraries' records (root logger) go through the same
+    handler, redacted too; ``None`` leaves the root logger alone.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JSONFormatter() if json else KeyValueFormatter())
     if redact_secrets:
         handler.addFilter(RedactingFilter())
-    logger.addHandler(handler)
+    logger = logging.getLogger("dativo_ingest")
+    logger.setLevel(level.upper() if isinstance(level, str) else level)
+    _replace_handler(logger, handler)
     logger.propagate = False
+    if libraries is not None:
+        root = logging.getLogger()
+        root.setLevel(libraries.upper() if isinstance(libraries, str) else libraries)
+        _replace_handler(root, handler)
     return logger
+
+
+def _replace_handler(logger: logging.Logger, handler: logging.Handler) -> None:
+    """Swap the handler a previous :func:`setup_logging` installed (others' handlers stay)."""
+    for old in [h for h in logger.handlers if getattr(h, "_dativo", False)]:
+        logger.removeHandler(old)
+    handler._dativo = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
 
 
 def get_logger(name: str) -> logging.Logger:

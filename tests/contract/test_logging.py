@@ -20,6 +20,11 @@ from dativo_ingest.logging import get_logger, redact, redact_text, register_secr
         ("password=hunter2 user=bob", "password=*** user=bob"),
         ('{"api_key": "k-123", "n": 1}', '{"api_key": "***", "n": 1}'),
         ("stripe key sk_live_abcdef123456", "stripe key ***"),
+        ("redis://:onlypw@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("postgresql://bob:p@ss@db/x", "postgresql://bob:***@db/x"),
+        ("password: 'has space inside' next", "password: '***' next"),
+        ('{"pwd": "p1"}', '{"pwd": "***"}'),
+        ("see https://user@host/path, mail a@b.c", "see https://user@host/path, mail a@b.c"),
         ("nothing secret here", "nothing secret here"),
     ],
 )
@@ -59,3 +64,28 @@ def test_redaction_can_be_turned_off_for_debugging() -> None:
     assert "password=visible" in stream.getvalue()
     setup_logging(level=logging.WARNING, stream=io.StringIO())
     assert get_logger("x").getEffectiveLevel() == logging.WARNING
+
+
+def test_tracebacks_are_redacted() -> None:
+    stream = io.StringIO()
+    setup_logging(json=True, stream=stream)
+    try:
+        raise ValueError("connect failed: password=exc_pw")
+    except ValueError:
+        get_logger("test").exception("run failed")
+    assert "exc_pw" not in stream.getvalue()
+    assert "password=***" in json.loads(stream.getvalue())["exc_info"]
+
+
+def test_other_libraries_warnings_go_through_the_redacting_handler() -> None:
+    stream = io.StringIO()
+    setup_logging(stream=stream)
+    try:
+        logging.getLogger("some.library").warning("retrying postgresql://u:libpw@h/db")
+        logging.getLogger("some.library").info("chatty detail")
+        assert "postgresql://u:***@h/db" in stream.getvalue()
+        assert "libpw" not in stream.getvalue() and "chatty" not in stream.getvalue()
+    finally:
+        setup_logging(stream=io.StringIO(), libraries=None)
+        for handler in [h for h in logging.getLogger().handlers if getattr(h, "_dativo", False)]:
+            logging.getLogger().removeHandler(handler)
