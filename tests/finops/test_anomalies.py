@@ -123,6 +123,10 @@ def test_zero_baselines_do_not_divide_by_zero(current_cpu: float) -> None:
     for anomaly in found:
         assert anomaly["baseline"] == 0
 
+    cost = detect_anomalies(_summary(total=5.0), [_summary(total=0.0) for _ in range(12)])
+    spike = next(a for a in cost if a["type"] == "cost_spike")
+    assert spike["baseline"] == 0 and "x (" not in spike["message"]  # no ratio to a zero baseline
+
 
 def test_short_history_uses_a_conservative_fallback() -> None:
     history = [_summary(cpu=100.0), _summary(cpu=110.0)]

@@ -222,7 +222,8 @@ def _judge(
         return None
     severe = abs(score) >= high_threshold or (score < 0 and value <= 0.1 * expected)
     direction = "above" if score > 0 else "below"
-    ratio = f", {value / expected:.2f}x" if expected > 0 else ""
+    # Below the metric's floor the baseline is noise around zero: a ratio to it would mean nothing.
+    ratio = f", {value / expected:.2f}x" if expected >= spec.floor else ""
     return {
         "type": kind,
         "severity": "high" if severe else "medium",
