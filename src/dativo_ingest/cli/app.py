@@ -14,6 +14,7 @@ import traceback
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from dativo_ingest.errors import DativoError
 
@@ -53,6 +54,11 @@ def debug_enabled() -> bool:
     return _state["debug"]
 
 
+def esc(value: object) -> str:
+    """``value`` as text that rich prints verbatim (user content may contain ``[...]``)."""
+    return escape(str(value))
+
+
 def print_json(data: object) -> None:
     """Write ``data`` as indented JSON to stdout (no colour, no wrapping)."""
     sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
@@ -70,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except DativoError as exc:
         if debug:
             traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
         return 1
     except typer.Exit as exc:
         return exc.exit_code
@@ -89,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         else:
             err_console.print(
-                f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                f"[bold red]error:[/] {type(exc).__name__}: {esc(exc)} (run with --debug for the traceback)",
                 highlight=False,
                 soft_wrap=True,
             )

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from dativo_ingest.cli.app import console, print_json
+from dativo_ingest.cli.app import console, esc, print_json
 
 contract_app = typer.Typer(help="Validate, convert, version and diff data contracts.", no_args_is_help=True)
 
@@ -46,13 +46,15 @@ def validate(
 def _print_result(result: dict[str, Any]) -> None:
     counts = f"{len(result['errors'])} error(s), {len(result['warnings'])} warning(s)"
     mark = "[green]valid[/]" if result["valid"] else "[red]invalid[/]"
-    console.print(f"{result['path']}: {mark} ({counts})", highlight=False)
+    console.print(f"{esc(result['path'])}: {mark} ({counts})", highlight=False)
     for severity in ("errors", "warnings"):
         for issue in result[severity]:
             where = f"{result['path']}:{issue['line']}" if issue.get("line") else result["path"]
             label = "[red]error[/]" if severity == "errors" else "[yellow]warning[/]"
             path = f" {issue['path']}:" if issue.get("path") else ""
-            console.print(f"  {where}: {label}{path} {issue['message']}", highlight=False, soft_wrap=True)
+            console.print(
+                f"  {esc(where)}: {label}{esc(path)} {esc(issue['message'])}", highlight=False, soft_wrap=True
+            )
 
 
 @contract_app.command("convert")
@@ -76,7 +78,7 @@ def convert(
         typer.echo(text, nl=False)
     else:
         atomic_write_text(out, text)
-        console.print(f"wrote {out}", highlight=False)
+        console.print(f"wrote {esc(out)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from dativo_ingest.cli.app import console, print_json
+from dativo_ingest.cli.app import console, esc, print_json
 from dativo_ingest.cli.contract import contract_app
 
 SPECS_HELP = "Registry directory (default: the workspace's specs/)."
@@ -63,10 +63,10 @@ def save(
         return
     name = f"{saved.source_type}/{saved.object} {saved.version}"
     if saved.unchanged:
-        console.print(f"{name}: unchanged (identical to the saved version)", highlight=False)
+        console.print(f"{esc(name)}: unchanged (identical to the saved version)", highlight=False)
         return
-    forced = f" [red]forced[/] (needed >= {saved.required_version})" if saved.forced else ""
-    console.print(f"saved {name} ({saved.change_type}){forced} -> {saved.path}", highlight=False)
+    forced = f" [red]forced[/] (needed >= {esc(saved.required_version)})" if saved.forced else ""
+    console.print(f"saved {esc(name)} ({saved.change_type}){forced} -> {esc(saved.path)}", highlight=False)
     _print_changes(saved.changes)
 
 
@@ -93,9 +93,9 @@ def diff(
         return
     label = STYLE[result.severity.label]
     console.print(
-        f"{old_asset.version} -> {new_asset.version}: [{label}]{result.change_type}[/] "
-        f"({len(result.changes)} change(s), perspective {perspective}); "
-        f"suggested version {data['suggested_version']}",
+        f"{esc(old_asset.version)} -> {esc(new_asset.version)}: [{label}]{result.change_type}[/] "
+        f"({len(result.changes)} change(s), perspective {esc(perspective)}); "
+        f"suggested version {esc(data['suggested_version'])}",
         highlight=False,
     )
     _print_changes(result.changes)
@@ -140,11 +140,10 @@ def history(
         return
     for entry in entries:
         forced = " [red]forced[/]" if entry.forced else ""
-        console.print(
+        row = (
             f"{entry.version:<10} {entry.change_type:<13} {entry.timestamp or '-':<30} {entry.author or '-'}"
-            f"  ({len(entry.changes)} change(s)){forced}",
-            highlight=False,
         )
+        console.print(f"{esc(row)}  ({len(entry.changes)} change(s)){forced}", highlight=False)
 
 
 @contract_app.command("check")
@@ -170,7 +169,9 @@ def check(
     else:
         for result in results:
             mark = "[green]PASS[/]" if result.ok else "[red]FAIL[/]"
-            console.print(f"{mark} {result.path} ({result.name}): {result.message}", highlight=False)
+            console.print(
+                f"{mark} {esc(result.path)} ({esc(result.name)}): {esc(result.message)}", highlight=False
+            )
             if not result.ok and result.diff is not None:
                 _print_changes(result.diff.changes)
     if not all(r.ok for r in results):
@@ -182,7 +183,8 @@ def _print_changes(changes: list[Any], limit: int = 200) -> None:
     for change in ordered[:limit]:
         label = change.severity.label
         console.print(
-            f"  [{STYLE[label]}]{label.upper():<5}[/] {change.path}: {change.message}", highlight=False
+            f"  [{STYLE[label]}]{label.upper():<5}[/] {esc(change.path)}: {esc(change.message)}",
+            highlight=False,
         )
     if len(ordered) > limit:
         console.print(f"  ... and {len(ordered) - limit} more (use --json for all)", highlight=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from dativo_ingest.cli.app import console, print_json
+from dativo_ingest.cli.app import console, esc, print_json
 
 dbt_app = typer.Typer(
     help="Generate dbt projects from contracts and import dbt manifests.", no_args_is_help=True
@@ -85,13 +85,14 @@ def generate(
         print_json({"out": str(out_dir), **result.as_dict()})
         return
     console.print(
-        f"dbt project at {out_dir}: {result.contracts} contract(s), {len(result.written)} file(s) written, "
+        f"dbt project at {esc(out_dir)}: {result.contracts} contract(s), "
+        f"{len(result.written)} file(s) written, "
         f"{len(result.unchanged)} unchanged, {len(result.removed)} removed",
         highlight=False,
         soft_wrap=True,
     )
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {esc(warning)}", highlight=False, soft_wrap=True)
 
 
 @dbt_app.command("import-manifest")
@@ -112,14 +113,14 @@ def import_manifest(
         print_json(summary)
         return
     console.print(
-        f"imported {manifest}: {summary['sources']} source(s), {summary['models']} model(s), "
+        f"imported {esc(manifest)}: {summary['sources']} source(s), {summary['models']} model(s), "
         f"{summary['exposures']} exposure(s), {recorded['edges']} edge(s), "
         f"{recorded['column_reads']} column read(s)",
         highlight=False,
         soft_wrap=True,
     )
     for warning in graph.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {esc(warning)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

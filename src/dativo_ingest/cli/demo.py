@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from dativo_ingest.cli.app import console, print_json
+from dativo_ingest.cli.app import console, esc, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -49,29 +49,32 @@ def demo(
 def _say(step: str, data: Any) -> None:
     if step == "workspace":
         console.print(
-            f"[bold]Workspace[/] {data['root']}: contracts in assets/, jobs in jobs/, data in data/, "
+            f"[bold]Workspace[/] {esc(data['root'])}: contracts in assets/, jobs in jobs/, data in data/, "
             "dashboards in exposures.yaml",
             highlight=False,
         )
     elif step == "run":
         console.print(
-            f"[bold]Ingested[/] {data['job_name']}: {data['rows_read']} read, [green]{data['rows_written']} "
-            f"written[/] to {data['target']}, [yellow]{data['rows_quarantined']} quarantined[/]"
+            f"[bold]Ingested[/] {esc(data['job_name'])}: {data['rows_read']} read, "
+            f"[green]{data['rows_written']} "
+            f"written[/] to {esc(data['target'])}, [yellow]{data['rows_quarantined']} quarantined[/]"
             + (
-                f" ({', '.join(f'{k}={v}' for k, v in data['rule_failures'].items())})"
+                f" ({esc(', '.join(f'{k}={v}' for k, v in data['rule_failures'].items()))})"
                 if data["rule_failures"]
                 else ""
             ),
             highlight=False,
         )
         for warning in data.get("warnings", []):
-            console.print(f"  [dim]note: {warning}[/]", highlight=False)
+            console.print(f"  [dim]note: {esc(warning)}[/]", highlight=False)
     elif step == "dbt":
         generated = data.get("generated", {})
         parse = f", parse {data['parse']}" if data.get("parse") else ""
         console.print(
             f"[bold]dbt[/] project generated ({generated.get('written', 0)} files) -> build "
-            f"{data.get('build')}" + (f": {data['summary']}" if data.get("summary") else "") + parse,
+            f"{esc(data.get('build'))}"
+            + (f": {esc(data['summary'])}" if data.get("summary") else "")
+            + esc(parse),
             highlight=False,
         )
         imported = data.get("lineage")
@@ -91,7 +94,7 @@ def _say(step: str, data: Any) -> None:
         console.print(
             "[bold]Cost[/] (measured CPU, memory and bytes, priced): "
             + ", ".join(
-                f"{job} ${cost:.6f}" if isinstance(cost, int | float) else f"{job} -"
+                f"{esc(job)} ${cost:.6f}" if isinstance(cost, int | float) else f"{esc(job)} -"
                 for job, cost in data.items()
             ),
             highlight=False,

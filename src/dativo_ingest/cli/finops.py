@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from dativo_ingest.cli.app import console, print_json
+from dativo_ingest.cli.app import console, esc, print_json
 from dativo_ingest.errors import UsageError
 
 finops_app = typer.Typer(
@@ -118,16 +118,16 @@ def report(
 
     out = console if console.is_terminal else Console(width=250, soft_wrap=True)  # pipes: no truncation
     window = f" since {result['since']}" if result["since"] else ""
-    table = Table(title=f"FinOps costs by {by}{window} (USD)", show_footer=True)
+    table = Table(title=esc(f"FinOps costs by {by}{window} (USD)"), show_footer=True)
     totals = _total_cells(by, result)
     for header, footer in zip(_headers(by), totals, strict=True):
         numeric = header not in ("tenant", "job", "cost_center")
-        table.add_column(header, footer=footer, justify="right" if numeric else "left")
+        table.add_column(header, footer=esc(footer), justify="right" if numeric else "left")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(esc, row))
     out.print(table)
     if not rows:
-        out.print("no finished runs recorded" + window)
+        out.print(esc("no finished runs recorded" + window))
 
 
 @finops_app.command("export")
@@ -145,6 +145,6 @@ def export(
     result = export_focus(period, out, tenant_id=tenant)
     console.print(
         f"wrote {result['rows']} FOCUS 1.2 rows ({result['runs']} runs, billed "
-        f"{format(result['billed_cost_usd'], 'f')} USD) for {period} to {result['path']}",
+        f"{format(result['billed_cost_usd'], 'f')} USD) for {esc(period)} to {esc(result['path'])}",
         highlight=False,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from dativo_ingest.cli.app import console, print_json
+from dativo_ingest.cli.app import console, esc, print_json
 from dativo_ingest.errors import UsageError
 
 lineage_app = typer.Typer(help="Query and export the lineage graph.", no_args_is_help=True)
@@ -43,11 +43,12 @@ def show(
         return
     for direction in directions:
         rows = result[direction]
-        console.print(f"[bold]{direction}[/] of {node}: {len(rows)} node(s)", highlight=False)
+        console.print(f"[bold]{direction}[/] of {esc(node)}: {len(rows)} node(s)", highlight=False)
         for row in rows:
             edge = row["edge"]
             console.print(
-                f"  {row['depth']}. {row['node']['id']} [dim]({row['node']['type']}, via {edge['type']})[/]",
+                f"  {row['depth']}. {esc(row['node']['id'])} [dim]({esc(row['node']['type'])}, "
+                f"via {esc(edge['type'])})[/]",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -66,11 +67,12 @@ def impact(
         print_json(rows)
         return
     what = f"{source}/{obj}" + (f".{field}" if field else "")
-    console.print(f"[bold]{len(rows)}[/] consumer(s) of {what}", highlight=False)
+    console.print(f"[bold]{len(rows)}[/] consumer(s) of {esc(what)}", highlight=False)
     for row in rows:
         cols = f" columns: {', '.join(row['columns'])}" if row["columns"] else ""
         console.print(
-            f"  {row['node']['type']:<9} {row['node']['id']} [dim](depth {row['depth']}){cols}[/]",
+            f"  {esc(row['node']['type']):<9} {esc(row['node']['id'])} "
+            f"[dim](depth {row['depth']}){esc(cols)}[/]",
             highlight=False,
         )
 
@@ -104,7 +106,7 @@ def export(
         text = tracker.to_dot(node, depth)
     if out is not None:
         atomic_write_text(out, text)
-        console.print(f"wrote {out}", highlight=False)
+        console.print(f"wrote {esc(out)}", highlight=False)
     else:
         typer.echo(text, nl=False)
 
@@ -122,7 +124,9 @@ def runs(
         return
     for row in rows:
         job = f"{row['tenant_id']}/{row['job_name']}"
-        console.print(f"{row['timestamp']}  {row['run_id']}  {row['event_type']:<8} {job}", highlight=False)
+        console.print(
+            esc(f"{row['timestamp']}  {row['run_id']}  {row['event_type']:<8} {job}"), highlight=False
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from dativo_ingest.cli.app import console, err_console, print_json
+from dativo_ingest.cli.app import console, err_console, esc, print_json
 from dativo_ingest.errors import DativoError, UsageError
 
 
@@ -60,7 +60,7 @@ class _progress:
     """A rich live line (rows read, quarantined) while a run streams; silent when not a terminal."""
 
     def __init__(self, name: str, enabled: bool) -> None:
-        self.name = name
+        self.name = esc(name)
         self.enabled = enabled and err_console.is_terminal
         self._progress: Any = None
 
@@ -97,12 +97,14 @@ def _summary(result: dict[str, Any]) -> None:
     status = result.get("status")
     colour = {"success": "green", "skipped": "yellow"}.get(status, "red")
     table = Table(
-        title=f"{result.get('job_name')} [{colour}]{status}[/]", show_header=False, title_justify="left"
+        title=f"{esc(result.get('job_name'))} [{colour}]{esc(status)}[/]",
+        show_header=False,
+        title_justify="left",
     )
     table.add_column("", style="bold")
     table.add_column("")
     if status == "failed" and "run_id" not in result:
-        table.add_row("error", str(result.get("error")))
+        table.add_row("error", esc(result.get("error")))
         console.print(table)
         return
     cost = result.get("cost_usd")
@@ -129,5 +131,5 @@ def _summary(result: dict[str, Any]) -> None:
     for warning in result.get("warnings", []):
         rows.append(("warning", warning))
     for key, value in rows:
-        table.add_row(key, str(value))
+        table.add_row(key, esc(value))
     console.print(table)

@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from dativo_ingest.cli.app import console, print_json
+from dativo_ingest.cli.app import console, esc, print_json
 from dativo_ingest.errors import UsageError
 
 keys_app = typer.Typer(
@@ -76,7 +76,9 @@ def serve(
     from dativo_ingest.server.http import create_app
 
     app = create_app(_api(policy, "http"), mcp=not no_mcp, host=host)
-    console.print(f"dativo AI context API on http://{host}:{port} (docs /docs, MCP /mcp)", highlight=False)
+    console.print(
+        esc(f"dativo AI context API on http://{host}:{port} (docs /docs, MCP /mcp)"), highlight=False
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -115,7 +117,7 @@ def keys_create(
         print_json({"key_id": key_id, "requester": requester, "key": key})
         return
     console.print(
-        f"key id {key_id} for requester {requester} (shown once, store it safely):", highlight=False
+        esc(f"key id {key_id} for requester {requester} (shown once, store it safely):"), highlight=False
     )
     print(key)
 
@@ -132,7 +134,7 @@ def keys_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON.
     for row in rows:
         state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
         console.print(
-            f"{row['key_id']}  {row['requester']}  {row['created_at']}  {state}  {row['label'] or ''}",
+            esc(f"{row['key_id']}  {row['requester']}  {row['created_at']}  {state}  {row['label'] or ''}"),
             highlight=False,
         )
 
@@ -143,7 +145,7 @@ def keys_revoke(key_id: str = typer.Argument(..., help="Key id shown by `dativo 
     from dativo_ingest.server.keys import revoke_key
 
     revoke_key(_store(), key_id)
-    console.print(f"revoked {key_id}", highlight=False)
+    console.print(f"revoked {esc(key_id)}", highlight=False)
 
 
 def audit(
@@ -163,10 +165,10 @@ def audit(
         print_json(rows)
         return
     for r in rows:
-        mark = "[green]allowed[/]" if r["allowed"] else f"[red]{r['outcome']}[/]"
+        mark = "[green]allowed[/]" if r["allowed"] else f"[red]{esc(r['outcome'])}[/]"
+        who = esc(f"{r['at']}  {r['requester']}  {r['channel']}  {r['action']}  {r['resource_id']}")
         console.print(
-            f"{r['at']}  {r['requester']}  {r['channel']}  {r['action']}  {r['resource_id']}  {mark}"
-            f"  {r['reason']}",
+            f"{who}  {mark}  {esc(r['reason'])}",
             highlight=False,
             soft_wrap=True,
         )
