@@ -3,7 +3,8 @@
 Documents are parsed by yaml-rs (Rust, YAML 1.2 core schema: ``yes``/``no`` stay strings) with dates left
 as text, duplicate keys refused and alias expansion bounded; a 10,000-property contract parses in ~30 ms
 where PyYAML's constructor needs ~0.9 s. When yaml-rs refuses a document, PyYAML (:class:`StrictLoader`)
-parses it again to name the problem and its line. :func:`line_of` finds the line of a path such as
+parses it again: its result is used when it parses, otherwise it names the problem and its line. A leading
+UTF-8 byte order mark is ignored. :func:`line_of` finds the line of a path such as
 ``schema[1].type`` for error messages, composing the text again only when asked.
 """
 
@@ -66,6 +67,7 @@ def _check_aliases(text: str, source: str | Path | None) -> None:
         raise YAMLLoadError(f"more than {MAX_ALIASES} YAML aliases (possible alias bomb)", path=source)
 
 
+BOM = "\ufeff"
 _ALIAS_LIMITS = yaml_rs.AliasLimits(max_total_replayed_events=100_000)
 _LINE = re.compile(r"line (\d+)")
 _DOCUMENT_MARKER = re.compile(r"^(---|\.\.\.)", re.MULTILINE)
@@ -73,6 +75,7 @@ _DOCUMENT_MARKER = re.compile(r"^(---|\.\.\.)", re.MULTILINE)
 
 def loads(text: str, *, source: str | Path | None = None) -> Any:
     """Parse one YAML document; errors name ``source`` and the line."""
+    text = text.removeprefix(BOM)
     if len(text.encode("utf-8", errors="ignore")) > MAX_YAML_BYTES:
         raise YAMLLoadError(f"file is larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB", path=source)
     try:
@@ -85,7 +88,7 @@ def loads(text: str, *, source: str | Path | None = None) -> Any:
         return data
     if "alias" in reason:
         raise YAMLLoadError("too many YAML alias expansions (possible alias bomb)", path=source)
-    _strict_load(text, source)  # names the problem and its line, the way PyYAML sees it
+    return _strict_load(text, source)  # PyYAML's result, or the problem and its line as PyYAML sees it
     found = _LINE.search(reason)
     raise YAMLLoadError(
         f"malformed YAML: {reason.splitlines()[-1].strip()}",
@@ -113,8 +116,8 @@ def _strict_load(text: str, source: str | Path | None) -> Any:
         raise YAMLLoadError("YAML nesting is too deep", path=source) from exc
 
 
-def load_file(path: str | Path) -> Any:
-    """Read and parse a YAML file, with a clear error for a missing, huge or non-UTF-8 file."""
+def read_text(path: str | Path) -> str:
+    """A YAML file's text (UTF-8, BOM dropped), with a clear error for a missing, huge or non-UTF-8 file."""
     file = Path(path)
     try:
         size = file.stat().st_size
@@ -125,21 +128,31 @@ def load_file(path: str | Path) -> Any:
     if size > MAX_YAML_BYTES:
         raise YAMLLoadError(f"file is larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB", path=file)
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise YAMLLoadError("file is not valid UTF-8", path=file) from exc
     except OSError as exc:
         raise YAMLLoadError(f"cannot read file: {exc.strerror}", path=file) from exc
-    return loads(text, source=file)
+
+
+def load_file(path: str | Path) -> Any:
+    """Read and parse a YAML file; errors name the file and, where known, the line."""
+    return loads(read_text(path), source=Path(path))
 
 
 def load_mapping(path: str | Path) -> dict[str, Any]:
     """Load a YAML file whose top level must be a mapping."""
-    data = load_file(path)
+    return read_mapping(path)[0]
+
+
+def read_mapping(path: str | Path) -> tuple[dict[str, Any], str]:
+    """A YAML file's top-level mapping and its text (to find lines in)."""
+    text = read_text(path)
+    data = loads(text, source=Path(path))
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise YAMLLoadError(f"top level must be a mapping, got {kind}", path=path)
-    return data
+    return data, text
 
 
 class _BlockDumper(yaml.SafeDumper):
@@ -171,7 +184,7 @@ _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 def line_of(text: str, path: str) -> int | None:
     """1-based line of a dotted/indexed path (``schema[1].type``) in YAML ``text``, if found."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text.removeprefix(BOM), Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
     best = None
