@@ -308,25 +308,17 @@ def validate_asset(
 
 def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | None, ValidationReport]:
     """Load and validate a contract file; load failures become a one-issue report (no exception)."""
-    from pathlib import Path
-
     from dativo_ingest.errors import DativoError
-    from dativo_ingest.yamlio import load_mapping
+    from dativo_ingest.yamlio import line_of, read_mapping
 
     text = None
     try:
-        text = Path(file).read_text(encoding="utf-8") if Path(file).is_file() else None
-        asset = AssetDefinition.from_dict(load_mapping(file), source=str(file))
+        data, text = read_mapping(file)
+        asset = AssetDefinition.from_dict(data, source=str(file))
     except DativoError as exc:
-        line = exc.line or (line_of_safe(text, exc.field) if exc.field else None)
+        line = exc.line or (line_of(text, exc.field) if text and exc.field else None)
         return None, ValidationReport([Issue(exc.field or "", exc.message, "error", "load", line)])
     return asset, validate_asset(asset, strict=strict, source_text=text)
-
-
-def line_of_safe(text: str | None, path: str) -> int | None:
-    from dativo_ingest.yamlio import line_of
-
-    return line_of(text, path) if text else None
 
 
 @cache
