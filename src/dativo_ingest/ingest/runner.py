@@ -111,7 +111,7 @@ def run_job(
     table = job.target_table(asset)
     target = build_target(job, ws.warehouse, table)
     state = CursorState(ws.state, job.tenant_id, job.name)
-    incremental = _incremental(job, rules, state)
+    incremental = _incremental(job, rules, state, target)
     source = build_source(
         job.source.type,
         job.source.options,
@@ -286,7 +286,9 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
         raise IngestionError(f"run failed: {redact_text(str(error))}", path=job.config_path) from error
 
 
-def _incremental(job: JobConfig, rules: RuleSet, state: CursorState) -> Incremental | None:
+def _incremental(job: JobConfig, rules: RuleSet, state: CursorState, target: Any) -> Incremental | None:
+    """The window to read: after the committed cursor (state file, or the target's newest commit of this
+    job when the state file is missing or behind it), else from ``incremental.start``."""
     if job.incremental is None:
         return None
     field_name = job.incremental.cursor_field
@@ -297,15 +299,31 @@ def _incremental(job: JobConfig, rules: RuleSet, state: CursorState) -> Incremen
             path=job.config_path,
             field="incremental.cursor_field",
         )
+    _recover_state(job, state, target)
     since = state.cursor(field_name)
     return Incremental(field_name, column.type, since if since is not None else job.incremental.start)
+
+
+def _recover_state(job: JobConfig, state: CursorState, target: Any) -> None:
+    """Write the cursor of the target's newest commit of this job into the state when the state lags
+    (a run that committed but died before advancing the state file)."""
+    last = target.last_commit(f"{job.tenant_id}/{job.name}")
+    if not last or last.get(RUN_KEY) == state.load().get("run_key"):
+        return
+    field_name, cursor = last.get("dativo.cursor-field"), last.get("dativo.cursor")
+    if field_name and cursor not in (None, "null"):
+        state.advance(field_name, json.loads(cursor), last[RUN_KEY], last.get("snapshot-id"))
 
 
 def _run_key(
     job: JobConfig, target: str, version: str, fingerprint: str | None, incremental: Incremental | None
 ) -> str:
-    """Deterministic for the same input; unique per invocation when the input cannot be identified."""
-    if fingerprint is None and incremental is None:
+    """Deterministic for the same input; unique per invocation when the input cannot be identified.
+
+    Only a fingerprinted input (files) can be proven unchanged, so only its re-run is skipped; database
+    and API sources are read every time (their incremental cursor keeps rows from being read twice).
+    """
+    if fingerprint is None:
         fingerprint = "once:" + uuid.uuid4().hex
     payload = {
         "tenant": job.tenant_id,

@@ -70,6 +70,10 @@ class Target(ABC):
     def commit(self, properties: dict[str, str]) -> CommitInfo:
         """Land everything staged in one atomic commit carrying ``properties`` (incl. the run key)."""
 
+    def last_commit(self, job: str) -> dict[str, str] | None:
+        """The commit properties of the newest run of ``job`` (``tenant/name``), or None."""
+        return None
+
     def abort(self) -> None:  # noqa: B027 - optional hook
         """Forget staged data (best effort; staged files are never visible anyway)."""
 

@@ -187,9 +187,14 @@ class _StagedTable:
 
 def find_run(table: Any, run_key: str) -> dict[str, str] | None:
     """Summary properties of the snapshot carrying ``run_key`` in ``table``'s history, or None."""
+    return _newest(table, RUN_KEY, run_key)
+
+
+def _newest(table: Any, key: str, value: str) -> dict[str, str] | None:
+    """Summary properties of the newest snapshot whose summary has ``key == value``, or None."""
     for snapshot in reversed(table.metadata.snapshots):
         summary = snapshot.summary
-        if summary is not None and summary[RUN_KEY] == run_key:
+        if summary is not None and summary[key] == value:
             props = {k: str(v) for k, v in summary.model_dump().items()}
             props["snapshot-id"] = str(snapshot.snapshot_id)
             return props
@@ -270,12 +275,21 @@ class IcebergTarget(Target):
         return notes
 
     def find_committed(self, run_key: str) -> dict[str, str] | None:
+        table = self._table()
+        return find_run(table, run_key) if table is not None else None
+
+    def last_commit(self, job: str) -> dict[str, str] | None:
+        table = self._table()
+        return _newest(table, "dativo.job", job) if table is not None else None
+
+    def _table(self) -> Any:
+        """The main table (None when it does not exist yet)."""
         if self.main is not None:
-            return self.main.find_committed(run_key)
+            return self.main.table
         from pyiceberg.exceptions import NoSuchTableError
 
         try:
-            return find_run(self.catalog.load_table(self.identifier), run_key)
+            return self.catalog.load_table(self.identifier)
         except NoSuchTableError:
             return None
 

@@ -85,6 +85,16 @@ class ParquetTarget(Target):
             return None
         return json.loads(marker.read_text(encoding="utf-8"))
 
+    def last_commit(self, job: str) -> dict[str, str] | None:
+        markers = sorted(
+            (self.path / "_dativo" / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True
+        )
+        for marker in markers:
+            props = json.loads(marker.read_text(encoding="utf-8"))
+            if props.get("dativo.job") == job:
+                return props
+        return None
+
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows:
             self.main.write(batch)

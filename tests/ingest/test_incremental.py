@@ -1,0 +1,190 @@
+"""Incremental runs against PostgreSQL, MariaDB and a local HTTP API: new rows keep arriving."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from dativo_ingest.ingest import load_job, run_job
+from dativo_ingest.ingest.jobconfig import CatalogConfig
+from dativo_ingest.ingest.targets.iceberg import load_catalog_for
+from tests.ingest.helpers import write_contract, write_job
+
+TABLE = "dativo_incr_test"
+
+
+def ids_in_table(workspace: Path) -> list[str]:
+    tbl = load_catalog_for(CatalogConfig(), workspace / "warehouse").load_table("bronze.stripe_customers")
+    return sorted(tbl.scan().to_arrow().column("id").to_pylist())
+
+
+def row(i: int, day: int, email: str | None = None) -> dict:
+    return {
+        "id": f"cus_{i}",
+        "email": email if email is not None else f"u{i}@example.com",
+        "status": "active",
+        "balance": i,
+        "created_at": f"2024-01-{day:02d}T00:00:00+00:00",
+    }
+
+
+# ----- SQL ----------------------------------------------------------------------------------------
+def _sql_url(env: str) -> str:
+    url = os.environ.get(env)
+    if not url:
+        pytest.skip(f"{env} is not set")
+    return url
+
+
+def _engine(url: str):
+    from sqlalchemy import create_engine
+
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url)
+
+
+def _create(url: str, ts_type: str) -> None:
+    from sqlalchemy import text
+
+    engine = _engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
+        conn.execute(
+            text(
+                f"CREATE TABLE {TABLE} (id varchar(20), email varchar(80), status varchar(20), "
+                f"balance bigint, created_at {ts_type})"
+            )
+        )
+    engine.dispose()
+
+
+def _insert(url: str, rows: list[dict]) -> None:
+    from sqlalchemy import text
+
+    engine = _engine(url)
+    with engine.begin() as conn:
+        for r in rows:
+            values = {**r, "created_at": r["created_at"][:19].replace("T", " ")}
+            conn.execute(
+                text(
+                    f"INSERT INTO {TABLE} (id, email, status, balance, created_at) "
+                    "VALUES (:id, :email, :status, :balance, :created_at)"
+                ),
+                values,
+            )
+    engine.dispose()
+
+
+def _sql_job(workspace: Path, kind: str, url: str) -> Path:
+    write_contract(workspace)
+    return write_job(
+        workspace,
+        {
+            "source": {"type": kind, "url": url, "table": TABLE},
+            "incremental": {"cursor_field": "created_at"},
+            "lineage": {"enabled": False},
+        },
+    )
+
+
+def _keeps_ingesting_after_an_empty_run(workspace: Path, job: Path, insert) -> None:
+    insert([row(1, 1), row(2, 2)])
+    first = run_job(load_job(job))
+    assert (first.status, first.rows_written) == ("success", 2)
+    for _ in range(2):  # nothing new: read, nothing written, never "skipped"
+        again = run_job(load_job(job))
+        assert (again.status, again.rows_read, again.rows_written) == ("success", 0, 0)
+    insert([row(3, 3)])
+    later = run_job(load_job(job))
+    assert (later.status, later.rows_written) == ("success", 1)
+    assert ids_in_table(workspace) == ["cus_1", "cus_2", "cus_3"]
+
+
+@pytest.mark.postgres
+def test_postgres_incremental_keeps_reading_new_rows(workspace: Path) -> None:
+    url = _sql_url("DATIVO_TEST_POSTGRES_URL")
+    _create(url, "timestamptz")
+    _keeps_ingesting_after_an_empty_run(
+        workspace, _sql_job(workspace, "postgres", url), lambda rows: _insert(url, rows)
+    )
+
+
+@pytest.mark.mysql
+def test_mysql_incremental_keeps_reading_new_rows(workspace: Path) -> None:
+    url = _sql_url("DATIVO_TEST_MYSQL_URL")
+    _create(url, "datetime")
+    _keeps_ingesting_after_an_empty_run(
+        workspace, _sql_job(workspace, "mysql", url), lambda rows: _insert(url, rows)
+    )
+
+
+@pytest.mark.postgres
+def test_sql_cursor_is_recovered_from_the_table_when_the_state_file_lags(workspace: Path) -> None:
+    url = _sql_url("DATIVO_TEST_POSTGRES_URL")
+    _create(url, "timestamptz")
+    job = _sql_job(workspace, "postgres", url)
+    _insert(url, [row(1, 1)])
+    run_job(load_job(job))
+    state = workspace / ".dativo" / "state" / "acme" / "customers.json"
+    state.unlink()  # as if the run died between the commit and the state write
+    _insert(url, [row(2, 2)])
+    assert run_job(load_job(job)).rows_written == 1
+    assert ids_in_table(workspace) == ["cus_1", "cus_2"]
+
+
+# ----- HTTP ---------------------------------------------------------------------------------------
+class _Customers(BaseHTTPRequestHandler):
+    """A Stripe-like list endpoint over ``records``; honours ``created[gt]`` / ``created[gte]``."""
+
+    records: list[dict] = []
+
+    def do_GET(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        rows = list(_Customers.records)
+        for param, keep in (("created[gt]", lambda a, b: a > b), ("created[gte]", lambda a, b: a >= b)):
+            if param in query:
+                bound = int(query[param][0])
+                rows = [r for r in rows if keep(_epoch(r["created_at"]), bound)]
+        payload = json.dumps({"data": rows, "has_more": False}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def _epoch(value: str) -> int:
+    return int(datetime.fromisoformat(value).astimezone(UTC).timestamp())
+
+
+@pytest.fixture
+def customers_api():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Customers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Customers.records = []
+    yield f"http://127.0.0.1:{server.server_port}/v1/customers"
+    server.shutdown()
+
+
+def test_http_incremental_keeps_reading_new_rows(workspace: Path, customers_api: str) -> None:
+    write_contract(workspace)
+    job = write_job(
+        workspace,
+        {
+            "source": {"type": "http", "url": customers_api, "incremental_param": "created[gt]"},
+            "incremental": {"cursor_field": "created_at"},
+            "lineage": {"enabled": False},
+        },
+    )
+    _keeps_ingesting_after_an_empty_run(workspace, job, _Customers.records.extend)
