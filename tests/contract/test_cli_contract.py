@@ -89,3 +89,25 @@ def test_console_script_errors_without_traceback_unless_debug(tmp_path: Path) ->
         text=True,
     )
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_validate_reports_each_file_when_one_is_not_utf8(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, stripe_contract_path: Path
+) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"version: \xff\xfe\x00\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1.0.0\nschema: [{name: id, type: strnig}]\nsource_type: s\n")
+    code, out, err = run(capsys, "contract", "validate", str(stripe_contract_path), str(binary), str(bad))
+    assert code == 1 and err == ""
+    assert f"{stripe_contract_path}: valid" in out
+    assert f"{binary}: invalid" in out and f"  {binary}: error file is not valid UTF-8" in out
+    assert f"{bad}: invalid" in out and "unknown type 'strnig'" in out
+
+
+def test_validate_file_with_byte_order_mark(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfversion: 1.0.0\nschema:\n  - name: id\n    type: strnig\n")
+    code, out, _ = run(capsys, "contract", "validate", str(path))
+    assert code == 1
+    assert f"{path}:4: error schema[0].type: unknown type 'strnig'" in out

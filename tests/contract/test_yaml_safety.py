@@ -92,3 +92,21 @@ def test_line_of_paths() -> None:
     assert yamlio.line_of(text, "schema[1].type") == 6
     assert yamlio.line_of(text, "schema[0]") == 3
     assert yamlio.line_of(text, "missing") is None
+
+
+def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes("\ufeffversion: 1.0.0\nschema:\n  - name: id\n".encode())
+    assert yamlio.load_mapping(path) == {"version": "1.0.0", "schema": [{"name": "id"}]}
+    assert yamlio.loads("\ufeffa: 1\n") == {"a": 1}
+    assert yamlio.line_of("\ufeffa: 1\nb: 2\n", "b") == 2
+
+
+def test_pyyaml_result_when_yaml_rs_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise yamlio.yaml_rs.YAMLDecodeError("unsupported construct at line 1")
+
+    monkeypatch.setattr(yamlio.yaml_rs, "loads", refuse)
+    assert yamlio.loads("a: 1\nb: [x]\n") == {"a": 1, "b": ["x"]}
+    with pytest.raises(YAMLLoadError, match="malformed YAML"):
+        yamlio.loads("a: [1\n", source="bad.yaml")
