@@ -131,12 +131,45 @@ class ContractRegistry:
             if latest is not None and latest.hash == digest:
                 latest.unchanged = True  # identical content: nothing to do
                 return latest
+            taken = self._saved_as(layout, version, digest, latest)
+            if taken is not None:
+                return taken
             entry = self._decide(asset, layout, latest, digest, force)
             entry.author, entry.timestamp = author, datetime.now(UTC).isoformat(timespec="milliseconds")
             atomic_write_text(layout.snapshot(version), text)
             atomic_write_text(layout.contract_file(version), text)
             append_entry(layout.history, {k: v for k, v in entry.to_dict().items() if k != "path"})
         return entry
+
+    def _saved_as(
+        self, layout: Layout, version: Version, digest: str, latest: ContractVersion | None
+    ) -> ContractVersion | None:
+        """The saved entry of ``version`` if it holds this content; raises if it holds other content.
+
+        Saved versions are immutable, ``force`` included: it skips the bump rule, never rewrites history.
+        """
+        entry = next(
+            (
+                e
+                for e in self.versions(layout.source_type, layout.object)
+                if Version.parse(e.version) == version
+            ),
+            None,
+        )
+        if entry is None:
+            return None
+        saved = entry.hash or content_of(self.load(layout.source_type, layout.object, entry.version))[1]
+        if saved == digest:
+            entry.unchanged = True
+            return entry
+        assert latest is not None  # a saved version exists, so a latest one does
+        suggested = required_version(latest.version, Severity.PATCH)
+        raise BreakingChangeError(
+            f"{layout.source_type}/{layout.object} {version} is already saved with other content; saved "
+            f"versions are immutable (force does not rewrite them): save it as {suggested} or later",
+            required_version=str(suggested),
+            field="version",
+        )
 
     def _decide(
         self, asset: Any, layout: Layout, latest: ContractVersion | None, digest: str, force: bool
