@@ -188,3 +188,27 @@ def test_http_incremental_keeps_reading_new_rows(workspace: Path, customers_api:
         },
     )
     _keeps_ingesting_after_an_empty_run(workspace, job, _Customers.records.extend)
+
+
+# ----- the cursor covers quarantined rows ---------------------------------------------------------
+def test_cursor_passes_quarantined_rows_so_they_are_not_read_again(workspace: Path) -> None:
+    from tests.ingest.helpers import write_csv
+
+    write_contract(workspace)
+    write_csv(
+        workspace / "data" / "c.csv",
+        [
+            "cus_1,a@example.com,active,1,2024-01-01T00:00:00Z",
+            "cus_1,b@example.com,active,1,2024-01-05T00:00:00Z",  # duplicate id: quarantined
+        ],
+    )
+    job = write_job(
+        workspace,
+        {"source": {"type": "csv", "path": "../data/c.csv"}, "incremental": {"cursor_field": "created_at"}},
+    )
+    first = run_job(load_job(job))
+    assert (first.rows_written, first.rows_quarantined) == (1, 1)
+    assert first.cursor == "2024-01-05T00:00:00+00:00"
+    second = run_job(load_job(job))
+    assert (second.rows_read, second.rows_written) == (0, 0)
+    assert ids_in_table(workspace) == ["cus_1"]

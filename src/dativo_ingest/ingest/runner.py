@@ -216,8 +216,8 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
                     )
                 for part in outcome.valid_parts():
                     target.write(part)
-                    if incremental is not None:
-                        cursor_value = _max(cursor_value, part.column(incremental.cursor_field))
+                if incremental is not None:  # every row read, quarantined ones too: none is read twice
+                    cursor_value = _max(cursor_value, outcome.typed.column(incremental.cursor_field))
                 result.rows_read += batch.num_rows
                 result.rows_written += outcome.valid_count
                 result.rows_quarantined += outcome.failed_count
