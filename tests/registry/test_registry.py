@@ -207,3 +207,21 @@ def test_crash_before_history_append_keeps_previous_version(specs: Path) -> None
 def test_contract_version_round_trip() -> None:
     version = ContractVersion("s", "o", "1.0.0", "initial", author="a", timestamp="t", hash="h")
     assert ContractVersion.from_dict(version.to_dict()).to_dict() == version.to_dict()
+
+
+def test_force_never_rewrites_a_saved_version(specs: Path) -> None:
+    manager = ContractManager(specs_dir=specs)
+    manager.save_contract(contract(schema=[ID, EMAIL]))
+    with pytest.raises(BreakingChangeError, match=r"1\.0\.0 is already saved .* save it as 2\.0\.0"):
+        manager.save_contract(contract(schema=[ID]), force=True)
+    assert [f.name for f in manager.get_contract("shop", "orders", "1.0.0").fields] == ["id", "email"]
+    assert [h.version for h in manager.get_contract_history("shop", "orders")] == ["1.0.0"]
+
+
+def test_saving_an_older_version_again_is_a_no_op(specs: Path) -> None:
+    manager = ContractManager(specs_dir=specs)
+    manager.save_contract(contract(schema=[ID]))
+    manager.save_contract(contract(version="1.1.0", schema=[ID, PHONE]))
+    again = manager.save_contract(contract(schema=[ID]), force=True)
+    assert again.unchanged and again.version == "1.0.0"
+    assert [h.version for h in manager.get_contract_history("shop", "orders")] == ["1.1.0", "1.0.0"]

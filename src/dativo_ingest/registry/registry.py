@@ -128,48 +128,27 @@ class ContractRegistry:
         text, digest = content_of(asset)
         with locked(layout.history):
             latest = self.latest(layout.source_type, layout.object)
-            if latest is not None and latest.hash == digest:
-                latest.unchanged = True  # identical content: nothing to do
-                return latest
-            taken = self._saved_as(layout, version, digest, latest)
-            if taken is not None:
-                return taken
+            same = self._entry_of(layout, version)
+            if same is not None and self._digest(layout, same) == digest:
+                same.unchanged = True  # identical content: nothing to do
+                return same
             entry = self._decide(asset, layout, latest, digest, force)
+            if same is not None:
+                raise _version_taken(layout, entry)
             entry.author, entry.timestamp = author, datetime.now(UTC).isoformat(timespec="milliseconds")
             atomic_write_text(layout.snapshot(version), text)
             atomic_write_text(layout.contract_file(version), text)
             append_entry(layout.history, {k: v for k, v in entry.to_dict().items() if k != "path"})
         return entry
 
-    def _saved_as(
-        self, layout: Layout, version: Version, digest: str, latest: ContractVersion | None
-    ) -> ContractVersion | None:
-        """The saved entry of ``version`` if it holds this content; raises if it holds other content.
+    def _entry_of(self, layout: Layout, version: Version) -> ContractVersion | None:
+        """The saved entry of ``version`` (the newest one if an old history holds several)."""
+        entries = reversed(self.versions(layout.source_type, layout.object))
+        return next((e for e in entries if Version.parse(e.version) == version), None)
 
-        Saved versions are immutable, ``force`` included: it skips the bump rule, never rewrites history.
-        """
-        entry = next(
-            (
-                e
-                for e in self.versions(layout.source_type, layout.object)
-                if Version.parse(e.version) == version
-            ),
-            None,
-        )
-        if entry is None:
-            return None
-        saved = entry.hash or content_of(self.load(layout.source_type, layout.object, entry.version))[1]
-        if saved == digest:
-            entry.unchanged = True
-            return entry
-        assert latest is not None  # a saved version exists, so a latest one does
-        suggested = required_version(latest.version, Severity.PATCH)
-        raise BreakingChangeError(
-            f"{layout.source_type}/{layout.object} {version} is already saved with other content; saved "
-            f"versions are immutable (force does not rewrite them): save it as {suggested} or later",
-            required_version=str(suggested),
-            field="version",
-        )
+    def _digest(self, layout: Layout, entry: ContractVersion) -> str:
+        """The content hash of a saved entry (computed for contracts placed without a history)."""
+        return entry.hash or content_of(self.load(layout.source_type, layout.object, entry.version))[1]
 
     def _decide(
         self, asset: Any, layout: Layout, latest: ContractVersion | None, digest: str, force: bool
@@ -196,6 +175,17 @@ class ContractRegistry:
             entry.forced = True
             return entry
         raise _short_bump(layout, asset.version, latest.version, severity, diff)
+
+
+def _version_taken(layout: Layout, entry: ContractVersion) -> BreakingChangeError:
+    """Saved versions are immutable: ``force`` skips the bump rule, it never rewrites history."""
+    return BreakingChangeError(
+        f"{layout.source_type}/{layout.object} {entry.version} is already saved with other content and "
+        f"saved versions are immutable, even with force: save it as {entry.required_version}",
+        changes=entry.changes,
+        required_version=entry.required_version,
+        field="version",
+    )
 
 
 def _short_bump(layout: Layout, new: str, old: str, severity: Severity, diff: Diff) -> BreakingChangeError:
