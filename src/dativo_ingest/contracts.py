@@ -60,7 +60,8 @@ class ContractManager:
         """Validate and save ``contract`` (an ``AssetDefinition``) as a new version.
 
         Saving content identical to the latest version is a no-op returning that version. ``force=True``
-        saves a too-small bump anyway and records it as forced. Raises ``ContractValidationError`` for
+        saves a too-small bump anyway and records it as forced, but never reuses a saved version number for
+        other content (saved versions are immutable). Raises ``ContractValidationError`` for
         an invalid contract (``validate=False`` skips that check) and :class:`BreakingChangeError` for a
         too-small version bump.
         """

@@ -181,3 +181,12 @@ def test_real_console_script(tmp_path: Path) -> None:
         text=True,
     )
     assert done.returncode == 1 and "FAIL" in done.stdout
+
+
+def test_check_against_missing_specs_dir_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "c.yaml", schema=[ID])
+    missing = tmp_path / "nodir"
+    assert main(["contract", "check", str(path), "--against", str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert "PASS" not in captured.out
+    assert captured.err.strip() == f"error: {missing} --against: baseline specs directory not found"

@@ -67,6 +67,8 @@ def check_file(
             raise UsageError("--against git:REF needs a revision, e.g. git:origin/main")
         old, label = _from_git(Path(path), ref), against
     else:
+        if not Path(against).is_dir():
+            raise UsageError("baseline specs directory not found", path=against, field="--against")
         old, label = _from_registry(Path(path), new, Path(against), perspective, usage), str(against)
     return evaluate(str(path), new, old, label, perspective=perspective, usage=usage)
 
