@@ -164,12 +164,13 @@ def test_real_console_script(tmp_path: Path) -> None:
         pytest.skip("console script not installed")
     old = write(tmp_path / "old.yaml", schema=[ID, EMAIL])
     new = write(tmp_path / "new.yaml", schema=[ID], version="1.0.1")
+    (tmp_path / "specs").mkdir()
     done = subprocess.run(
         [str(exe), "contract", "check", str(new), "--against", str(tmp_path / "specs")],
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0, done.stderr  # no baseline yet: new contract
+    assert done.returncode == 0, done.stderr  # empty registry, no baseline yet: new contract
     subprocess.run(
         [str(exe), "contract", "save", str(old), "--specs", str(tmp_path / "specs")],
         check=True,
