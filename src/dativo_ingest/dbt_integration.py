@@ -3,7 +3,8 @@
 Public face of :mod:`dativo_ingest.dbt`. Documents are plain dicts in current dbt syntax (dbt >= 1.10:
 ``data_tests`` with ``arguments``, ``config: {meta, tags}``, enforced model contracts); ``style="legacy"``
 writes the pre-1.10 spelling. Generation never modifies the contract, is deterministic, and files are
-only rewritten when their content changes. Every generated file starts with a header saying so.
+only rewritten when their content changes. Every generated file starts with a header saying so. A
+contract with several schema objects gives one source table and one staging model per object.
 
     generator = DBTGenerator(output_dir="dbt")
     generator.save_dbt_yaml(asset=asset, yaml_type="source", catalog_name="raw_stripe")
@@ -18,11 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from dativo_ingest.dbt.datatests import DEFINITIONS_PATH, data_test_definitions, uses_definitions
-from dativo_ingest.dbt.documents import exposure_document, model_document, source_document
+from dativo_ingest.dbt.documents import (
+    exposure_document,
+    merge_documents,
+    model_document,
+    source_document,
+)
 from dativo_ingest.dbt.emit import dump_yaml, header
 from dativo_ingest.dbt.legacy import to_legacy
 from dativo_ingest.dbt.metadata import contract_id
 from dativo_ingest.dbt.naming import default_model_name, default_source_name, object_of, source_type_of
+from dativo_ingest.dbt.objects import object_views, single_view
 from dativo_ingest.dbt.options import DEFAULT_RESTRICTED, GenerationOptions
 from dativo_ingest.dbt.project import ProjectConfig, ProjectResult, generate_project, project_yml
 from dativo_ingest.dbt.rules import RuleSet, contract_rules
@@ -78,22 +85,28 @@ class DBTGenerator:
         table_meta: dict[str, Any] | None = None,
         schema: str | None = None,
     ) -> dict[str, Any]:
-        """The ``sources:`` document for ``asset`` (source ``catalog_name``, default ``raw_<source>``)."""
-        rules = self._rules(asset)
-        doc = source_document(
-            asset,
-            self.options,
-            source_name=self._source_name(asset, catalog_name),
-            table_meta=table_meta,
-            schema=schema,
-            rules=rules,
-        )
-        return self._styled(doc)
+        """The ``sources:`` document for ``asset`` (source ``catalog_name``, default ``raw_<source>``),
+        with one table per schema object."""
+        docs = [
+            source_document(
+                view,
+                self.options,
+                source_name=self._source_name(view, catalog_name),
+                table_meta=table_meta,
+                schema=schema,
+                rules=self._rules(view),
+            )
+            for view in object_views(asset)
+        ]
+        return self._styled(merge_documents(docs, "sources"))
 
     def generate_model_yaml(self, asset: Any, model_name: str | None = None) -> dict[str, Any]:
-        """The ``models:`` document of the staging model (default name ``stg_<source>__<object>``)."""
-        name = self._model_name(asset, model_name)
-        return self._styled(model_document(asset, self.options, model_name=name, rules=self._rules(asset)))
+        """The ``models:`` document of the staging model (default name ``stg_<source>__<object>``); a
+        contract with several schema objects gets one model per object (``model_name`` is then refused).
+        """
+        views = self._views(asset, model_name)
+        docs = [self._model_document(view, model_name) for view in views]
+        return self._styled(merge_documents(docs, "models"))
 
     def generate_exposure_yaml(
         self,
@@ -109,25 +122,31 @@ class DBTGenerator:
 
         ``details``: ``label``, ``url``, ``maturity``, ``description``, ``owner_name``, ``owner_email``.
         """
+        if depends_on is None:
+            depends_on = [self._model_name(view, model_name) for view in self._views(asset, model_name)]
         doc = exposure_document(
-            asset,
-            exposure_name=exposure_name,
-            exposure_type=exposure_type,
-            depends_on=depends_on,
-            model_name=self._model_name(asset, model_name),
-            **details,
+            asset, exposure_name=exposure_name, exposure_type=exposure_type, depends_on=depends_on, **details
         )
         return self._styled(doc)
 
     def generate_staging_sql(
-        self, asset: Any, catalog_name: str | None = None, model_name: str | None = None
+        self,
+        asset: Any,
+        catalog_name: str | None = None,
+        model_name: str | None = None,
+        *,
+        object_name: str | None = None,
     ) -> str:
-        """The staging model SQL (casts, masking, retention and consent filters), with its header."""
-        self._model_name(asset, model_name)
+        """The staging model SQL (casts, masking, retention and consent filters), with its header.
+
+        A contract with several schema objects needs ``object_name`` (one staging model per object).
+        """
+        view = single_view(asset, object_name, "staging model")
+        self._model_name(view, model_name)
         result = staging_sql(
-            asset,
+            view,
             self.options,
-            source_name=self._source_name(asset, catalog_name),
+            source_name=self._source_name(view, catalog_name),
             head=self._header(asset, "staging model", "--"),
         )
         self._warn(f"{contract_id(asset)}: {w}" for w in result.warnings)
@@ -171,11 +190,14 @@ class DBTGenerator:
     def save_staging_model(
         self, asset: Any, catalog_name: str | None = None, model_name: str | None = None
     ) -> list[Path]:
-        """Write the staging model's SQL and YAML (and the generic test definitions it uses)."""
-        model = self._model_name(asset, model_name)
-        sql_path = self.output_dir / "models" / "staging" / source_type_of(asset) / f"{model}.sql"
-        write_if_changed(sql_path, self.generate_staging_sql(asset, catalog_name, model))
-        return [sql_path, self.save_dbt_yaml(asset, "model", catalog_name, model)]
+        """Write the staging models' SQL (one per schema object) and YAML (and the generic tests they use)."""
+        paths = []
+        for view in self._views(asset, model_name):
+            model = self._model_name(view, model_name)
+            sql_path = self.output_dir / "models" / "staging" / source_type_of(view) / f"{model}.sql"
+            write_if_changed(sql_path, self.generate_staging_sql(view, catalog_name, model))
+            paths.append(sql_path)
+        return [*paths, self.save_dbt_yaml(asset, "model", catalog_name, model_name)]
 
     def generate_project(self, assets: Iterable[Any], config: ProjectConfig | None = None) -> ProjectResult:
         """Write a runnable dbt project for ``assets`` into ``output_dir`` (see :class:`ProjectConfig`)."""
@@ -184,6 +206,21 @@ class DBTGenerator:
         return result
 
     # ----- internals ----------------------------------------------------------------------------
+    def _views(self, asset: Any, model_name: str | None) -> list[Any]:
+        """The contract's object views; one model name cannot name the models of several objects."""
+        views = object_views(asset)
+        if model_name and len(views) > 1:
+            raise DbtError(
+                f"contract {contract_id(asset)} has {len(views)} schema objects, one staging model each; "
+                f"model_name '{model_name}' cannot name them all (leave it unset for stg_<source>__<object>)",
+                field="model_name",
+            )
+        return views
+
+    def _model_document(self, view: Any, model_name: str | None) -> dict[str, Any]:
+        name = self._model_name(view, model_name)
+        return model_document(view, self.options, model_name=name, rules=self._rules(view))
+
     def _rules(self, asset: Any) -> RuleSet:
         rules = contract_rules(asset)
         self._warn(f"{contract_id(asset)}: {s}" for s in rules.skipped)

@@ -35,7 +35,10 @@ def run_dbt(project: Path, *args: str) -> DbtRun:
     import dbt.jsonschemas.jsonschemas as jsonschemas
     from dbt.cli.main import dbtRunner
 
+    from dbt import deprecations
+
     _reset_duckdb_environment()
+    deprecations.reset_deprecations()  # dbt counts deprecations per process; count this run's only
     events: list[Any] = []
     original = jsonschemas._can_run_validations
     jsonschemas._can_run_validations = lambda: True  # lint YAML as dbt does for cloud adapters

@@ -157,6 +157,23 @@ def model_document(
     return {"version": 2, "models": [model]}
 
 
+def merge_documents(docs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """One document holding the nodes of several, sorted by name (sources of one name share tables)."""
+    if key == "models":
+        return {"version": 2, "models": sorted((m for d in docs for m in d["models"]), key=_name)}
+    merged: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        for source in doc["sources"]:
+            into = merged.setdefault(source["name"], {**source, "tables": {}})
+            into["tables"].update({t["name"]: t for t in source["tables"]})
+    sources = [{**s, "tables": sorted(s["tables"].values(), key=_name)} for s in merged.values()]
+    return {"version": 2, "sources": sorted(sources, key=_name)}
+
+
+def _name(node: dict[str, Any]) -> str:
+    return str(node["name"])
+
+
 def exposure_document(
     asset: Any,
     *,

@@ -4,8 +4,9 @@ models, data tests and exposures.
 Layout under the output folder::
 
     dbt_project.yml, profiles.yml
-    models/staging/<source>/_<source>__sources.yml   (one dbt source per source type, a table per contract)
-    models/staging/<source>/_<source>__models.yml    (the staging models of those contracts)
+    models/staging/<source>/_<source>__sources.yml   (one dbt source per source type, a table per schema
+                                                      object of its contracts)
+    models/staging/<source>/_<source>__models.yml    (the staging models of those tables)
     models/staging/<source>/stg_<source>__<object>.sql
     models/exposures.yml                             (from the exposures config, when given)
     tests/generic/dativo_contract_tests.sql          (range, length, regex, row count, SQL rule tests)
@@ -24,11 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from dativo_ingest.dbt.datatests import DEFINITIONS_PATH, data_test_definitions, uses_definitions
-from dativo_ingest.dbt.documents import exposure_document, model_document, source_document
+from dativo_ingest.dbt.documents import (
+    exposure_document,
+    merge_documents,
+    model_document,
+    source_document,
+)
 from dativo_ingest.dbt.emit import GENERATED_BY, dump_yaml, header
 from dativo_ingest.dbt.legacy import to_legacy
 from dativo_ingest.dbt.metadata import contract_id
 from dativo_ingest.dbt.naming import default_model_name, default_source_name, object_of, slug, source_type_of
+from dativo_ingest.dbt.objects import object_views
 from dativo_ingest.dbt.options import GenerationOptions
 from dativo_ingest.dbt.rules import contract_rules
 from dativo_ingest.dbt.staging import staging_sql
@@ -145,7 +152,7 @@ def _table_meta(asset: Any, config: ProjectConfig, out_dir: Path) -> dict[str, A
 def contract_documents(
     asset: Any, options: GenerationOptions, *, table_meta: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any], str, list[str]]:
-    """One contract's source document, model document, staging SQL and warnings."""
+    """One single-object contract's (or object view's) source and model documents, SQL and warnings."""
     source_name, model = default_source_name(asset), default_model_name(asset)
     rules = contract_rules(asset)
     warnings = [f"{contract_id(asset)}: {s}" for s in rules.skipped]
@@ -155,15 +162,6 @@ def contract_documents(
     staged = staging_sql(asset, options, source_name=source_name, head=header("staging model", origin, "--"))
     warnings += [f"{contract_id(asset)}: {w}" for w in staged.warnings]
     return source_doc, model_doc, staged.sql, warnings
-
-
-def _merge(docs: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    """One document holding the nodes of several (sources of one name merge their tables)."""
-    if key == "models":
-        return {"version": 2, "models": [m for d in docs for m in d["models"]]}
-    source = dict(docs[0]["sources"][0])
-    source["tables"] = [t for d in docs for t in d["sources"][0]["tables"]]
-    return {"version": 2, "sources": [source]}
 
 
 def exposures_file(
@@ -224,26 +222,27 @@ def generate_project(
     by_key: dict[str, Any] = {}
     per_source: dict[str, tuple[list[dict], list[dict]]] = {}
     styled = to_legacy if options.style == "legacy" else (lambda d: d)
-    for asset in sorted(assets, key=lambda a: (source_type_of(a), object_of(a))):
-        key = f"{source_type_of(asset)}.{object_of(asset)}"
+    views = [view for asset in assets for view in object_views(asset)]
+    for view in sorted(views, key=lambda v: (source_type_of(v), object_of(v))):
+        key = f"{source_type_of(view)}.{object_of(view)}"
         if key in by_key:
             first = contract_id(by_key[key])
-            raise DbtError(f"two contracts describe {key}: {first} and {contract_id(asset)}")
-        by_key[key] = asset
-        meta = _table_meta(asset, config, out_dir)
-        source_doc, model_doc, sql, warnings = contract_documents(asset, options, table_meta=meta)
-        src = source_type_of(asset)
-        files[f"models/staging/{src}/{default_model_name(asset)}.sql"] = sql
+            raise DbtError(f"two schema objects map to dbt table {key}: in {first} and {contract_id(view)}")
+        by_key[key] = view
+        meta = _table_meta(view, config, out_dir)
+        source_doc, model_doc, sql, warnings = contract_documents(view, options, table_meta=meta)
+        src = source_type_of(view)
+        files[f"models/staging/{src}/{default_model_name(view)}.sql"] = sql
         per_source.setdefault(src, ([], []))[0].append(source_doc)
         per_source[src][1].append(model_doc)
         result.warnings.extend(warnings)
     needs_definitions = False
     for src, (sources, models) in per_source.items():
         origin = f"the contracts of source {src}"
-        merged_models = _merge(models, "models")
+        merged_models = merge_documents(models, "models")
         needs_definitions = needs_definitions or uses_definitions(merged_models) or uses_definitions(sources)
         files[f"models/staging/{src}/_{src}__sources.yml"] = dump_yaml(
-            styled(_merge(sources, "sources")), head=header("dbt sources", origin)
+            styled(merge_documents(sources, "sources")), head=header("dbt sources", origin)
         )
         files[f"models/staging/{src}/_{src}__models.yml"] = dump_yaml(
             styled(merged_models), head=header("dbt models", origin)
