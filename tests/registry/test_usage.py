@@ -81,3 +81,11 @@ def test_manager_uses_the_usage_source(tmp_path: Path) -> None:
     assert saved.change_type == "non-breaking"
     with pytest.raises(BreakingChangeError, match=r"read by model\.shop\.orders"):
         manager.save_contract(contract({"schema": OLD["schema"][:1] + OLD["schema"][3:]}, version="1.2.0"))
+
+
+def test_unused_required_field_removal_stays_major() -> None:
+    """The spec: removing a required field is MAJOR; unused-ness only softens optional removals."""
+    new = contract({"schema": [OLD["schema"][0], *OLD["schema"][2:]]})
+    change = classify(contract(OLD), new, usage=DbtUsage({})).changes[0]
+    assert (change.path, change.kind, change.severity) == ("email", "field_removed", Severity.MAJOR)
+    assert change.message == "required field removed"

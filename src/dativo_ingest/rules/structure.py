@@ -33,16 +33,11 @@ def field_added(pair: FieldPair, ctx: Context) -> Iterator[Change]:
 
 
 def field_removed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
-    """Removing a field removes data consumers read: MAJOR, unless a usage source says nobody reads it."""
+    """Removing a field is MAJOR; a usage source saying nobody reads it softens only an optional one."""
     if pair.new is not None or pair.old is None:
         return
     label = "required field" if pair.old.required else "optional field"
-    if ctx.usage is None or not ctx.source_type:
-        yield ctx.change(
-            pair.path, "field_removed", "removal", f"{label} removed", category="schema", old=pair.old.type
-        )
-        return
-    readers = _consumers(pair, ctx)
+    readers = _consumers(pair, ctx) if ctx.usage is not None and ctx.source_type else None
     if readers:
         shown = ", ".join(readers[:5]) + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
         yield ctx.change(
@@ -54,7 +49,7 @@ def field_removed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
             old=pair.old.type,
             consumers=tuple(readers),
         )
-    else:
+    elif readers is not None and not pair.old.required:
         yield ctx.change(
             pair.path,
             "field_removed_unused",
@@ -62,6 +57,10 @@ def field_removed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
             f"{label} removed; no known downstream consumer reads it",
             category="schema",
             old=pair.old.type,
+        )
+    else:
+        yield ctx.change(
+            pair.path, "field_removed", "removal", f"{label} removed", category="schema", old=pair.old.type
         )
 
 
