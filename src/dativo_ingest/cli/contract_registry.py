@@ -13,7 +13,7 @@ from dativo_ingest.cli.contract import contract_app
 
 SPECS_HELP = "Registry directory (default: the workspace's specs/)."
 PERSPECTIVE_HELP = "spec (the spec's bump rules), consumer or producer."
-LINEAGE_HELP = "Ask the lineage store which dbt models read a removed column (unused removal is MINOR)."
+LINEAGE_HELP = "Ask the lineage store which dbt models read a removed column (unused optional: MINOR)."
 STYLE = {"major": "red", "minor": "yellow", "patch": "cyan", "none": "dim"}
 
 
