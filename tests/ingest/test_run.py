@@ -93,10 +93,18 @@ def test_end_to_end_run_lands_valid_rows_quarantines_the_rest_and_records_everyt
     assert runs and runs[0]["status"] in ("success", "COMPLETE", "complete")
     downstream = {e["node"]["id"] for e in tracker.get_downstream_lineage("source://stripe/customers")}
     assert {
-        "asset://stripe/customers@1.0.0",
+        "transformation://acme/customers/schema_validation",
         "target://iceberg/bronze/stripe_customers",
         "target://iceberg/bronze/stripe_customers_quarantine",
     } <= downstream
+    upstream = {
+        e["node"]["id"] for e in tracker.get_upstream_lineage("target://iceberg/bronze/stripe_customers")
+    }
+    assert upstream == {
+        "transformation://acme/customers/schema_validation",
+        "source://stripe/customers",
+        "asset://stripe/customers@1.0.0",
+    }
     # OpenLineage START + COMPLETE, valid against the spec, with data-quality facets
     events = [json.loads(line) for line in (workspace / "ol.jsonl").read_text().splitlines()]
     assert [e["eventType"] for e in events] == ["START", "COMPLETE"]

@@ -157,7 +157,8 @@ def _import_manifest(manifest: Path) -> dict[str, Any] | str:
 
 
 def _lineage(ws: Workspace) -> list[str]:
-    """Each source's downstream graph as text-tree lines (branches stay branches)."""
+    """Each source's downstream graph as text-tree lines (branches stay branches), then the contract each
+    of its validation steps applies (``asset://...  (applies) -> transformation://...``)."""
     try:
         from dativo_ingest.lineage import LineageTracker
         from dativo_ingest.lineage_graph.render import to_tree
@@ -169,6 +170,11 @@ def _lineage(ws: Workspace) -> list[str]:
         if source not in tracker.nodes:
             continue
         ids = {source} | {e["node"]["id"] for e in tracker.get_downstream_lineage(source, max_depth=12)}
-        edges = [e for e in tracker.repository.edges(sorted(ids)) if e.from_id in ids and e.to_id in ids]
-        lines.extend(to_tree(source, edges))
+        edges = tracker.repository.edges(sorted(ids))
+        lines.extend(to_tree(source, [e for e in edges if e.from_id in ids and e.to_id in ids]))
+        lines.extend(
+            f"{e.from_id}  ({e.edge_type}) -> {e.to_id}"
+            for e in edges
+            if e.edge_type == "applies" and e.to_id in ids
+        )
     return lines

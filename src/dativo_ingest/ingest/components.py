@@ -64,12 +64,21 @@ def register_contract(workspace: Workspace, asset: Any, author: str) -> dict[str
 
 # ----- lineage ----------------------------------------------------------------------------------
 class LineageRun:
-    """Records source -> contract -> validation -> target (and quarantine) and emits START/COMPLETE/FAIL."""
+    """Records the run's graph and emits START/COMPLETE/FAIL.
+
+    The graph: source -> validation step <- contract, validation step -> target (and quarantine). The
+    step is the job's own (``transformation://<tenant>/<job>/schema_validation``) and the contract only
+    feeds it, so a target's upstream holds its own job's source, never those of other jobs sharing the
+    contract. :meth:`start` is called once the source has answered; a run that fails before (a missing
+    table, a refused connection) records no graph, only its FAIL event (Marquez: a run of the job, no
+    datasets: what could not be read is not a dataset).
+    """
 
     def __init__(self, workspace: Workspace, *, enabled: bool = True, openlineage: Any = None) -> None:
         self.tracker: Any = None
         self.warnings: list[str] = []
         self.run_id: str | None = None
+        self.started = False
         self.events: list[dict[str, Any]] = []
         if not enabled:
             log.info("lineage switched off for this job")
@@ -94,6 +103,7 @@ class LineageRun:
         target: Any,
         quarantine: bool,
     ) -> None:
+        self.started = True
         if self.tracker is None:
             return
         try:
@@ -103,7 +113,10 @@ class LineageRun:
             )
             asset_node = t.add_asset_node(asset)
             check = t.add_transformation_node(
-                "schema_validation", description="contract validation (dativo run)"
+                "schema_validation",
+                scope=f"{tenant_id}/{job_name}",
+                description=f"contract validation (dativo run {tenant_id}/{job_name})",
+                contract=asset_node.id,
             )
             dataset = target.dataset()
             namespace, table = (
@@ -114,7 +127,7 @@ class LineageRun:
             target_node = t.add_target_node(
                 kind, namespace or "files", table, location=location, **_catalog_attrs(dataset.catalog)
             )
-            t.add_edge(source_node, asset_node, "validates_against")
+            t.add_edge(source_node, check, "validated_by")
             t.add_edge(asset_node, check, "applies")
             t.add_edge(check, target_node, "writes_to")
             if quarantine and dataset.quarantine is not None:
@@ -138,7 +151,7 @@ class LineageRun:
     def finish(
         self, tenant_id: str, job_name: str, status: str, metrics: dict[str, Any], error: str | None = None
     ) -> None:
-        if self.tracker is None or self.run_id is None:
+        if self.tracker is None or (self.run_id is None and (self.started or status != "fail")):
             return
         try:
             self.tracker.record_run(tenant_id, job_name, status, metrics, error=error)

@@ -21,7 +21,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -192,20 +192,24 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
                 target.begin(result.run_key, result.run_id)
             dataset = target.dataset()
             result.quarantine_table = dataset.quarantine[2] if warn_mode and dataset.quarantine else None
-            lineage.start(
-                job.tenant_id,
-                job.name,
-                source=_source_node(asset, source),
-                asset=asset,
-                target=target,
-                quarantine=warn_mode,
-            )
-            result.lineage_run_id = lineage.run_id
+
+            def source_answered() -> None:
+                lineage.start(
+                    job.tenant_id,
+                    job.name,
+                    source=_source_node(asset, source),
+                    asset=asset,
+                    target=target,
+                    quarantine=warn_mode,
+                )
+                result.lineage_run_id = lineage.run_id
+
             if job.validation.unique_against_table:
                 for column in rules.unique_columns:
                     for values in target.existing_values(column):
                         validator.prime_unique(column, values)
-            for batch, outcome in validator.validate_stream(source.batches()):
+            batches = _once_answered(source.batches(), source_answered)
+            for batch, outcome in validator.validate_stream(batches):
                 if outcome.failed_count:
                     if not warn_mode:
                         raise _strict_failure(outcome, result.rows_read)
@@ -284,6 +288,19 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
         if isinstance(error, DativoError):
             raise error
         raise IngestionError(f"run failed: {redact_text(str(error))}", path=job.config_path) from error
+
+
+def _once_answered(batches: Iterator[pa.RecordBatch], answered: Callable[[], None]) -> Iterator:
+    """``batches``, calling ``answered()`` once the source has answered: before its first batch, or at its
+    end when it has none (a source that fails before is never announced)."""
+    announced = False
+    for batch in batches:
+        if not announced:
+            announced = True
+            answered()
+        yield batch
+    if not announced:
+        answered()
 
 
 def _incremental(job: JobConfig, rules: RuleSet, state: CursorState, target: Any) -> Incremental | None:
