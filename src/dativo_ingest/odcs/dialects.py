@@ -7,6 +7,9 @@ flat list of typed fields. Keyword construction goes through the same path.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -42,10 +45,18 @@ def build(cls: type[AssetDefinition], data: Any, *, source: str | None = None) -
     """Validate ``data`` into ``cls``; pydantic errors become one :class:`ContractValidationError`."""
     if not isinstance(data, dict):
         raise ContractValidationError(f"a contract must be a mapping, got {type(data).__name__}", path=source)
-    try:
+    with contract_errors(data, source):
         return cls.model_validate(normalise(data))
+
+
+@contextmanager
+def contract_errors(data: dict[str, Any], source: str | None = None) -> Iterator[None]:
+    """Turn model errors into one :class:`ContractValidationError` with paths in the document's dialect."""
+    try:
+        yield
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors()]
+        odcs = is_odcs_document(data)
+        problems = [_describe(error, odcs) for error in exc.errors()]
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ContractValidationError(
@@ -55,19 +66,36 @@ def build(cls: type[AssetDefinition], data: Any, *, source: str | None = None) -
         raise ContractValidationError(f"malformed contract: {exc}", path=source) from None
 
 
-def _describe(error: dict[str, Any]) -> dict[str, str]:
-    path = _path_text(error.get("loc", ()))
+def _describe(error: dict[str, Any], odcs: bool) -> dict[str, str]:
+    path = in_dialect(_path_text(error.get("loc", ())), odcs=odcs, single=True)
     if error.get("type") == "extra_forbidden":
         return {"path": path, "message": f"unknown top-level key '{path}'"}
     return {"path": path, "message": f"{error.get('msg', 'invalid value')}"}
 
 
+_FIELD_PATH = r"schema\[\d+\](?:\.properties\[\d+\]|\.items)*"
+#: Model paths whose ODCS home has another name (retention lives in ``slaProperties``).
+_ODCS_HOMES = {"team.owner": "team", "compliance.retention_days": "slaProperties"}
+
+
+def in_dialect(path: str, *, odcs: bool, single: bool) -> str:
+    """A model path (``schema[0].properties[1].type``) as the document's own dialect spells it.
+
+    ODCS: ``schema[0].properties[1].logicalType``; the dativo format lists the fields of a single object
+    flat: ``schema[1].type``.
+    """
+    if odcs:
+        path = re.sub(rf"^({_FIELD_PATH}\.(?:properties\[\d+\]|items))\.type$", r"\1.logicalType", path)
+        return _ODCS_HOMES.get(path, path)
+    if single:
+        path = re.sub(r"^schema\[0\]\.properties\[(\d+)\]", r"schema[\1]", path)
+    return re.sub(rf"^({_FIELD_PATH})\.logicalType$", r"\1.type", path)
+
+
 def _path_text(loc: tuple[Any, ...]) -> str:
-    """``("objects", 0, "properties", 1, "type")`` -> ``schema[1].type`` for single-object paths."""
+    """``("objects", 0, "properties", 1, "type")`` -> ``schema[0].properties[1].type``."""
     parts: list[str] = []
-    items = list(loc)
-    if len(items) >= 3 and items[0] == "objects" and items[1] == 0 and items[2] == "properties":
-        items = ["schema", *items[3:]]
+    items = ["schema", *loc[1:]] if loc and loc[0] == "objects" else list(loc)
     for part in items:
         if isinstance(part, int):
             parts.append(f"[{part}]")

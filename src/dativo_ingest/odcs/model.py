@@ -206,9 +206,10 @@ class AssetDefinition(BaseModel):
 
     # ----- construction -------------------------------------------------------------------------
     def __init__(self, /, **data: Any) -> None:
-        from dativo_ingest.odcs.dialects import normalise
+        from dativo_ingest.odcs.dialects import contract_errors, normalise
 
-        super().__init__(**normalise(data))
+        with contract_errors(data):
+            super().__init__(**normalise(data))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> AssetDefinition:

@@ -89,12 +89,10 @@ Rule = Callable[[AssetDefinition], Iterable[Issue]]
 
 
 def field_paths(asset: AssetDefinition) -> Iterator[tuple[str, SchemaField]]:
-    """Every field with its authoring path (``schema[1]`` flat, ``schema[0].properties[1]`` otherwise)."""
-    flat = len(asset.objects) == 1
+    """Every field with its model path (``schema[0].properties[1]``; see :func:`in_dialect`)."""
     for o, obj in enumerate(asset.objects):
-        base = "schema" if flat else f"schema[{o}].properties"
         for i, top in enumerate(obj.properties):
-            yield from _walk(top, f"{base}[{i}]")
+            yield from _walk(top, f"schema[{o}].properties[{i}]")
 
 
 def _walk(node: SchemaField, path: str) -> Iterator[tuple[str, SchemaField]]:
@@ -162,13 +160,12 @@ def schema_not_empty(asset: AssetDefinition) -> Iterator[Issue]:
 
 
 def unique_field_names(asset: AssetDefinition) -> Iterator[Issue]:
-    flat = len(asset.objects) == 1
     seen_objects: set[str] = set()
     for o, obj in enumerate(asset.objects):
         if obj.name in seen_objects:
             yield _error(f"schema[{o}].name", f"duplicate schema object '{obj.name}'", "unique_field_names")
         seen_objects.add(obj.name)
-        yield from _unique_among(obj.properties, "schema" if flat else f"schema[{o}].properties")
+        yield from _unique_among(obj.properties, f"schema[{o}].properties")
     for path, node in field_paths(asset):
         if node.properties:
             yield from _unique_among(node.properties, f"{path}.properties")
@@ -289,26 +286,30 @@ def validate_asset(
     source_text: str | None = None,
     path: str | None = None,
     rules: tuple[Rule, ...] = RULES,
+    odcs: bool = False,
 ) -> ValidationReport:
-    """Run every rule; ``source_text`` adds lines to issues, ``strict`` turns warnings into errors."""
+    """Run every rule; ``source_text`` adds lines to issues, ``strict`` turns warnings into errors.
+
+    Paths are spelled in the document's dialect: official ODCS with ``odcs=True``, else the dativo format.
+    """
+    from dativo_ingest.odcs.dialects import in_dialect
     from dativo_ingest.yamlio import line_of
 
+    single = len(asset.objects) == 1
     issues: list[Issue] = []
     for rule in rules:
         for issue in rule(asset):
-            if strict and issue.severity == "warning":
-                issue = Issue(issue.path, issue.message, "error", issue.rule)
-            if source_text is not None and issue.path:
-                issue = Issue(
-                    issue.path, issue.message, issue.severity, issue.rule, line_of(source_text, issue.path)
-                )
-            issues.append(issue)
+            where = in_dialect(issue.path, odcs=odcs, single=single)
+            severity = "error" if strict else issue.severity
+            line = line_of(source_text, where) if source_text is not None and where else None
+            issues.append(Issue(where, issue.message, severity, issue.rule, line))
     return ValidationReport(issues)
 
 
 def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | None, ValidationReport]:
     """Load and validate a contract file; load failures become a one-issue report (no exception)."""
     from dativo_ingest.errors import DativoError
+    from dativo_ingest.odcs.dialects import is_odcs_document
     from dativo_ingest.yamlio import line_of, read_mapping
 
     text = None
@@ -318,7 +319,7 @@ def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | No
     except DativoError as exc:
         line = exc.line or (line_of(text, exc.field) if text and exc.field else None)
         return None, ValidationReport([Issue(exc.field or "", exc.message, "error", "load", line)])
-    return asset, validate_asset(asset, strict=strict, source_text=text)
+    return asset, validate_asset(asset, strict=strict, source_text=text, odcs=is_odcs_document(data))
 
 
 @cache
