@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dativo_ingest.errors import SourceError
+from dativo_ingest.ingest import load_job, run_job
 from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
 from dativo_ingest.ingest.sources.prefetch import prefetch
 
@@ -252,3 +253,25 @@ def test_mysql_streams_tables_and_queries(tmp_path: Path) -> None:
     _sql_roundtrip(
         "mysql", url, "CREATE TABLE dativo_src_test (id varchar(20), n bigint, ts datetime)", tmp_path
     )
+
+
+def test_http_errors_never_show_secrets_of_the_url(
+    workspace: Path, api_server: str, monkeypatch, capsys
+) -> None:
+    from dativo_ingest.cli.app import main
+    from tests.ingest.helpers import write_contract, write_job
+
+    _Api.fail_first = 0  # the server answers 401: no Authorization header
+    monkeypatch.setenv("REVIEW_TOKEN", "TopSecret99tok")
+    write_contract(workspace)
+    url = api_server + "?api_key=${REVIEW_TOKEN}&token=literalTok42"
+    job = write_job(workspace, {"source": {"type": "http", "url": url}, "lineage": {"enabled": False}})
+    with pytest.raises(SourceError) as caught:
+        run_job(load_job(job))
+    assert "HTTP 401" in str(caught.value)
+    assert "TopSecret99tok" not in str(caught.value) and "literalTok42" not in str(caught.value)
+    assert main(["run", "--config", str(job)]) == 1
+    captured = capsys.readouterr()
+    assert "HTTP 401" in captured.err
+    assert "TopSecret99tok" not in captured.err + captured.out
+    assert "literalTok42" not in captured.err + captured.out

@@ -71,7 +71,13 @@ class HttpSource(Source):
 
     def dataset(self) -> tuple[str, str]:
         parts = urlsplit(self.options.url)
-        return f"{parts.scheme}://{parts.netloc}", parts.path or "/"
+        netloc = parts.netloc.rsplit("@", 1)[-1]  # never the credentials
+        return f"{parts.scheme}://{netloc}", parts.path or "/"
+
+    @property
+    def where(self) -> str:
+        """The URL as errors and logs show it: secrets (query tokens, passwords, ``${VAR}`` values) masked."""
+        return redact_text(self.options.url)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         import httpx
@@ -93,7 +99,7 @@ class HttpSource(Source):
             while True:
                 body = self._request(client, params)
                 pages += 1
-                records = _records(body, opts.records_path, opts.url)
+                records = _records(body, opts.records_path, self.where)
                 pending.extend(records)
                 while len(pending) >= self.context.batch_size:
                     chunk, pending = pending[: self.context.batch_size], pending[self.context.batch_size :]
@@ -107,7 +113,7 @@ class HttpSource(Source):
                 last = records[-1].get(opts.pagination.cursor_from) if isinstance(records[-1], dict) else None
                 if last is None:
                     raise SourceError(
-                        f"last record has no {opts.pagination.cursor_from!r} to page from", path=opts.url
+                        f"last record has no {opts.pagination.cursor_from!r} to page from", path=self.where
                     )
                 params[opts.pagination.cursor_param] = last
         if pending:
@@ -132,13 +138,13 @@ class HttpSource(Source):
                     try:
                         return response.json()
                     except ValueError as exc:
-                        raise SourceError("response is not JSON", path=opts.url) from exc
+                        raise SourceError("response is not JSON", path=self.where) from exc
                 problem = f"HTTP {response.status_code}"
                 if response.status_code not in RETRY_STATUS:
-                    raise SourceError(f"{problem}: {redact_text(response.text[:200])}", path=opts.url)
+                    raise SourceError(f"{problem}: {redact_text(response.text[:200])}", path=self.where)
                 retry_after = _retry_after(response.headers.get("Retry-After"))
             if attempt >= opts.max_retries:
-                raise SourceError(f"{redact_text(problem)} after {attempt + 1} attempts", path=opts.url)
+                raise SourceError(f"{redact_text(problem)} after {attempt + 1} attempts", path=self.where)
             delay = min(opts.max_backoff_seconds, opts.backoff_seconds * (2**attempt))
             if retry_after is not None:
                 delay = min(opts.max_backoff_seconds, max(delay, retry_after))
@@ -146,7 +152,7 @@ class HttpSource(Source):
                 "retrying request",
                 extra={
                     "fields": {
-                        "url": opts.url,
+                        "url": self.where,
                         "problem": redact_text(problem),
                         "attempt": attempt + 1,
                         "delay_s": delay,

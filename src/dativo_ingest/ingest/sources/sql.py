@@ -53,7 +53,10 @@ class SqlSource(Source):
             raise SourceError(f"{self.type_name} source needs a {self.schemes[0]}:// URL, got {scheme}://")
         if scheme != self.driver_scheme:
             raw = f"{self.driver_scheme}://{raw.split('://', 1)[1]}"
-        url = make_url(raw)
+        try:
+            url = make_url(raw)
+        except Exception as exc:  # the message repeats the URL: mask it
+            raise SourceError(f"bad {self.type_name} URL: {redact_text(str(exc))}") from None
         register_secret(url.password if isinstance(url.password, str) else None)
         return url
 
