@@ -31,7 +31,14 @@ from dativo_ingest.dbt.metadata import contract_id
 from dativo_ingest.dbt.naming import default_model_name, default_source_name, object_of, source_type_of
 from dativo_ingest.dbt.objects import object_views, single_view
 from dativo_ingest.dbt.options import DEFAULT_RESTRICTED, GenerationOptions
-from dativo_ingest.dbt.project import ProjectConfig, ProjectResult, generate_project, project_yml
+from dativo_ingest.dbt.project import (
+    ProjectConfig,
+    ProjectResult,
+    generate_project,
+    merged_file,
+    project_yml,
+    source_files,
+)
 from dativo_ingest.dbt.rules import RuleSet, contract_rules
 from dativo_ingest.dbt.staging import staging_sql
 from dativo_ingest.errors import DbtError
@@ -169,20 +176,26 @@ class DBTGenerator:
         model_name: str | None = None,
         **kwargs: Any,
     ) -> Path:
-        """Write one YAML file under ``output_dir``/models and return its path (unchanged files are kept)."""
-        folder = self.output_dir / "models" / "staging" / source_type_of(asset)
-        if yaml_type == "source":
-            doc = self.generate_source_yaml(asset, catalog_name, **kwargs)
-            path = folder / f"_{source_type_of(asset)}__{object_of(asset)}__sources.yml"
-        elif yaml_type == "model":
-            doc = self.generate_model_yaml(asset, model_name)
-            path = folder / f"{doc['models'][0]['name']}.yml"
-        elif yaml_type == "exposure":
+        """Write one YAML file under ``output_dir``/models and return its path (unchanged files are kept).
+
+        Sources and models go into the per-source files ``dativo dbt generate`` writes
+        (``models/staging/<source>/_<source>__sources.yml`` / ``_<source>__models.yml``), merged with the
+        nodes already there, so both writers can target one project without defining a node twice.
+        """
+        if yaml_type not in YAML_TYPES:
+            raise DbtError(f"must be one of {', '.join(YAML_TYPES)}, got '{yaml_type}'", field="yaml_type")
+        if yaml_type == "exposure":
             doc = self.generate_exposure_yaml(asset, model_name=model_name, **kwargs)
             path = self.output_dir / "models" / "exposures" / f"{doc['exposures'][0]['name']}.yml"
+            write_if_changed(path, dump_yaml(doc, head=self._header(asset, "dbt exposure", "#")))
         else:
-            raise DbtError(f"must be one of {', '.join(YAML_TYPES)}, got '{yaml_type}'", field="yaml_type")
-        write_if_changed(path, dump_yaml(doc, head=self._header(asset, f"dbt {yaml_type}", "#")))
+            if yaml_type == "source":
+                doc = self.generate_source_yaml(asset, catalog_name, **kwargs)
+            else:
+                doc = self.generate_model_yaml(asset, model_name)
+            src = source_type_of(asset)
+            path = self.output_dir / source_files(src)[f"{yaml_type}s"]
+            write_if_changed(path, merged_file(path, doc, f"{yaml_type}s", src))
         if uses_definitions(doc):
             write_if_changed(self.output_dir / DEFINITIONS_PATH, self.generate_test_definitions())
         return path

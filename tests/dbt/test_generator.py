@@ -33,8 +33,8 @@ def test_quick_start_step_3_runs_as_written(asset: AssetDefinition, tmp_path: Pa
     files = sorted(p.relative_to(tmp_path / "dbt").as_posix() for p in (tmp_path / "dbt").rglob("*.yml"))
     assert files == [
         "models/exposures/stripe_customers_dashboard.yml",
-        "models/staging/stripe/_stripe__customers__sources.yml",
-        "models/staging/stripe/stg_stripe_customers.yml",
+        "models/staging/stripe/_stripe__models.yml",
+        "models/staging/stripe/_stripe__sources.yml",
     ]
     exposure = yaml.safe_load((tmp_path / "dbt" / files[0]).read_text())["exposures"][0]
     assert exposure["depends_on"] == ["ref('stg_stripe_customers')"]  # the model name saved before

@@ -160,12 +160,14 @@ def model_document(
 def merge_documents(docs: list[dict[str, Any]], key: str) -> dict[str, Any]:
     """One document holding the nodes of several, sorted by name (sources of one name share tables)."""
     if key == "models":
-        return {"version": 2, "models": sorted((m for d in docs for m in d["models"]), key=_name)}
-    merged: dict[str, dict[str, Any]] = {}
+        models = {m["name"]: m for d in docs for m in d["models"]}
+        return {"version": 2, "models": sorted(models.values(), key=_name)}
+    merged: dict[str, dict[str, Any]] = {}  # a later document's source and tables win
     for doc in docs:
         for source in doc["sources"]:
-            into = merged.setdefault(source["name"], {**source, "tables": {}})
-            into["tables"].update({t["name"]: t for t in source["tables"]})
+            tables = {**(merged.get(source["name"]) or {}).get("tables", {})}
+            tables.update({t["name"]: t for t in source.get("tables") or []})
+            merged[source["name"]] = {**source, "tables": tables}
     sources = [{**s, "tables": sorted(s["tables"].values(), key=_name)} for s in merged.values()]
     return {"version": 2, "sources": sorted(sources, key=_name)}
 
