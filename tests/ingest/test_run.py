@@ -187,6 +187,8 @@ def test_new_contract_version_evolves_the_table_compatibly(workspace: Path) -> N
     assert "added column phone" in result.schema_changes
     tbl = table(workspace)
     assert tbl.scan().to_arrow().num_rows == 10 and "phone" in tbl.schema().column_names
+    required = {f.name for f in tbl.schema().fields if f.required}
+    assert required == {"id", "email", "created_at"}  # only the new column is optional
     narrowed = {
         **v11,
         "version": "2.0.0",

@@ -4,7 +4,8 @@ Catalog: a SQL catalog on SQLite in the workspace (``warehouse/catalog.db``, dat
 ``warehouse/``) unless the job names another (``catalog: {type: rest, uri: ...}`` for a REST catalog
 on object storage). The table is created from the contract's schema (required fields required). A
 new contract version evolves it compatibly (new columns added as optional, widenings such as
-int -> long applied, columns dropped from the contract or made optional relaxed to optional); anything
+int -> long applied, columns dropped from the contract or made optional relaxed to optional; every
+other column keeps its required-ness); anything
 else fails the run before data is written.
 
 Atomicity: while the run streams, valid rows are written as Parquet data files under the table's
@@ -222,10 +223,13 @@ def _evolve(tx: Any, current: Any, target: pa.Schema, identifier: str) -> list[s
                 changed_types.append((field.name, existing[field.name].field_type, new_type))
     if not (relax or added or changed_types):
         return notes
-    optional = pa.schema([f.with_nullable(True) for f in target])
+    # new columns come in optional; existing ones keep their required-ness (relaxed below when asked)
+    merged = pa.schema(
+        [f.with_nullable(f.name not in existing or not existing[f.name].required) for f in target]
+    )
     try:
         with tx.update_schema() as update:
-            update.union_by_name(optional)
+            update.union_by_name(merged)
             for name in relax:
                 update.update_column(name, required=False)
     except Exception as exc:
