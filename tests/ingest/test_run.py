@@ -111,7 +111,15 @@ def test_end_to_end_run_lands_valid_rows_quarantines_the_rest_and_records_everyt
     for event in events:
         validate_event(event)
     complete = events[-1]
-    assert complete["inputs"][0]["inputFacets"]["dataQualityMetrics"]["rowCount"] == 54
+    quality = complete["inputs"][0]["inputFacets"]["dataQualityMetrics"]
+    assert quality["rowCount"] == 54
+    assert {c: m["nullCount"] for c, m in quality["columnMetrics"].items()} == {
+        "id": 0,
+        "email": 1,  # cus_bad001's empty email
+        "status": 0,
+        "balance": 0,
+        "created_at": 0,
+    }
     assert any(
         o["outputFacets"].get("outputStatistics", {}).get("rowCount") == 50 for o in complete["outputs"]
     )

@@ -456,6 +456,7 @@ def _lineage_metrics(result: RunResult, validator: Validator, rules: RuleSet, co
         "bytes_written": commit.bytes_written if commit else 0,
         "snapshot_id": result.snapshot_id,
         "rule_failures": dict(sorted(validator.failures.items())),
+        "null_counts": dict(validator.null_counts),
         "assertions": [
             {
                 "assertion": name.split(":", 1)[0],

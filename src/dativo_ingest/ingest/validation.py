@@ -91,6 +91,7 @@ class Validator:
         self.rules = rules
         self.seen = {c.name: SeenIndex(c.type) for c in rules.columns if c.unique}
         self.failures: Counter = Counter()
+        self.null_counts: Counter = Counter({c.name: 0 for c in rules.columns})  # source nulls per column
 
     def prime_unique(self, column: str, values: pa.Array) -> None:
         """Treat ``values`` (e.g. already in the table) as seen: new rows repeating them fail ``unique``."""
@@ -142,6 +143,7 @@ class Validator:
         prepared: dict[str, Pending] = {}
         for rules, (converted, checks, keys) in zip(columns, results, strict=True):
             arrays.append(converted)
+            self.null_counts[rules.name] += _source_nulls(batch, rules.name)
             if keys is not None:
                 prepared[rules.name] = keys
             for rule, mask in checks:
@@ -183,6 +185,11 @@ class Validator:
         type_failed = _np(failed) if failed is not None else None
         checks = [("type", type_failed)] if type_failed is not None else []
         return converted, checks + _column_checks(rules, converted, type_failed), keys
+
+
+def _source_nulls(batch: pa.RecordBatch, name: str) -> int:
+    """Missing values of column ``name`` in the source batch (Arrow keeps the count: no scan)."""
+    return batch.column(name).null_count if name in batch.schema.names else batch.num_rows
 
 
 def _np(mask: pa.Array) -> np.ndarray:
