@@ -46,7 +46,9 @@ def build(cls: type[AssetDefinition], data: Any, *, source: str | None = None) -
     if not isinstance(data, dict):
         raise ContractValidationError(f"a contract must be a mapping, got {type(data).__name__}", path=source)
     with contract_errors(data, source):
-        return cls.model_validate(normalise(data))
+        asset = cls.model_validate(data)
+    asset._odcs_source = is_odcs_document(data)
+    return asset
 
 
 @contextmanager
@@ -54,6 +56,9 @@ def contract_errors(data: dict[str, Any], source: str | None = None) -> Iterator
     """Turn model errors into one :class:`ContractValidationError` with paths in the document's dialect."""
     try:
         yield
+    except ContractValidationError as exc:  # raised by a nested construction, which knew no file
+        exc.path = exc.path or source
+        raise
     except ValidationError as exc:
         odcs = is_odcs_document(data)
         problems = [_describe(error, odcs) for error in exc.errors()]

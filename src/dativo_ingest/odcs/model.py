@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from dativo_ingest.odcs.types import normalize_type
 
@@ -203,13 +203,24 @@ class AssetDefinition(BaseModel):
     )
     custom_properties: list[dict[str, Any]] = Field(default_factory=list, alias="customProperties")
     contract_created_ts: str | None = Field(None, alias="contractCreatedTs")
+    #: True when built from an official ODCS document (validation then reports ODCS paths).
+    _odcs_source: bool = PrivateAttr(False)
 
     # ----- construction -------------------------------------------------------------------------
     def __init__(self, /, **data: Any) -> None:
-        from dativo_ingest.odcs.dialects import contract_errors, normalise
+        from dativo_ingest.odcs.dialects import contract_errors, is_odcs_document, normalise
 
         with contract_errors(data):
             super().__init__(**normalise(data))
+        self._odcs_source = is_odcs_document(data)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal contents are equal contracts, whichever dialect each was read from."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like every pydantic model
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> AssetDefinition:

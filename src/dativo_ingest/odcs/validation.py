@@ -149,7 +149,11 @@ def owner_present(asset: AssetDefinition) -> Iterator[Issue]:
     owner = asset.owner
     if not owner:
         report = _error if _governed(asset) else _warning
-        yield report("team.owner", "every contract needs an owner (team.owner)", "owner_present")
+        yield report(
+            "team.owner",
+            "every contract needs an owner (team.owner, or an ODCS team member with role owner)",
+            "owner_present",
+        )
     elif _governed(asset) and not EMAIL.match(owner):
         yield _error("team.owner", f"'{owner}' is not an email address", "owner_present")
 
@@ -286,15 +290,16 @@ def validate_asset(
     source_text: str | None = None,
     path: str | None = None,
     rules: tuple[Rule, ...] = RULES,
-    odcs: bool = False,
+    odcs: bool | None = None,
 ) -> ValidationReport:
     """Run every rule; ``source_text`` adds lines to issues, ``strict`` turns warnings into errors.
 
-    Paths are spelled in the document's dialect: official ODCS with ``odcs=True``, else the dativo format.
+    Paths are spelled in the contract's dialect (``odcs``: default, the one it was built from).
     """
     from dativo_ingest.odcs.dialects import in_dialect
     from dativo_ingest.yamlio import line_of
 
+    odcs = asset._odcs_source if odcs is None else odcs
     single = len(asset.objects) == 1
     issues: list[Issue] = []
     for rule in rules:
@@ -309,7 +314,6 @@ def validate_asset(
 def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | None, ValidationReport]:
     """Load and validate a contract file; load failures become a one-issue report (no exception)."""
     from dativo_ingest.errors import DativoError
-    from dativo_ingest.odcs.dialects import is_odcs_document
     from dativo_ingest.yamlio import line_of, read_mapping
 
     text = None
@@ -319,7 +323,7 @@ def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | No
     except DativoError as exc:
         line = exc.line or (line_of(text, exc.field) if text and exc.field else None)
         return None, ValidationReport([Issue(exc.field or "", exc.message, "error", "load", line)])
-    return asset, validate_asset(asset, strict=strict, source_text=text, odcs=is_odcs_document(data))
+    return asset, validate_asset(asset, strict=strict, source_text=text)
 
 
 @cache
