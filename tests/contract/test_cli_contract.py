@@ -11,6 +11,7 @@ import pytest
 
 from dativo_ingest.cli.app import main
 from dativo_ingest.config import AssetDefinition
+from tests.conftest import reference_dir
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -111,3 +112,23 @@ def test_validate_file_with_byte_order_mark(capsys: pytest.CaptureFixture[str], 
     code, out, _ = run(capsys, "contract", "validate", str(path))
     assert code == 1
     assert f"{path}:4: error schema[0].type: unknown type 'strnig'" in out
+
+
+def test_validate_odcs_reports_odcs_paths_and_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = (reference_dir("odcs", "examples", "schema") / "table-column.odcs.yaml").read_text("utf-8")
+    odcs = tmp_path / "x.yaml"
+    odcs.write_text(
+        text.replace("logicalType: string", "logicalType: strang").replace("status: active", "status: wip")
+        + "team:\n  - username: someone\n    role: reader\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "contract", "validate", str(odcs))
+    assert code == 1
+    lines = text.splitlines()
+    strang = next(i for i, line in enumerate(lines, 1) if "logicalType: string" in line)
+    status = next(i for i, line in enumerate(lines, 1) if line.startswith("status:"))
+    assert f"{odcs}:{strang}: error schema[0].properties[0].logicalType: unknown type 'strang'" in out
+    assert f"{odcs}:{status}: warning status: 'wip' is not one of" in out
+    assert f"{odcs}:{len(lines) + 1}: warning team: every contract needs an owner" in out

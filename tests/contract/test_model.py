@@ -215,6 +215,28 @@ def test_wrong_value_type_names_the_field() -> None:
     assert caught.value.field == "schema[0].required"
 
 
+def test_keyword_construction_errors_name_the_user_path() -> None:
+    with pytest.raises(ContractValidationError) as caught:
+        AssetDefinition(version="1.0.0", schema=[{"name": "id", "type": "string", "required": "maybe"}])
+    assert caught.value.field == "schema[0].required"
+
+
+def test_odcs_value_errors_name_the_odcs_path() -> None:
+    document = {
+        "apiVersion": "v3.0.2",
+        "kind": "DataContract",
+        "id": "x",
+        "version": "1.0.0",
+        "status": "active",
+        "schema": [
+            {"name": "t", "properties": [{"name": "a", "logicalType": "string", "required": "maybe"}]}
+        ],
+    }
+    with pytest.raises(ContractValidationError) as caught:
+        AssetDefinition.from_dict(document, source="x.yaml")
+    assert caught.value.field == "schema[0].properties[0].required" and caught.value.path == "x.yaml"
+
+
 def test_non_mapping_document_is_refused() -> None:
     with pytest.raises(ContractValidationError, match="must be a mapping"):
         AssetDefinition.from_dict(["not", "a", "contract"])  # type: ignore[arg-type]
