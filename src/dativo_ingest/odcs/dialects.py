@@ -126,11 +126,60 @@ def _from_authoring(data: dict[str, Any]) -> dict[str, Any]:
             out["objects"] = schema
         else:
             name = out.get("object") or out.get("name") or DEFAULT_OBJECT_NAME
-            out["objects"] = [{"name": name, "properties": schema}]
+            out["objects"] = [{"name": name, "properties": _fields_from_authoring(schema, "schema")}]
     if isinstance(out.get("team"), dict):
         out["team"] = _team_from_authoring(out["team"])
     if isinstance(out.get("description"), str):
         out["description"] = {"purpose": out["description"]}
+    return out
+
+
+#: Constraints a dativo field may carry directly; their model (and ODCS) home is ``logicalTypeOptions``.
+FIELD_CONSTRAINTS = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "enum",
+)
+
+
+def _fields_from_authoring(fields: Any, path: str) -> Any:
+    """Fields with constraints written on them (``maximum: 100``) moved into ``logicalTypeOptions``."""
+    if not isinstance(fields, list):
+        return fields
+    return [_field_from_authoring(f, f"{path}[{i}]") for i, f in enumerate(fields)]
+
+
+def _field_from_authoring(field: Any, path: str) -> Any:
+    if not isinstance(field, dict):
+        return field
+    out = {k: v for k, v in field.items() if k not in FIELD_CONSTRAINTS}
+    given = {k: field[k] for k in FIELD_CONSTRAINTS if k in field}
+    if given:
+        options = out.get("logicalTypeOptions")
+        options = dict(options) if isinstance(options, dict) else {}
+        for key, value in given.items():
+            if key in options and options[key] != value:
+                raise ContractValidationError(
+                    f"{key} {value!r} conflicts with logicalTypeOptions.{key} {options[key]!r}",
+                    field=f"{path}.{key}",
+                )
+            options[key] = value
+        out["logicalTypeOptions"] = options
+    if "properties" in out:
+        out["properties"] = _fields_from_authoring(out["properties"], f"{path}.properties")
+    if isinstance(out.get("items"), dict):
+        out["items"] = _field_from_authoring(out["items"], f"{path}.items")
     return out
 
 

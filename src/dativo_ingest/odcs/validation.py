@@ -9,6 +9,7 @@ and, when the source text is given, its line. Warnings become errors with ``stri
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -215,6 +216,31 @@ def known_classifications(asset: AssetDefinition) -> Iterator[Issue]:
             )
 
 
+#: ODCS v3.1 property keys the model keeps as extras (not unknown).
+_ODCS_EXTRA_KEYS = frozenset({"id", "relationships"})
+
+
+def known_field_keys(asset: AssetDefinition) -> Iterator[Issue]:
+    """A key a field does not know (a typo like ``uniqe``) is a warning; it is kept in customProperties."""
+    from dativo_ingest.odcs.dialects import FIELD_CONSTRAINTS
+
+    known = sorted(
+        {info.alias or name for name, info in SchemaField.model_fields.items()}
+        | set(FIELD_CONSTRAINTS)
+        | {"logicalType"}
+    )
+    for path, node in field_paths(asset):
+        for key in sorted(set(node.model_extra or {}) - _ODCS_EXTRA_KEYS):
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            yield _warning(
+                f"{path}.{key}",
+                f"unknown key '{key}'; {hint}(kept as customProperties dativo.{key}; "
+                "custom keys belong under customProperties)",
+                "known_field_keys",
+            )
+
+
 def retention_not_negative(asset: AssetDefinition) -> Iterator[Issue]:
     days = asset.retention_days
     if days is not None and days < 0:
@@ -278,6 +304,7 @@ RULES: tuple[Rule, ...] = (
     unique_field_names,
     known_types,
     known_classifications,
+    known_field_keys,
     retention_not_negative,
     expectations_well_formed,
     monitoring_has_oncall,
