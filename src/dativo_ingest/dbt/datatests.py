@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dativo_ingest.dbt.columns import Column
-from dativo_ingest.dbt.naming import sql_string
+from dativo_ingest.dbt.naming import escape_string, quote, sql_string
 from dativo_ingest.dbt.rules import Rule
 
 BUILTIN_KINDS = frozenset({"not_null", "unique", "accepted_values", "relationships"})
@@ -42,7 +42,6 @@ _OPERATORS = {
     "mustBeLessOrEqualTo": "<=",
     "mustBeLessThanOrEqualTo": "<=",
 }
-_PLACEHOLDERS = ("${object}", "{object}", "{table}", "{model}")
 
 
 def _bounds(args: dict[str, Any]) -> dict[str, Any]:
@@ -53,9 +52,14 @@ def _bounds(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def column_tests(
-    rules: list[Rule], column: Column, *, resolve: Callable[[str], str], staged: bool
+    rules: list[Rule], column: Column, *, resolve: Callable[[str], str], staged: bool, adapter: str = "duckdb"
 ) -> list[Any]:
-    """Data test entries for ``column``; on a staged (masked) column only those masking keeps true."""
+    """Data test entries for ``column``; on a staged (masked) column only those masking keeps true.
+
+    Values reach SQL through dbt's macros unescaped, so they are escaped here for ``adapter``: accepted
+    string values (dbt quotes them), other accepted values as literals (``quote: false``), and the
+    relationships ``field`` as an identifier.
+    """
     out: list[Any] = []
     for rule in rules:
         if staged and column.masking and rule.kind not in _SURVIVES_MASKING[column.masking]:
@@ -64,15 +68,10 @@ def column_tests(
         if rule.kind in ("not_null", "unique"):
             out.append(rule.kind)
         elif rule.kind == "accepted_values":
-            values = list(args["values"])
-            arguments: dict[str, Any] = {"values": [str(v) for v in values] if column.is_string else values}
-            if not column.is_string:
-                arguments["quote"] = False
-            out.append({"accepted_values": {"arguments": arguments}})
+            out.append({"accepted_values": {"arguments": _accepted(list(args["values"]), column, adapter)}})
         elif rule.kind == "relationships":
-            out.append(
-                {"relationships": {"arguments": {"to": resolve(str(args["to"])), "field": args["field"]}}}
-            )
+            target = {"to": resolve(str(args["to"])), "field": quote(str(args["field"]), adapter)}
+            out.append({"relationships": {"arguments": target}})
         elif rule.kind in ("range", "length"):
             out.append({f"dativo_{rule.kind}": {"arguments": _bounds(args)}})
         elif rule.kind == "regex":
@@ -80,7 +79,14 @@ def column_tests(
     return out
 
 
-def table_tests(rules: list[Rule]) -> list[Any]:
+def _accepted(values: list[Any], column: Column, adapter: str) -> dict[str, Any]:
+    """accepted_values arguments: escaped strings (dbt quotes them), else literals with ``quote: false``."""
+    if column.is_string:
+        return {"values": [escape_string(v, adapter) for v in values]}
+    return {"values": [_literal(v, adapter) if isinstance(v, str) else v for v in values], "quote": False}
+
+
+def table_tests(rules: list[Rule], adapter: str = "duckdb") -> list[Any]:
     """Model-level data tests: row counts and custom SQL rules."""
     out: list[Any] = []
     for rule in rules:
@@ -88,37 +94,31 @@ def table_tests(rules: list[Rule]) -> list[Any]:
         if rule.kind == "row_count":
             out.append({"dativo_row_count": {"arguments": _bounds(args)}})
         elif rule.kind == "sql":
-            arguments = {"query": _neutral_query(str(args["query"]))}
-            condition = _condition(args)
+            arguments = {"query": str(args["query"])}
+            condition = _condition(args, adapter)
             if condition:
                 arguments["condition"] = condition
             out.append({"dativo_sql_rule": {"arguments": arguments}})
     return out
 
 
-def _neutral_query(query: str) -> str:
-    """The rule's query with its table placeholder spelled ``__model__`` (replaced by the test)."""
-    query = query.strip().rstrip(";")
-    for placeholder in _PLACEHOLDERS:
-        query = query.replace(placeholder, "__model__")
-    return query
-
-
-def _literal(value: Any) -> str:
+def _literal(value: Any, adapter: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    return sql_string(value)
+    return sql_string(value, adapter)
 
 
-def _condition(args: dict[str, Any]) -> str:
+def _condition(args: dict[str, Any], adapter: str) -> str:
     """The ODCS ``mustBe...`` operators as one SQL condition on ``check_value`` ("" when none)."""
-    checks = [f"check_value {op} {_literal(args[key])}" for key, op in _OPERATORS.items() if key in args]
+    checks = [
+        f"check_value {op} {_literal(args[key], adapter)}" for key, op in _OPERATORS.items() if key in args
+    ]
     for key, negate in (("mustBeBetween", ""), ("mustNotBeBetween", "not ")):
         if key in args:
-            low, high = list(args[key])[:2]
-            checks.append(f"check_value {negate}between {_literal(low)} and {_literal(high)}")
+            low, high = (_literal(v, adapter) for v in list(args[key])[:2])
+            checks.append(f"check_value {negate}between {low} and {high}")
     return " and ".join(checks)
 
 
@@ -169,10 +169,19 @@ where check_value is null or not ({{ condition }})
 """
 
 
+#: Jinja turning the ``pattern`` argument into a string literal (see naming.escape_string).
+_PATTERN_LITERAL = {
+    "standard": """{{ "'" ~ pattern | replace("'", "''") ~ "'" }}""",
+    "snowflake": """{{ "'" ~ pattern | replace("\\\\", "\\\\\\\\") | replace("'", "''") ~ "'" }}""",
+    "backslash": """{{ "'" ~ pattern | replace("\\\\", "\\\\\\\\") | replace("'", "\\\\'") ~ "'" }}""",
+}
+
+
 def data_test_definitions(adapter: str) -> str:
     """The Jinja source of dativo's generic tests for ``adapter``."""
     text = "cast({{ column_name }} as {{ dbt.type_string() }})"
-    pattern = '{{ "\'" ~ pattern | replace("\'", "\'\'") ~ "\'" }}'
+    style = "backslash" if adapter in ("bigquery", "databricks", "spark") else adapter
+    pattern = _PATTERN_LITERAL.get(style, _PATTERN_LITERAL["standard"])
     return _DEFINITIONS.replace("__NOT_MATCHING__", _NOT_MATCHING[adapter].format(e=text, p=pattern))
 
 

@@ -85,7 +85,7 @@ def source_document(
     columns = [
         _column_entry(
             c,
-            column_tests(rules.for_column(c.name), c, resolve=resolve, staged=False),
+            column_tests(rules.for_column(c.name), c, resolve=resolve, staged=False, adapter=options.adapter),
             staged=False,
             constraints=[],
         )
@@ -134,7 +134,9 @@ def model_document(
             constraints.append({"type": "not_null"})
         if table and len(keys) == 1 and keys[0] == column.name and column.masking in (None, "hash"):
             constraints.append({"type": "primary_key"})
-        tests = column_tests(rules.for_column(column.name), column, resolve=resolve, staged=True)
+        tests = column_tests(
+            rules.for_column(column.name), column, resolve=resolve, staged=True, adapter=options.adapter
+        )
         entries.append(_column_entry(column, tests, staged=True, constraints=constraints))
     model: dict[str, Any] = {
         "name": name,
@@ -150,7 +152,7 @@ def model_document(
     }
     if table and len(keys) > 1:
         model["constraints"] = [{"type": "primary_key", "columns": keys}]
-    model_tests = table_tests(rules.table_level())
+    model_tests = table_tests(rules.table_level(), options.adapter)
     if model_tests:
         model["data_tests"] = model_tests
     model["columns"] = entries

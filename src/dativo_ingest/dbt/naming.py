@@ -93,6 +93,7 @@ _RESERVED = frozenset(
     ]
 )
 _QUOTE = {"bigquery": "`", "databricks": "`", "spark": "`"}
+_BACKSLASH_ESCAPES = frozenset({"bigquery", "databricks", "spark"})
 
 
 def slug(text: str | None) -> str:
@@ -131,6 +132,20 @@ def quote(name: str, adapter: str = "duckdb") -> str:
     return f"{q}{name.replace(q, q + q)}{q}"
 
 
-def sql_string(value: Any) -> str:
-    """A SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
+def escape_string(value: Any, adapter: str = "duckdb") -> str:
+    """``value`` escaped to sit between single quotes in ``adapter``'s SQL.
+
+    Standard SQL doubles a quote; Snowflake also reads backslash escapes; BigQuery, Databricks and Spark
+    use backslash escapes only (``'a''b'`` is two adjacent literals there).
+    """
+    text = str(value)
+    if adapter in _BACKSLASH_ESCAPES:
+        return text.replace("\\", "\\\\").replace("'", "\\'")
+    if adapter == "snowflake":
+        text = text.replace("\\", "\\\\")
+    return text.replace("'", "''")
+
+
+def sql_string(value: Any, adapter: str = "duckdb") -> str:
+    """A SQL string literal for ``adapter``."""
+    return "'" + escape_string(value, adapter) + "'"

@@ -6,16 +6,26 @@ regex), field ODCS ``quality`` rules (nullCheck, duplicateCount, validValues, ro
 ``data_quality.expectations`` (not_null, unique, accepted_values, relationships, range, length, regex,
 row_count, sql). Duplicates are dropped; expectations on columns the schema does not declare are
 reported as skipped rather than emitted (a test on a missing column cannot pass).
+
+A SQL rule names the checked table with a placeholder: ``{object}``, ``{table}``, ``{model}`` (also with
+a leading ``$``), or dbt's own ``{{ model }}`` / ``{{ this }}``; each is stored as ``__model__``, which the
+generated test replaces. A query with any other placeholder (``{name}``, ``${name}``, other Jinja) is
+skipped with a warning, since dbt could not run it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 GENERIC_KINDS = frozenset({"not_null", "unique", "accepted_values", "relationships"})
 TABLE_KINDS = frozenset({"row_count", "sql"})
+#: The neutral spelling of the checked table in a SQL rule (the generated test replaces it).
+MODEL_PLACEHOLDER = "__model__"
+_TABLE_PLACEHOLDER = re.compile(r"\{\{-?\s*(?:model|this)\s*-?\}\}|\$?\{(?:object|table|model)\}")
+_OTHER_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{[^{}]*\}|\{[A-Za-z_]\w*\}", re.S)
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,21 @@ def _args(**values: Any) -> tuple[tuple[str, Any], ...]:
 
 def _freeze(value: Any) -> Any:
     return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+
+
+def neutral_query(query: str) -> str:
+    """The rule's query with its table placeholder spelled ``__model__`` and no trailing semicolon."""
+    return _TABLE_PLACEHOLDER.sub(MODEL_PLACEHOLDER, query.strip().rstrip(";").rstrip())
+
+
+def unknown_placeholders(query: str) -> list[str]:
+    """Placeholders left in a neutral query (none is expected), in order of appearance."""
+    return list(dict.fromkeys(m.group(0) for m in _OTHER_PLACEHOLDER.finditer(query)))
+
+
+def _sql_rule(query: str, spec: dict[str, Any], origin: str) -> Rule:
+    ops = {k: v for k, v in spec.items() if k.startswith("mustBe") or k.startswith("mustNotBe")}
+    return Rule("sql", None, _args(query=neutral_query(str(query)), **ops), origin)
 
 
 def _bounds(options: dict[str, Any], low: str, high: str) -> dict[str, Any]:
@@ -111,8 +136,7 @@ def _quality_rule(quality: dict[str, Any], column: str | None) -> Rule | None:
         if low is not None or high is not None:
             return Rule("row_count", None, _args(min=low, max=high), "quality")
     if quality.get("type") == "sql" and quality.get("query"):
-        ops = {k: v for k, v in quality.items() if k.startswith("mustBe") or k.startswith("mustNotBe")}
-        return Rule("sql", None, _args(query=quality["query"], **ops), "quality")
+        return _sql_rule(quality["query"], quality, "quality")
     return None
 
 
@@ -132,8 +156,7 @@ def _expectation_rule(expectation: Any) -> Rule | None:
     if kind == "row_count" and (extra.get("min") is not None or extra.get("max") is not None):
         return Rule(kind, None, _args(min=extra.get("min"), max=extra.get("max")), "expectation")
     if kind in ("sql", "custom_sql") and extra.get("query"):
-        ops = {k: v for k, v in extra.items() if k.startswith("mustBe") or k.startswith("mustNotBe")}
-        return Rule("sql", None, _args(query=extra["query"], **ops), "expectation")
+        return _sql_rule(extra["query"], extra, "expectation")
     return None
 
 
@@ -149,6 +172,13 @@ def contract_rules(asset: Any) -> RuleSet:
             return
         if rule.column is not None and rule.column not in columns:
             result.skipped.append(f"{where}: column '{rule.column}' is not declared in the schema")
+            return
+        unknown = unknown_placeholders(rule.arguments["query"]) if rule.kind == "sql" else []
+        if unknown:
+            result.skipped.append(
+                f"{where}: query has unrecognised placeholder(s) {', '.join(unknown)}; name the checked "
+                "table with {object}, {table}, {model}, {{ model }} or {{ this }}"
+            )
             return
         if rule.key not in seen:
             seen.add(rule.key)

@@ -62,7 +62,9 @@ def _select_expr(column: Column, options: GenerationOptions) -> str:
     if column.masking == "hash":
         expr = _HASH[options.adapter].format(e=text)
     elif column.masking == "redact" and column.is_string:
-        expr = f"case when {raw} is null then null else {sql_string(options.redacted_text)} end"
+        expr = (
+            f"case when {raw} is null then null else {sql_string(options.redacted_text, options.adapter)} end"
+        )
         expr = f"cast({expr} as {column.staged_type})"
     elif column.masking in ("redact", "null"):
         expr = f"cast(null as {column.staged_type})"
