@@ -105,7 +105,11 @@ def _keeps_ingesting_after_an_empty_run(workspace: Path, job: Path, insert) -> N
     insert([row(3, 3)])
     later = run_job(load_job(job))
     assert (later.status, later.rows_written) == ("success", 1)
-    assert ids_in_table(workspace) == ["cus_1", "cus_2", "cus_3"]
+    insert([row(4, 3)])  # arrives late, with exactly the committed cursor's timestamp
+    late = run_job(load_job(job))
+    assert (late.rows_read, late.rows_written) == (1, 1)
+    assert run_job(load_job(job)).rows_read == 0
+    assert ids_in_table(workspace) == ["cus_1", "cus_2", "cus_3", "cus_4"]
 
 
 @pytest.mark.postgres
@@ -182,7 +186,7 @@ def test_http_incremental_keeps_reading_new_rows(workspace: Path, customers_api:
     job = write_job(
         workspace,
         {
-            "source": {"type": "http", "url": customers_api, "incremental_param": "created[gt]"},
+            "source": {"type": "http", "url": customers_api, "incremental_param": "created[gte]"},
             "incremental": {"cursor_field": "created_at"},
             "lineage": {"enabled": False},
         },
@@ -212,3 +216,27 @@ def test_cursor_passes_quarantined_rows_so_they_are_not_read_again(workspace: Pa
     second = run_job(load_job(job))
     assert (second.rows_read, second.rows_written) == (0, 0)
     assert ids_in_table(workspace) == ["cus_1"]
+
+
+def test_rows_at_the_cursor_value_are_neither_lost_nor_read_twice_without_a_key(workspace: Path) -> None:
+    from tests.ingest.helpers import CUSTOMERS_CONTRACT, write_csv
+
+    keyless = {
+        **CUSTOMERS_CONTRACT,
+        "schema": [{**f, "unique": False} for f in CUSTOMERS_CONTRACT["schema"]],
+    }
+    write_contract(workspace, keyless)
+    data = workspace / "data" / "c.csv"
+    day3 = "2024-01-03T00:00:00Z"
+    write_csv(data, [f"cus_1,a@example.com,active,1,{day3}"])
+    job = write_job(
+        workspace,
+        {"source": {"type": "csv", "path": "../data/c.csv"}, "incremental": {"cursor_field": "created_at"}},
+    )
+    assert run_job(load_job(job)).rows_written == 1
+    write_csv(data, [f"cus_1,a@example.com,active,1,{day3}", f"cus_2,b@example.com,active,2,{day3}"])
+    second = run_job(load_job(job))
+    assert (second.rows_read, second.rows_written) == (1, 1)
+    write_csv(data, [f"cus_1,a@example.com,active,1,{day3}", f"cus_2,b@example.com,active,2,{day3}", ""])
+    assert run_job(load_job(job)).rows_read == 0
+    assert ids_in_table(workspace) == ["cus_1", "cus_2"]

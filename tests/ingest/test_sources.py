@@ -230,7 +230,7 @@ def _sql_roundtrip(kind: str, url: str, create: str, tmp_path: Path) -> None:
         {"url": url, "query": "SELECT id, n, ts FROM dativo_src_test"},
         ctx(tmp_path, incremental=incremental),
     )
-    assert read_all(source).column("n").to_pylist() == [21, 22, 23, 24]
+    assert read_all(source).column("n").to_pylist() == [20, 21, 22, 23, 24]  # inclusive: see boundary.py
     with pytest.raises(SourceError, match="query failed"):
         read_all(build_source(kind, {"url": url, "query": "SELECT nope FROM dativo_src_test"}, ctx(tmp_path)))
 

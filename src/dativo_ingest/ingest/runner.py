@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dativo_ingest.errors import ConfigError, DataValidationError, DativoError, IngestionError
 from dativo_ingest.fileio import locked
 from dativo_ingest.ingest import components
+from dativo_ingest.ingest.boundary import Boundary
 from dativo_ingest.ingest.jobconfig import JobConfig
 from dativo_ingest.ingest.memory import run_memory_pool
 from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch
@@ -48,6 +48,7 @@ from dativo_ingest.workspace import Workspace
 log = get_logger(__name__)
 
 Progress = Callable[[int, int], None]  # (rows read so far, rows quarantined so far)
+MAX_COMMITTED_KEYS = 1000  # boundary identities stored in a commit (all of them go to the state file)
 
 
 @dataclass
@@ -180,7 +181,7 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
         run_id=result.run_id,
     )
     validator = Validator(rules)
-    cursor_value: Any = None
+    boundary = _boundary(incremental, rules)
     commit = None
     error: Exception | None = None
     try:
@@ -208,7 +209,7 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
                 for column in rules.unique_columns:
                     for values in target.existing_values(column):
                         validator.prime_unique(column, values)
-            batches = _once_answered(source.batches(), source_answered)
+            batches = _window(_once_answered(source.batches(), source_answered), boundary)
             for batch, outcome in validator.validate_stream(batches):
                 if outcome.failed_count:
                     if not warn_mode:
@@ -220,19 +221,14 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
                     )
                 for part in outcome.valid_parts():
                     target.write(part)
-                if incremental is not None:  # every row read, quarantined ones too: none is read twice
-                    cursor_value = _max(cursor_value, outcome.typed.column(incremental.cursor_field))
                 result.rows_read += batch.num_rows
                 result.rows_written += outcome.valid_count
                 result.rows_quarantined += outcome.failed_count
                 if progress is not None:
                     progress(result.rows_read, result.rows_quarantined)
             _check_ratio(job, result)
-            result.cursor = (
-                _jsonable(cursor_value)
-                if cursor_value is not None
-                else (incremental.since if incremental else None)
-            )
+            cursor, keys = boundary.result() if boundary else (None, [])
+            result.cursor = _jsonable(cursor)
             properties = {
                 RUN_KEY: result.run_key,
                 "dativo.run-id": result.run_id,
@@ -245,10 +241,12 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
             if incremental is not None:
                 properties["dativo.cursor-field"] = incremental.cursor_field
                 properties["dativo.cursor"] = json.dumps(result.cursor)
+                if len(keys) <= MAX_COMMITTED_KEYS:
+                    properties["dativo.cursor-keys"] = json.dumps(keys)
             commit = target.commit(properties)
         result.snapshot_id = commit.snapshot_id
         if incremental is not None and result.cursor is not None:
-            state.advance(incremental.cursor_field, result.cursor, result.run_key, commit.snapshot_id)
+            state.advance(incremental.cursor_field, result.cursor, result.run_key, commit.snapshot_id, keys)
         result.status = "success"
     except Exception as exc:
         error = exc
@@ -318,7 +316,27 @@ def _incremental(job: JobConfig, rules: RuleSet, state: CursorState, target: Any
         )
     _recover_state(job, state, target)
     since = state.cursor(field_name)
-    return Incremental(field_name, column.type, since if since is not None else job.incremental.start)
+    if since is None:
+        return Incremental(field_name, column.type, job.incremental.start)
+    return Incremental(field_name, column.type, since, state.boundary_keys(field_name))
+
+
+def _boundary(incremental: Incremental | None, rules: RuleSet) -> Boundary | None:
+    if incremental is None:
+        return None
+    key = rules.unique_columns[0] if rules.unique_columns else None
+    return Boundary(incremental, key, [c.name for c in rules.columns], incremental.boundary_keys)
+
+
+def _window(batches: Iterator[pa.RecordBatch], boundary: Boundary | None) -> Iterator[pa.RecordBatch]:
+    """The rows not read by an earlier run (all of them without ``incremental``)."""
+    if boundary is None:
+        yield from batches
+        return
+    for batch in batches:
+        batch = boundary.admit(batch)
+        boundary.observe(batch)
+        yield batch
 
 
 def _recover_state(job: JobConfig, state: CursorState, target: Any) -> None:
@@ -329,7 +347,7 @@ def _recover_state(job: JobConfig, state: CursorState, target: Any) -> None:
         return
     field_name, cursor = last.get("dativo.cursor-field"), last.get("dativo.cursor")
     if field_name and cursor not in (None, "null"):
-        state.advance(field_name, json.loads(cursor), last[RUN_KEY], last.get("snapshot-id"))
+        state.advance(field_name, json.loads(cursor), last[RUN_KEY], last.get("snapshot-id"), _keys(last))
 
 
 def _run_key(
@@ -365,9 +383,16 @@ def _already_committed(
     result.warnings.append(f"run {result.run_key[:12]} was already committed; nothing written")
     if job.incremental is not None and props.get("dativo.cursor") not in (None, "null"):
         result.cursor = json.loads(props["dativo.cursor"])
-        state.advance(job.incremental.cursor_field, result.cursor, result.run_key, result.snapshot_id)
+        state.advance(
+            job.incremental.cursor_field, result.cursor, result.run_key, result.snapshot_id, _keys(props)
+        )
     result.duration_seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _keys(props: dict[str, str]) -> list[str]:
+    """The boundary identities a commit carries (none when there were too many to store)."""
+    return json.loads(props.get("dativo.cursor-keys") or "[]")
 
 
 def _strict_failure(outcome, offset: int) -> DataValidationError:
@@ -388,13 +413,6 @@ def _check_ratio(job: JobConfig, result: RunResult) -> None:
             f"{result.rows_quarantined} of {result.rows_read} rows quarantined, above max_quarantine_ratio "
             f"{limit}; nothing committed"
         )
-
-
-def _max(current: Any, column: pa.Array) -> Any:
-    value = pc.max(column).as_py()
-    if value is None:
-        return current
-    return value if current is None or value > current else current
 
 
 def _jsonable(value: Any) -> Any:

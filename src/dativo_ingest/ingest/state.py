@@ -35,15 +35,18 @@ class CursorState:
         data = self.load()
         return data.get("cursor") if data.get("cursor_field") == field else None
 
-    def advance(self, field: str, value: Any, run_key: str, commit_id: str | None) -> None:
-        """Record ``value`` as committed (call only after the commit succeeded)."""
+    def boundary_keys(self, field: str) -> list[str]:
+        """Identities of the rows read at the committed cursor value (see :mod:`..boundary`)."""
+        data = self.load()
+        return list(data.get("boundary_keys") or []) if data.get("cursor_field") == field else []
+
+    def advance(
+        self, field: str, value: Any, run_key: str, commit_id: str | None, keys: list[str] | None = None
+    ) -> None:
+        """Record ``value`` (and the ``keys`` read at it) as committed; call only after the commit."""
+        state = {"cursor_field": field, "cursor": value, "run_key": run_key, "commit": commit_id}
         with locked(self.path):
             atomic_write_text(
                 self.path,
-                json.dumps(
-                    {"cursor_field": field, "cursor": value, "run_key": run_key, "commit": commit_id},
-                    sort_keys=True,
-                    indent=2,
-                )
-                + "\n",
+                json.dumps({**state, "boundary_keys": keys or []}, sort_keys=True, indent=2) + "\n",
             )

@@ -32,11 +32,13 @@ class SourceOptions(BaseModel):
 
 @dataclass
 class Incremental:
-    """Read only rows whose ``cursor_field`` is greater than ``since`` (None: read everything)."""
+    """Read only rows whose ``cursor_field`` is at or after ``since`` (None: read everything); rows at
+    ``since`` already read are told apart by ``boundary_keys`` (:mod:`dativo_ingest.ingest.boundary`)."""
 
     cursor_field: str
     cursor_type: pa.DataType
     since: Any = None
+    boundary_keys: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -215,7 +217,7 @@ def since_value(incremental: Incremental | None) -> pa.Scalar | None:
 def filter_since(
     batch: pa.RecordBatch, incremental: Incremental | None, since: pa.Scalar | None
 ) -> pa.RecordBatch:
-    """Rows of ``batch`` after the cursor.
+    """Rows of ``batch`` at or after the cursor (the run drops those at it that were read before).
 
     Rows whose cursor is missing or does not parse are read (and quarantined) by the first, full run
     only; later runs skip them, so they are not quarantined again and again.
@@ -223,4 +225,4 @@ def filter_since(
     if since is None or incremental is None or incremental.cursor_field not in batch.schema.names:
         return batch
     cursor, _ = try_cast(batch.column(incremental.cursor_field), incremental.cursor_type)
-    return batch.filter(pc.fill_null(pc.greater(cursor, since), False))
+    return batch.filter(pc.fill_null(pc.greater_equal(cursor, since), False))

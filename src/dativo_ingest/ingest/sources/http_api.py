@@ -12,8 +12,12 @@ source:
   url: https://api.stripe.com/v1/customers
   headers: {Authorization: "Bearer ${STRIPE_API_KEY}"}
   pagination: {type: cursor, page_size: 100}
-  incremental_param: "created[gt]"     # receives the last committed cursor (epoch seconds for timestamps)
+  incremental_param: "created[gte]"    # receives the last committed cursor (epoch seconds for timestamps)
 ```
+
+Use an inclusive parameter (``created[gte]``): the run itself drops the rows at the cursor value that
+an earlier run read (:mod:`dativo_ingest.ingest.boundary`) and every row before it, so late rows sharing
+the cursor's timestamp are not lost. ``created[gt]`` works too, but such late rows are never asked for.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Options: ``url`` (put the password in ``${ENV_VAR}``), and ``table`` (with optional ``schema``) or
 ``query``. Only contract columns are selected from a table. Rows arrive in chunks of the job's
 ``batch_size`` through a server-side cursor (psycopg's named cursor, PyMySQL's ``SSCursor``), so memory
-does not grow with the table. Incremental runs add ``WHERE cursor > :since ORDER BY cursor``.
+does not grow with the table. Incremental runs add ``WHERE cursor >= :since ORDER BY cursor``.
 PostgreSQL and MySQL/MariaDB are the concrete sources (:mod:`.postgres`, :mod:`.mysql`).
 """
 
@@ -115,7 +115,7 @@ class SqlSource(Source):
         if incremental is not None:
             cursor = quote(incremental.cursor_field)
             if since is not None:
-                sql += f" WHERE {cursor} > :since"
+                sql += f" WHERE {cursor} >= :since"
                 params["since"] = since.as_py()
             sql += f" ORDER BY {cursor}"
         return sql, params

@@ -1,0 +1,93 @@
+"""The incremental window: which rows a run reads, and what the next run must not read again.
+
+Sources read the rows whose cursor is at or after the committed cursor (``>=``), so rows that arrive
+late with exactly the cursor's value are not lost. Rows at that value that an earlier run already read
+are recognised by their identity and dropped: the contract's first unique (primary key) column, or,
+without one, the row's contract columns. The identities of the rows at the newest cursor value are
+committed with the cursor (as short digests). Rows whose cursor is missing or unparseable are read by
+the first, full run only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dativo_ingest.ingest.casting import try_cast
+from dativo_ingest.ingest.sources.base import Incremental, since_value
+
+
+class Boundary:
+    """Filters the stream to rows not read before and tracks the cursor (and identities) to commit."""
+
+    def __init__(
+        self, incremental: Incremental, key: str | None, columns: list[str], seen: Iterable[str] = ()
+    ) -> None:
+        self.incremental = incremental
+        self.since = since_value(incremental)
+        self.key = key
+        self.columns = columns
+        self.seen = set(seen)
+        self.top: Any = None
+        self.top_keys: set[str] = set()
+
+    def admit(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Rows after the cursor, and rows at it whose identity was not read before."""
+        if self.since is None:
+            return batch
+        cursor = self._cursor(batch)
+        keep = _np(pc.greater(cursor, self.since))
+        at = np.flatnonzero(_np(pc.equal(cursor, self.since)))
+        if at.size:
+            fresh = np.array([i not in self.seen for i in self._identities(batch, at)], dtype=bool)
+            keep[at[fresh]] = True
+        return batch if keep.all() else batch.filter(pa.array(keep))
+
+    def observe(self, batch: pa.RecordBatch) -> None:
+        """Track the greatest cursor over every row read (valid or not) and the identities at it."""
+        cursor = self._cursor(batch)
+        top = pc.max(cursor).as_py()
+        if top is None:
+            return
+        if self.top is None or top > self.top:
+            self.top, self.top_keys = top, set()
+        if top == self.top:
+            at = np.flatnonzero(_np(pc.equal(cursor, pa.scalar(top, type=cursor.type))))
+            self.top_keys.update(self._identities(batch, at))
+
+    def result(self) -> tuple[Any, list[str]]:
+        """``(cursor, identities at it)`` to commit: the newest value read, else the window's start."""
+        since = self.since.as_py() if self.since is not None else None
+        if self.top is None:
+            return self.incremental.since, sorted(self.seen)
+        if since is not None and self.top == since:
+            return self.top, sorted(self.seen | self.top_keys)
+        return self.top, sorted(self.top_keys)
+
+    def _cursor(self, batch: pa.RecordBatch) -> pa.Array:
+        name = self.incremental.cursor_field
+        column = batch.column(name) if name in batch.schema.names else pa.nulls(batch.num_rows)
+        return try_cast(column, self.incremental.cursor_type)[0]
+
+    def _identities(self, batch: pa.RecordBatch, rows: np.ndarray) -> list[str]:
+        taken = batch.take(pa.array(rows))
+        if self.key and self.key in batch.schema.names:
+            values: list[Any] = taken.column(self.key).to_pylist()
+        else:
+            values = taken.select([c for c in self.columns if c in batch.schema.names]).to_pylist()
+        return [_digest(v) for v in values]
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _np(mask: pa.Array) -> np.ndarray:
+    return np.array(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)  # writable
