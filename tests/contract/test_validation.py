@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from dativo_ingest.config import AssetDefinition
+from dativo_ingest.errors import ContractValidationError
 from dativo_ingest.odcs.validation import validate_asset, validate_file
+from dativo_ingest.rules import classify
 from dativo_ingest.yamlio import load_file
 from tests.conftest import reference_dir
 
@@ -181,3 +183,57 @@ def test_odcs_schema_violations_are_reported() -> None:
     report = validate_asset(asset)
     assert [i.rule for i in report.errors] == ["official_schema"]
     assert report.errors[0].path.startswith("schema[0].properties[0].quality[0]")
+
+
+UNKNOWN_KEYS = """\
+version: 1.0.0
+source_type: s
+object: o
+team:
+  owner: a@b.com
+schema:
+  - name: id
+    type: string
+    uniqe: true
+  - name: n
+    type: integer
+    maximum: 100
+    colour: blue
+"""
+
+
+def test_unknown_field_keys_are_warnings_with_path_line_and_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(UNKNOWN_KEYS, encoding="utf-8")
+    asset, report = validate_file(path)
+    assert report.is_valid and asset is not None
+    found = {(w.path, w.line, w.message.split(" (")[0]) for w in report.warnings}
+    assert found == {
+        ("schema[0].uniqe", 9, "unknown key 'uniqe'; did you mean 'unique'?"),
+        ("schema[1].colour", 13, "unknown key 'colour'"),
+    }
+    assert not validate_file(path, strict=True)[1].is_valid
+    odcs = asset.to_odcs()["schema"][0]["properties"][0]["customProperties"]
+    assert {"property": "dativo.uniqe", "value": True} in odcs  # still carried, losslessly
+
+
+def test_constraints_written_on_a_field_are_constraints() -> None:
+    def asset(maximum: int, version: str) -> AssetDefinition:
+        schema = [{"name": "n", "type": "integer", "maximum": maximum, "pattern": "^[0-9]+$"}]
+        return AssetDefinition.from_dict({"version": version, "schema": schema})
+
+    old = asset(100, "1.0.0")
+    assert old.fields[0].logical_type_options == {"maximum": 100, "pattern": "^[0-9]+$"}
+    assert not old.fields[0].model_extra
+    assert AssetDefinition.from_dict(old.to_dict()) == old
+    diff = classify(old, asset(50, "1.0.1"))
+    assert diff.change_type == "breaking" and [c.kind for c in diff.changes] == ["bound_tightened"]
+
+
+def test_a_constraint_given_twice_must_agree() -> None:
+    field = {"name": "n", "type": "integer", "maximum": 5, "logicalTypeOptions": {"maximum": 9}}
+    with pytest.raises(ContractValidationError) as caught:
+        AssetDefinition.from_dict({"version": "1.0.0", "schema": [{"name": "id", "type": "string"}, field]})
+    assert caught.value.field == "schema[1].maximum" and "conflicts with logicalTypeOptions" in str(
+        caught.value
+    )

@@ -232,10 +232,10 @@ def known_field_keys(asset: AssetDefinition) -> Iterator[Issue]:
     for path, node in field_paths(asset):
         for key in sorted(set(node.model_extra or {}) - _ODCS_EXTRA_KEYS):
             close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            hint = f"; did you mean '{close[0]}'?" if close else ""
             yield _warning(
                 f"{path}.{key}",
-                f"unknown key '{key}'; {hint}(kept as customProperties dativo.{key}; "
+                f"unknown key '{key}'{hint} (kept as customProperties dativo.{key}; "
                 "custom keys belong under customProperties)",
                 "known_field_keys",
             )
