@@ -21,6 +21,7 @@ from typing import Any
 from dativo_ingest.dbt.datatests import DEFINITIONS_PATH, data_test_definitions, uses_definitions
 from dativo_ingest.dbt.documents import (
     exposure_document,
+    masking_warnings,
     merge_documents,
     model_document,
     source_document,
@@ -231,8 +232,10 @@ class DBTGenerator:
         return views
 
     def _model_document(self, view: Any, model_name: str | None) -> dict[str, Any]:
-        name = self._model_name(view, model_name)
-        return model_document(view, self.options, model_name=name, rules=self._rules(view))
+        name, rules = self._model_name(view, model_name), self._rules(view)
+        notes = masking_warnings(view, self.options, rules, model_name=name)
+        self._warn(f"{contract_id(view)}: {note}" for note in notes)
+        return model_document(view, self.options, model_name=name, rules=rules)
 
     def _rules(self, asset: Any) -> RuleSet:
         rules = contract_rules(asset)

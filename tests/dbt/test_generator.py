@@ -174,3 +174,40 @@ def test_cli_generate_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
     )
     rc = main(["dbt", "import-manifest", str(tmp_path / "missing.json")])
     assert rc == 1 and "manifest not found" in capsys.readouterr().err
+
+
+def test_value_tests_of_masked_columns_stay_on_the_source_with_a_warning() -> None:
+    asset = AssetDefinition.from_dict(
+        {
+            "id": "crm-contacts",
+            "version": "1.0.0",
+            "source_type": "crm",
+            "object": "contacts",
+            "schema": [
+                {"name": "id", "type": "integer", "required": True},
+                {
+                    "name": "email",
+                    "type": "string",
+                    "required": True,
+                    "classification": "PII",
+                    "logicalTypeOptions": {"pattern": "^[^@]+@[^@]+$"},
+                },
+            ],
+            "data_quality": {
+                "expectations": [{"type": "accepted_values", "column": "email", "values": ["a@x.io"]}]
+            },
+        }
+    )
+    generator = DBTGenerator()
+    source = generator.generate_source_yaml(asset)["sources"][0]["tables"][0]["columns"][1]
+    assert [next(iter(t)) if isinstance(t, dict) else t for t in source["data_tests"]] == [
+        "not_null",
+        "dativo_regex",
+        "accepted_values",
+    ]
+    model = generator.generate_model_yaml(asset)["models"][0]["columns"][1]
+    assert model["data_tests"] == ["not_null"] and model["config"]["meta"]["masking"] == "hash"
+    assert generator.warnings == [
+        "crm-contacts: stg_crm__contacts.email: accepted_values, regex tested on source table contacts only "
+        "(the staging model masks this PII column with hash)"
+    ]

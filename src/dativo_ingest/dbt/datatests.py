@@ -4,6 +4,12 @@ not_null, unique, accepted_values and relationships use dbt-core's generic tests
 row count and custom SQL rules use dativo's own generic tests, defined in one project file
 (``tests/generic/dativo_contract_tests.sql``, see :func:`data_test_definitions`) — no dbt package needed,
 and every rule stays a named test on its column in YAML. Arguments sit under ``arguments:``.
+
+Masked columns: value tests (accepted values, regex, range, length, relationships) check raw values, so
+they run on the dbt source, where the raw values are. On a staging column masked by the policy only the
+tests masking keeps true are repeated (hash keeps not_null and unique, redact keeps not_null, null keeps
+none); rewriting the others against masked values would test the masking, not the data. Each test kept
+on the source only is reported as a generator warning (:func:`masked_tests`), never dropped silently.
 """
 
 from __future__ import annotations
@@ -84,6 +90,14 @@ def _accepted(values: list[Any], column: Column, adapter: str) -> dict[str, Any]
     if column.is_string:
         return {"values": [escape_string(v, adapter) for v in values]}
     return {"values": [_literal(v, adapter) if isinstance(v, str) else v for v in values], "quote": False}
+
+
+def masked_tests(rules: list[Rule], column: Column) -> list[str]:
+    """Kinds of ``column``'s tests its masking makes meaningless on the staged column (source only)."""
+    if not column.masking:
+        return []
+    kept = _SURVIVES_MASKING[column.masking]
+    return sorted({r.kind for r in rules if r.column == column.name and r.kind not in kept})
 
 
 def table_tests(rules: list[Rule], adapter: str = "duckdb") -> list[Any]:

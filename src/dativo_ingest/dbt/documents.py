@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dativo_ingest.dbt.columns import Column, plan_columns
-from dativo_ingest.dbt.datatests import column_tests, table_tests
+from dativo_ingest.dbt.datatests import column_tests, masked_tests, table_tests
 from dativo_ingest.dbt.metadata import column_config, contract_meta, contract_tags
 from dativo_ingest.dbt.naming import (
     default_model_name,
@@ -176,6 +176,22 @@ def merge_documents(docs: list[dict[str, Any]], key: str) -> dict[str, Any]:
 
 def _name(node: dict[str, Any]) -> str:
     return str(node["name"])
+
+
+def masking_warnings(
+    asset: Any, options: GenerationOptions, rules: RuleSet, *, model_name: str | None = None
+) -> list[str]:
+    """One warning per masked staging column whose value tests stay on the source only."""
+    name = model_name or default_model_name(asset)
+    out = []
+    for column in plan_columns(asset, options):
+        kinds = masked_tests(rules.for_column(column.name), column)
+        if kinds:
+            out.append(
+                f"{name}.{column.name}: {', '.join(kinds)} tested on source table {object_of(asset)} only "
+                f"(the staging model masks this {column.classification} column with {column.masking})"
+            )
+    return out
 
 
 def exposure_document(

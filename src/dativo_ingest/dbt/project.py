@@ -29,6 +29,7 @@ import yaml
 from dativo_ingest.dbt.datatests import DEFINITIONS_PATH, data_test_definitions, uses_definitions
 from dativo_ingest.dbt.documents import (
     exposure_document,
+    masking_warnings,
     merge_documents,
     model_document,
     source_document,
@@ -160,6 +161,7 @@ def contract_documents(
     warnings = [f"{contract_id(asset)}: {s}" for s in rules.skipped]
     source_doc = source_document(asset, options, source_name=source_name, table_meta=table_meta, rules=rules)
     model_doc = model_document(asset, options, model_name=model, rules=rules)
+    warnings += [f"{contract_id(asset)}: {w}" for w in masking_warnings(asset, options, rules)]
     origin = f"contract {contract_id(asset)} v{asset.version}"
     staged = staging_sql(asset, options, source_name=source_name, head=header("staging model", origin, "--"))
     warnings += [f"{contract_id(asset)}: {w}" for w in staged.warnings]
