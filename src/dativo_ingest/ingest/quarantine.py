@@ -65,3 +65,24 @@ def quarantine_batch(
         "quarantined_at": [when] * count,
     }
     return pa.RecordBatch.from_pydict(columns, schema=QUARANTINE_SCHEMA)
+
+
+def quarantine_malformed(identity: RunIdentity, rows: list, at: datetime | None = None) -> pa.RecordBatch:
+    """Quarantine rows for source rows that could not be parsed (``failed_rules``: ``malformed_row``);
+    ``record`` holds the file, line, raw text and reason, ``source_row`` the 1-based line."""
+    when = at or datetime.now(UTC)
+    count = len(rows)
+    records = [json.dumps({"file": r.path, "line": r.line, "text": r.text, "reason": r.reason}) for r in rows]
+    columns = {
+        "run_id": [identity.run_id] * count,
+        "run_key": [identity.run_key] * count,
+        "tenant_id": [identity.tenant_id] * count,
+        "job_name": [identity.job_name] * count,
+        "contract_id": [identity.contract_id] * count,
+        "contract_version": [identity.contract_version] * count,
+        "source_row": [r.line or 0 for r in rows],
+        "failed_rules": [["malformed_row"]] * count,
+        "record": records,
+        "quarantined_at": [when] * count,
+    }
+    return pa.RecordBatch.from_pydict(columns, schema=QUARANTINE_SCHEMA)

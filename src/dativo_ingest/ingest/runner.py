@@ -36,7 +36,7 @@ from dativo_ingest.ingest import components
 from dativo_ingest.ingest.boundary import Boundary
 from dativo_ingest.ingest.jobconfig import JobConfig
 from dativo_ingest.ingest.memory import run_memory_pool
-from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch
+from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch, quarantine_malformed
 from dativo_ingest.ingest.rules import RuleSet, compile_rules
 from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
 from dativo_ingest.ingest.state import CursorState
@@ -224,8 +224,10 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
                 result.rows_read += batch.num_rows
                 result.rows_written += outcome.valid_count
                 result.rows_quarantined += outcome.failed_count
+                _drain_malformed(source, target, identity, validator, result, warn_mode)
                 if progress is not None:
                     progress(result.rows_read, result.rows_quarantined)
+            _drain_malformed(source, target, identity, validator, result, warn_mode)
             _check_ratio(job, result)
             cursor, keys = boundary.result() if boundary else (None, [])
             result.cursor = _jsonable(cursor)
@@ -388,6 +390,26 @@ def _already_committed(
         )
     result.duration_seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _drain_malformed(source, target, identity, validator, result, warn_mode: bool) -> None:
+    """Quarantine the rows the source could not parse (strict mode: fail, naming the first's file:line)."""
+    rows = []
+    while source.malformed:
+        rows.append(source.malformed.popleft())
+    if not rows:
+        return
+    if not warn_mode:
+        first = rows[0]
+        raise DataValidationError(
+            f"malformed row ({first.reason}) in strict mode; nothing committed",
+            path=first.path,
+            line=first.line,
+        )
+    target.write_quarantine(quarantine_malformed(identity, rows))
+    validator.failures["malformed_row"] += len(rows)
+    result.rows_read += len(rows)
+    result.rows_quarantined += len(rows)
 
 
 def _keys(props: dict[str, str]) -> list[str]:

@@ -10,6 +10,7 @@ import glob
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,8 +62,22 @@ class SourceStats:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MalformedRow:
+    """A row the source could not split into columns: its file, 1-based line, raw text and why."""
+
+    path: str
+    line: int | None
+    text: str
+    reason: str
+
+
 class Source(ABC):
-    """A readable input. Subclasses set ``type_name`` and ``Options`` and implement :meth:`batches`."""
+    """A readable input. Subclasses set ``type_name`` and ``Options`` and implement :meth:`batches`.
+
+    Rows that cannot even be parsed are not in the batches: they are put in ``malformed`` (the run
+    quarantines them, or fails in strict mode).
+    """
 
     type_name: ClassVar[str]
     Options: ClassVar[type[SourceOptions]]
@@ -71,6 +86,7 @@ class Source(ABC):
         self.options = options
         self.context = context
         self.stats = SourceStats()
+        self.malformed: deque[MalformedRow] = deque()  # filled by the reader thread, drained by the run
 
     @abstractmethod
     def batches(self) -> Iterator[pa.RecordBatch]:

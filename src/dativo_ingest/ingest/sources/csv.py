@@ -6,6 +6,10 @@ column, so it fails ``required`` (as DuckDB reads it; pyarrow by itself would ke
 columns). Set ``null_values`` to change which spellings mean missing (e.g. ``["", "NULL", "N/A"]``).
 Columns the contract does not declare are not read.
 
+A row that cannot be split into the header's columns (an extra or a missing field, an unterminated
+quote) is not read: it goes to the source's ``malformed`` rows with its file, line and reason, and the
+run quarantines it (``warn``) or fails naming ``file:line`` (``strict``).
+
 Memory: Arrow's streaming reader reads up to 32 blocks ahead of the consumer, so the block is small
 (``block_size_mb``, 2 MB by default: at most ~64 MB of text in flight); blocks are regrouped into
 batches of about ``batch_size`` rows for validation. Parsing runs on a background thread, two batches
@@ -14,6 +18,7 @@ ahead at most (:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`), while t
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +27,7 @@ import pyarrow.csv as pacsv
 from pydantic import Field
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import FileOptions, FileSource
+from dativo_ingest.ingest.sources.base import FileOptions, FileSource, MalformedRow
 
 
 class CsvOptions(FileOptions):
@@ -68,6 +73,10 @@ class CsvSource(FileSource):
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         )
+        rejected: list[pacsv.InvalidRow] = []
+        parse_options = pacsv.ParseOptions(
+            delimiter=opts.delimiter, quote_char=opts.quote_char, invalid_row_handler=_collect(rejected)
+        )
         try:
             reader = pacsv.open_csv(
                 str(path),
@@ -78,6 +87,8 @@ class CsvSource(FileSource):
             yield from _regroup(reader, self.context.batch_size)
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
+        if rejected:
+            self.malformed.extend(_locate(path, rejected, opts.encoding, opts.quote_char))
 
     @staticmethod
     def _header(path: Path, read_options: pacsv.ReadOptions, parse_options: pacsv.ParseOptions) -> list[str]:
@@ -88,13 +99,54 @@ class CsvSource(FileSource):
             autogenerate_column_names=read_options.autogenerate_column_names,
         )
         try:
-            return pacsv.open_csv(str(path), read_options=probe, parse_options=parse_options).schema.names
+            skip_bad = pacsv.ParseOptions(
+                delimiter=parse_options.delimiter,
+                quote_char=parse_options.quote_char,
+                invalid_row_handler=lambda row: "skip",  # the real read reports them
+            )
+            return pacsv.open_csv(str(path), read_options=probe, parse_options=skip_bad).schema.names
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
                 return []
             raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
+
+
+def _collect(rejected: list[pacsv.InvalidRow]):
+    """An ``invalid_row_handler`` that keeps the row aside and skips it (called only for bad rows)."""
+
+    def handler(row: pacsv.InvalidRow) -> str:
+        rejected.append(row)
+        return "skip"
+
+    return handler
+
+
+def _locate(path: Path, rows: list[pacsv.InvalidRow], encoding: str, quote: str) -> list[MalformedRow]:
+    """The rejected rows with their 1-based line numbers (Arrow's streaming reader does not know them):
+    one pass over the file's lines, matching each row's first line in order. Runs only when rows were
+    rejected, so well-formed files are never read twice."""
+    found: list[MalformedRow] = []
+    pending = iter(rows)
+    current = next(pending, None)
+    with pa.input_stream(str(path), compression="detect") as raw:
+        lines = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        for number, line in enumerate(lines, start=1):
+            if current is None:
+                break
+            if line.rstrip("\r\n") == current.text.split("\n", 1)[0].rstrip("\r"):
+                found.append(MalformedRow(str(path), number, current.text, _reason(current, quote)))
+                current = next(pending, None)
+    while current is not None:  # not found again (should not happen): reported without a line
+        found.append(MalformedRow(str(path), None, current.text, _reason(current, quote)))
+        current = next(pending, None)
+    return found
+
+
+def _reason(row: pacsv.InvalidRow, quote: str) -> str:
+    reason = f"expected {row.expected_columns} columns, got {row.actual_columns}"
+    return reason + " (unterminated quote)" if row.text.count(quote) % 2 else reason
 
 
 def _regroup(reader: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
