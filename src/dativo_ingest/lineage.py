@@ -12,7 +12,8 @@ dbt usage (for the manifest import and the registry's usage-aware removal rule):
 
     tracker.record_model_columns("model.shop.stg_customers", "stripe", "customers", ["id", "email"])
     tracker.column_consumers("stripe", "customers", "email")   # -> ["model.shop.stg_customers"]
-    StoreUsageSource().consumers("stripe", "customers", "email")  # same, as a UsageSource
+    StoreUsageSource().consumers("stripe", "customers", "email")  # same, as a UsageSource, except that
+    # staging models dativo generated (imported with generated_by="dativo") are looked through
 """
 
 from __future__ import annotations

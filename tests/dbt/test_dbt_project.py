@@ -130,6 +130,31 @@ def test_manifest_import_records_columns_each_model_reads(project: Path, good_bu
     assert tracker.column_consumers("shop", "orders", "notes") == ["model.shop.stg_shop__orders"]
 
 
+def test_usage_looks_through_generated_staging_models(project: Path, good_build, workspace: Path) -> None:
+    """A column only dativo's staging model selects is unused; marts and direct exposures are users."""
+    from dativo_ingest.dbt.manifest import load_manifest, record_lineage
+    from dativo_ingest.lineage import LineageTracker, StoreUsageSource
+    from dativo_ingest.rules import classify
+
+    graph = load_manifest(project / "target" / "manifest.json")
+    assert {n.name for n in graph.of_type("model") if n.generated} == {
+        "stg_shop__customers",
+        "stg_shop__orders",
+        "stg_stripe_customers",
+    }
+    record_lineage(graph, LineageTracker())
+    usage = StoreUsageSource()
+    assert usage.consumers("shop", "customers", "country") == []
+    assert usage.consumers("shop", "customers", "tier") == ["model.shop.fct_customer_revenue"]
+    # revenue_dashboard depends on stg_shop__orders itself: every orders column is conservatively in use
+    assert usage.consumers("shop", "orders", "notes") == ["exposure.shop.revenue_dashboard"]
+    old = next(a for a in latest_contracts(SPECS) if a.object_name == "customers")
+    new = old.model_copy(deep=True)
+    new.schema = [f for f in new.fields if f.name != "country"]
+    changes = classify(old, new, usage=usage).changes
+    assert [(c.path, c.kind) for c in changes] == [("country", "field_removed_unused")]
+
+
 def test_build_fails_on_the_matching_tests_for_contract_violations(project: Path, good_build) -> None:
     assert good_build.success  # the shared project is built with good data first
     warehouse = project.parent / "warehouse"

@@ -97,3 +97,19 @@ def test_renamed_and_pass_through_columns(tracker: LineageTracker, asset) -> Non
             "description": None,
         }
     ]
+
+
+def test_usage_source_looks_through_generated_staging_models(tracker: LineageTracker, store_url: str) -> None:
+    """dativo's staging models select every column; only what reads them downstream counts as usage."""
+    tracker.record_model_columns("model.shop.stg_orders", "shop", "orders", ["id", "amount", "ratio"])
+    stg = tracker.add_dbt_model_node("model.shop.stg_orders", generated_by="dativo")
+    fct = tracker.add_dbt_model_node("model.shop.fct_revenue")
+    tracker.record_column_reads(stg, fct, [("amount", "revenue")])
+    usage = StoreUsageSource(store_url)
+    assert usage.consumers("shop", "orders", "ratio") == []
+    assert usage.consumers("shop", "orders", "amount") == ["model.shop.fct_revenue"]
+    assert tracker.column_consumers("shop", "orders", "ratio") == ["model.shop.stg_orders"]  # impact view
+    tracker.add_edge(stg, tracker.add_exposure_node("exposure.shop.orders_app"), "exposes")
+    assert usage.consumers("shop", "orders", "ratio") == ["exposure.shop.orders_app"]  # all its columns
+    tracker.add_dbt_model_node("model.shop.stg_orders", generated_by=None)  # taken over by hand
+    assert usage.consumers("shop", "orders", "ratio") == ["model.shop.stg_orders"]

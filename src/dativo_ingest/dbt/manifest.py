@@ -8,7 +8,8 @@ that, the ``raw_<source_type>`` naming convention. It is linked to the stored Ic
 (the table its ``iceberg_table`` meta names, else the tables its contract's ingestion writes), so lineage
 runs source -> contract -> Iceberg -> dbt source -> models -> exposures. Manifests from ``dbt parse``
 carry no compiled SQL; the raw SQL is then used with ``ref()``/``source()`` resolved and other Jinja
-blanked (best effort).
+blanked (best effort). Staging models dativo generated are recorded with ``generated_by: dativo`` (None
+for any other model), which usage-aware breaking-change detection looks through.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from dativo_ingest.dbt.emit import GENERATED_BY
 from dativo_ingest.errors import DbtError
 from dativo_ingest.lineage_graph.model import TARGET, source_id, target_id
 from dativo_ingest.logging import get_logger
@@ -32,6 +34,7 @@ _SOURCE = re.compile(r"\{\{\s*source\(\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+
 _JINJA_EXPR = re.compile(r"\{\{.*?\}\}", re.S)
 _JINJA_BLOCK = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.S)
 _ALIAS = "dbt_node_{}"
+STAGING_HEADER = f"{GENERATED_BY} (staging model)"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class DbtNode:
     sql: str | None = None
     compiled: bool = False
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: A staging model dativo generated from a contract (its SQL starts with dativo's header).
+    generated: bool = False
 
 
 @dataclass
@@ -152,7 +157,7 @@ def parse_manifest(data: dict[str, Any]) -> ManifestGraph:
         graph.nodes[uid] = DbtNode(
             uid, raw["resource_type"], raw.get("name", uid), raw.get("relation_name"), None,
             tuple(raw.get("columns") or ()), _meta(raw), _depends_on(raw), compiled or raw.get("raw_code"),
-            compiled is not None,
+            compiled is not None, generated=_generated(raw),
         )  # fmt: skip
     for uid, raw in sorted((data.get("exposures") or {}).items()):
         owner = raw.get("owner") or {}
@@ -170,6 +175,12 @@ def parse_manifest(data: dict[str, Any]) -> ManifestGraph:
         if node.sql:
             _column_lineage(graph, node, dialect)
     return graph
+
+
+def _generated(raw: dict[str, Any]) -> bool:
+    """True when the model's SQL is a staging model dativo generated (first line is dativo's header)."""
+    first = str(raw.get("raw_code") or "").lstrip().split("\n", 1)[0]
+    return raw.get("resource_type") == "model" and first.startswith(f"-- {STAGING_HEADER}")
 
 
 def _meta(raw: dict[str, Any]) -> dict[str, Any]:
@@ -389,7 +400,10 @@ def record_lineage(graph: ManifestGraph, recorder: LineageRecorder) -> dict[str,
         counts["sources"] += 1
     for node in graph.of_type(*MODEL_KINDS):
         handles[node.unique_id] = recorder.add_dbt_model_node(
-            node.unique_id, resource_type=node.resource_type, relation=node.relation_name
+            node.unique_id,
+            resource_type=node.resource_type,
+            relation=node.relation_name,
+            generated_by="dativo" if node.generated else None,
         )
         counts["models"] += 1
     for node in graph.of_type(*MODEL_KINDS):
