@@ -142,6 +142,22 @@ def test_rerunning_the_same_run_adds_no_rows(workspace: Path, customers_job: Pat
     assert table(workspace, "bronze.stripe_customers_quarantine").scan().to_arrow().num_rows == 4
 
 
+def test_touching_the_input_is_not_new_input_but_changed_bytes_are(
+    workspace: Path, customers_job: Path
+) -> None:
+    import os
+
+    data = workspace / "data" / "customers.csv"
+    first = run_job(load_job(customers_job))
+    os.utime(data, (first_time := data.stat().st_mtime + 60, first_time))  # `touch`: same bytes
+    assert run_job(load_job(customers_job)).status == "skipped"
+    assert table(workspace).scan().to_arrow().num_rows == 50
+    text = data.read_text()
+    data.write_text(text.replace("cus_000049,", "cus_000099,"))  # same size, new bytes
+    changed = run_job(load_job(customers_job))
+    assert changed.status == "success" and changed.run_key != first.run_key
+
+
 def test_strict_mode_commits_nothing(workspace: Path, customers_job: Path) -> None:
     job = load_job(customers_job)
     job.validation.mode = "strict"

@@ -116,7 +116,13 @@ def run_job(
     source = build_source(
         job.source.type,
         job.source.options,
-        SourceContext(job.base_dir, {c.name: c.type for c in rules.columns}, job.batch_size, incremental),
+        SourceContext(
+            job.base_dir,
+            {c.name: c.type for c in rules.columns},
+            job.batch_size,
+            incremental,
+            fingerprint_cache=ws.state / "state" / "fingerprints.json",
+        ),
     )
     contract_id = asset.id or _default_contract_id(asset)
     key = run_key or _run_key(

@@ -7,11 +7,10 @@ columns, in any type: validation casts them. It never holds the whole input in m
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dativo_ingest.errors import SourceError
 from dativo_ingest.ingest.casting import try_cast
+from dativo_ingest.ingest.sources.fingerprint import files_fingerprint
 from dativo_ingest.ingest.sources.prefetch import prefetch
 
 
@@ -50,6 +50,7 @@ class SourceContext:
     columns: dict[str, pa.DataType]
     batch_size: int = 131072
     incremental: Incremental | None = None
+    fingerprint_cache: Path | None = None  # file digests by path, size and mtime (see .fingerprint)
 
 
 @dataclass
@@ -134,7 +135,7 @@ class FileSource(Source):
         return self._resolved
 
     def fingerprint(self) -> str:
-        return files_fingerprint(self.paths())
+        return files_fingerprint(self.paths(), self.context.fingerprint_cache)
 
     def dataset(self) -> tuple[str, str]:
         return "file", common_name(self.paths(), self.options.path)
@@ -168,15 +169,6 @@ def expand_paths(patterns: str | list[str], base_dir: Path, suffixes: tuple[str,
             raise SourceError(f"no file matches {pattern!r}", path=str(full))
         found.update(p.resolve() for p in matches if p.is_file())
     return sorted(found)
-
-
-def files_fingerprint(paths: Iterable[Path]) -> str:
-    """Digest of each file's path, size and modification time (cheap; changes when a file does)."""
-    digest = hashlib.sha256()
-    for path in paths:
-        stat = path.stat()
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
 
 
 def common_name(paths: list[Path], patterns: str | list[str]) -> str:
