@@ -240,3 +240,41 @@ def test_rows_at_the_cursor_value_are_neither_lost_nor_read_twice_without_a_key(
     write_csv(data, [f"cus_1,a@example.com,active,1,{day3}", f"cus_2,b@example.com,active,2,{day3}", ""])
     assert run_job(load_job(job)).rows_read == 0
     assert ids_in_table(workspace) == ["cus_1", "cus_2"]
+
+
+# ----- a source without a required column fails up front ------------------------------------------
+@pytest.mark.postgres
+def test_query_without_a_required_column_fails_naming_it(workspace: Path) -> None:
+    from dativo_ingest.errors import SourceError
+
+    url = _sql_url("DATIVO_TEST_POSTGRES_URL")
+    _create(url, "timestamptz")
+    _insert(url, [row(1, 1)])
+    write_contract(workspace)
+    job = write_job(
+        workspace,
+        {"source": {"type": "postgres", "url": url, "query": f"SELECT id, created_at FROM {TABLE}"}},
+    )
+    with pytest.raises(SourceError, match="query: no column email, required by the contract"):
+        run_job(load_job(job))
+    ok = write_job(  # optional columns missing: a warning, the run goes on
+        workspace,
+        {"source": {"type": "postgres", "url": url, "query": f"SELECT id, email, created_at FROM {TABLE}"}},
+        name="ok.yaml",
+    )
+    result = run_job(load_job(ok))
+    assert result.rows_written == 1
+    assert "query: no column status, balance (read as missing)" in result.warnings
+
+
+def test_csv_without_a_required_column_fails_naming_file_and_column(workspace: Path) -> None:
+    from dativo_ingest.errors import SourceError
+    from tests.ingest.helpers import write_csv
+
+    write_contract(workspace)
+    write_csv(
+        workspace / "data" / "c.csv", ["cus_1,active,2024-01-01T00:00:00Z"], header="id,status,created_at"
+    )
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv"}})
+    with pytest.raises(SourceError, match=r"c\.csv: no column email, required by the contract"):
+        run_job(load_job(job))

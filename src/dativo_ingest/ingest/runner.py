@@ -122,6 +122,7 @@ def run_job(
             job.batch_size,
             incremental,
             fingerprint_cache=ws.state / "state" / "fingerprints.json",
+            required=frozenset(c.name for c in rules.columns if c.required),
         ),
     )
     contract_id = asset.id or _default_contract_id(asset)

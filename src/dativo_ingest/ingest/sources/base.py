@@ -10,7 +10,7 @@ import glob
 import json
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,6 +51,7 @@ class SourceContext:
     batch_size: int = 131072
     incremental: Incremental | None = None
     fingerprint_cache: Path | None = None  # file digests by path, size and mtime (see .fingerprint)
+    required: frozenset[str] = frozenset()  # contract columns the input must have
 
 
 @dataclass
@@ -96,6 +97,18 @@ class Source(ABC):
     def fingerprint(self) -> str | None:
         """A stable identity of exactly this input (same input -> same value), or None when unknowable."""
         return None
+
+    def check_columns(self, present: Iterable[str], where: str, path: str | None = None) -> None:
+        """Fail when the input lacks a required contract column (every row would be rejected); a missing
+        optional column is a warning and reads as null."""
+        names = set(present)
+        missing = [c for c in self.context.columns if c not in names]
+        required = [c for c in missing if c in self.context.required]
+        if required:
+            message = f"no column {', '.join(required)}, required by the contract"
+            raise SourceError(message if path else f"{where}: {message}", path=path)
+        if missing:
+            self.stats.warnings.append(f"{where}: no column {', '.join(missing)} (read as missing)")
 
     @abstractmethod
     def dataset(self) -> tuple[str, str]:

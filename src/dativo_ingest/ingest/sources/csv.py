@@ -62,9 +62,7 @@ class CsvSource(FileSource):
         present = self._header(path, read_options, parse_options)
         if not present:
             return
-        missing = [c for c in wanted if c not in present]
-        if missing:
-            self.stats.warnings.append(f"{path.name}: no column {', '.join(missing)} (read as missing)")
+        self.check_columns(present, path.name, str(path))
         convert_options = pacsv.ConvertOptions(
             column_types={c: pa.string() for c in wanted},
             include_columns=wanted,

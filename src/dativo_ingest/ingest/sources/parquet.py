@@ -33,10 +33,8 @@ class ParquetSource(FileSource):
     def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
         try:
             handle = pq.ParquetFile(path)
+            self.check_columns(handle.schema_arrow.names, path.name, str(path))
             present = [c for c in self.context.columns if c in handle.schema_arrow.names]
-            missing = [c for c in self.context.columns if c not in present]
-            if missing:
-                self.stats.warnings.append(f"{path.name}: no column {', '.join(missing)} (read as missing)")
             for batch in handle.iter_batches(
                 batch_size=self.context.batch_size, columns=present, use_threads=False
             ):

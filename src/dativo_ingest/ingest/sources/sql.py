@@ -98,10 +98,8 @@ class SqlSource(Source):
                 }
             except Exception as exc:
                 raise SourceError(f"cannot read table {self.options.table}: {redact_text(str(exc))}") from exc
+            self.check_columns(available, f"table {self.options.table}")
             wanted = [c for c in self.context.columns if c in available]
-            missing = [c for c in self.context.columns if c not in available]
-            if missing:
-                self.stats.warnings.append(f"table {self.options.table}: no column {', '.join(missing)}")
             if not wanted:
                 raise SourceError(f"table {self.options.table} has none of the contract's columns")
             relation = quote(self.options.table)
@@ -134,6 +132,8 @@ class SqlSource(Source):
                     text(sql), params
                 )
                 names = list(result.keys())
+                if self.options.query:
+                    self.check_columns(names, "query")
                 for rows in result.partitions(size):
                     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
                     arrays = [
