@@ -75,3 +75,69 @@ def test_demo_runs_dbt_build_green(tmp_path: Path, capsys, monkeypatch) -> None:
     assert main(["demo", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
     assert "build passed" in out and "ERROR=0" in out and "dativo serve" in out
+
+
+def test_failed_run_with_json_prints_a_json_error_and_job_dir_names_the_job(workspace: Path, capsys) -> None:
+    write_contract(workspace)
+    job = write_job(workspace, {"name": "other", "source": {"type": "csv", "path": "../data/missing.csv"}})
+    assert main(["run", "--config", str(job), "--json"]) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["status"] == "failed" and data["job_name"] == "other" and "no file matches" in data["error"]
+    assert "no file matches" in captured.err
+    assert main(["run", "--job-dir", str(workspace / "jobs"), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["runs"][0]["job_name"] == "other"  # not the file name "job"
+
+
+def test_skipped_run_summary_says_the_counts_are_the_committed_runs(workspace: Path, capsys) -> None:
+    write_contract(workspace)
+    write_csv(workspace / "data" / "c.csv", [*good_rows(0, 2), "cus_x,,active,1,2024-01-01T00:00:00Z"])
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv"}})
+    assert main(["run", "--config", str(job)]) == 0
+    capsys.readouterr()
+    assert main(["run", "--config", str(job)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped" in out and "rows quarantined (committed run)" in out
+    assert "None" not in out and "stripe_customers_quarantine" in out
+
+
+def test_undeliverable_openlineage_events_are_run_warnings(workspace: Path) -> None:
+    import socket
+
+    from dativo_ingest.ingest import load_job, run_job
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    write_contract(workspace)
+    write_csv(workspace / "data" / "c.csv", good_rows(0, 2))
+    transport = {"type": "http", "url": f"http://127.0.0.1:{port}", "timeout": 1}
+    job = write_job(
+        workspace,
+        {
+            "source": {"type": "csv", "path": "../data/c.csv"},
+            "lineage": {"openlineage": {"transport": transport}},
+        },
+    )
+    result = run_job(load_job(job))
+    assert result.status == "success"
+    assert any(w.startswith("OpenLineage event not delivered") for w in result.warnings), result.warnings
+
+
+def test_parquet_target_lineage_id_uses_the_normalised_path(workspace: Path) -> None:
+    from dativo_ingest.ingest import load_job, run_job
+    from dativo_ingest.lineage import LineageTracker
+
+    write_contract(workspace)
+    write_csv(workspace / "data" / "c.csv", good_rows(0, 2))
+    job = write_job(
+        workspace,
+        {
+            "source": {"type": "csv", "path": "../data/c.csv"},
+            "target": {"type": "parquet", "path": ".//../out/pq"},
+        },
+    )
+    result = run_job(load_job(job))
+    assert result.target == str((workspace / "out" / "pq").resolve())
+    ids = [i for i in LineageTracker().nodes if i.startswith("target://parquet")]
+    assert ids and not any("/./" in i or "/../" in i for i in ids)

@@ -9,6 +9,7 @@ import typer
 
 from dativo_ingest.cli.app import console, err_console, esc, print_json
 from dativo_ingest.errors import DativoError, UsageError
+from dativo_ingest.logging import redact_text
 
 
 def register(app: typer.Typer) -> None:
@@ -37,15 +38,20 @@ def run(
     results: list[dict[str, Any]] = []
     failed = 0
     for path in paths:
+        job = None
         try:
             job = load_job(path)
             with _progress(job.name, enabled=not as_json) as progress:
                 result = run_job(job, progress=progress, run_key=run_key if config else None).to_dict()
         except DativoError as exc:
-            if config is not None:
-                raise
             failed += 1
-            result = {"job_name": path.stem, "config": str(path), "status": "failed", "error": str(exc)}
+            name = job.name if job is not None else path.stem
+            error = redact_text(str(exc))
+            result = {"job_name": name, "config": str(path), "status": "failed", "error": error}
+            if config is not None:
+                if as_json:
+                    print_json(result)
+                raise
         result["config"] = str(path)
         results.append(result)
         if not as_json:
@@ -96,6 +102,7 @@ def _summary(result: dict[str, Any]) -> None:
 
     status = result.get("status")
     colour = {"success": "green", "skipped": "yellow"}.get(status, "red")
+    earlier = " (committed run)" if status == "skipped" else ""  # a skipped run reports what already landed
     table = Table(
         title=f"{esc(result.get('job_name'))} [{colour}]{esc(status)}[/]",
         show_header=False,
@@ -110,12 +117,16 @@ def _summary(result: dict[str, Any]) -> None:
     cost = result.get("cost_usd")
     rows = [
         ("target", result.get("target")),
-        ("rows read", f"{result.get('rows_read', 0):,}"),
-        ("rows written", f"{result.get('rows_written', 0):,}"),
+        ("rows read" + earlier, f"{result.get('rows_read', 0):,}"),
+        ("rows written" + earlier, f"{result.get('rows_written', 0):,}"),
         (
-            "rows quarantined",
+            "rows quarantined" + earlier,
             f"{result.get('rows_quarantined', 0):,}"
-            + (f"  -> {result['quarantine_table']}" if result.get("rows_quarantined") else ""),
+            + (
+                f"  -> {result['quarantine_table']}"
+                if result.get("rows_quarantined") and result.get("quarantine_table")
+                else ""
+            ),
         ),
         ("failed rules", ", ".join(f"{k}={v}" for k, v in result.get("rule_failures", {}).items()) or "-"),
         ("duration", f"{result.get('duration_seconds', 0):.2f} s"),

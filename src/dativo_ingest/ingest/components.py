@@ -8,11 +8,13 @@ bump) fails the run before anything is written.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+import logging
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from dativo_ingest.errors import ContractValidationError, DativoError
-from dativo_ingest.logging import get_logger
+from dativo_ingest.logging import get_logger, redact_text
 from dativo_ingest.workspace import Workspace
 
 log = get_logger(__name__)
@@ -142,7 +144,8 @@ class LineageRun:
                     **_catalog_attrs(dataset.catalog),
                 )
                 t.add_edge(check, q_node, "quarantines")
-            record = t.start_run(tenant_id, job_name)
+            with self._delivery_failures():
+                record = t.start_run(tenant_id, job_name)
             self.run_id = record["run_id"]
             self._keep_event()
         except DativoError as exc:
@@ -154,10 +157,26 @@ class LineageRun:
         if self.tracker is None or (self.run_id is None and (self.started or status != "fail")):
             return
         try:
-            self.tracker.record_run(tenant_id, job_name, status, metrics, error=error)
+            with self._delivery_failures():
+                self.tracker.record_run(tenant_id, job_name, status, metrics, error=error)
             self._keep_event()
         except DativoError as exc:
             self._warn(exc)
+
+    @contextmanager
+    def _delivery_failures(self) -> Iterator[None]:
+        """Turn the tracker's "openlineage emit failed" log records (delivery never fails a run) into
+        run warnings, so a dead OPENLINEAGE_URL shows in the run result, not only on stderr."""
+        collector = _Collector()
+        source = logging.getLogger("dativo_ingest.lineage")
+        source.addHandler(collector)
+        try:
+            yield
+        finally:
+            source.removeHandler(collector)
+            for record in collector.records:
+                detail = getattr(record, "fields", {}).get("error") or record.getMessage()
+                self.warnings.append(f"OpenLineage event not delivered: {redact_text(str(detail))}")
 
     def _keep_event(self) -> None:
         if self.tracker.last_event is not None:
@@ -167,6 +186,17 @@ class LineageRun:
         message = f"lineage not recorded: {exc}"
         log.warning(message)
         self.warnings.append(message)
+
+
+class _Collector(logging.Handler):
+    """Keeps the warning records of one lineage call."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def _catalog_attrs(catalog: dict[str, Any]) -> dict[str, Any]:

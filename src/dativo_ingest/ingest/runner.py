@@ -151,6 +151,8 @@ def run_job(
     with locked(ws.state / "locks" / f"{job.tenant_id}__{job.name}"):
         earlier = target.find_committed(key)
         if earlier is not None:
+            quarantine = target.dataset().quarantine if job.validation.mode == "warn" else None
+            result.quarantine_table = quarantine[2] if quarantine else None
             return _already_committed(result, earlier, state, job, started)
         with run_memory_pool():
             _execute(job, ws, asset, rules, source, target, state, incremental, result, progress)

@@ -14,7 +14,7 @@ def build_target(job: JobConfig, warehouse: Path, table: str) -> Target:
     if config.type == "parquet":
         from dativo_ingest.ingest.targets.parquet import ParquetTarget
 
-        return ParquetTarget(job.resolve(config.path))
+        return ParquetTarget(job.resolve(config.path).resolve())  # normalised: one lineage id per folder
     from dativo_ingest.ingest.targets.iceberg import IcebergTarget
 
     return IcebergTarget(
