@@ -135,7 +135,7 @@ def setup_logging(
     ``libraries`` is the level from which other libraries' records (root logger) go through the same
     handler, redacted too; ``None`` leaves the root logger alone.
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JSONFormatter() if json else KeyValueFormatter())
     if redact_secrets:
         handler.addFilter(RedactingFilter())
@@ -148,6 +148,21 @@ def setup_logging(
         root.setLevel(libraries.upper() if isinstance(libraries, str) else libraries)
         _replace_handler(root, handler)
     return logger
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record (it may be swapped later)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 def _replace_handler(logger: logging.Logger, handler: logging.Handler) -> None:

@@ -46,8 +46,22 @@ _state = {"debug": False}
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    log_level: str = typer.Option(
+        "WARNING", "--log-level", envvar="DATIVO_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR (stderr)."
+    ),
+    log_json: bool = typer.Option(
+        False, "--log-json", envvar="DATIVO_LOG_JSON", help="Log one JSON object per line."
+    ),
 ) -> None:
+    from dativo_ingest.logging import setup_logging
+
     _state["debug"] = debug
+    level = log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise typer.BadParameter(
+            f"{log_level!r} is not one of DEBUG, INFO, WARNING, ERROR", param_hint="--log-level"
+        )
+    setup_logging(level=level, json=log_json)
 
 
 def debug_enabled() -> bool:
@@ -57,6 +71,20 @@ def debug_enabled() -> bool:
 def esc(value: object) -> str:
     """``value`` as text that rich prints verbatim (user content may contain ``[...]``)."""
     return escape(str(value))
+
+
+def _print_traceback() -> None:
+    """The current exception's traceback on stderr, secrets redacted (``--debug``)."""
+    from dativo_ingest.logging import redact_text
+
+    sys.stderr.write(redact_text(traceback.format_exc()))
+
+
+def _print_error(message: str) -> None:
+    """One red ``error:`` line on stderr, secrets redacted, user text printed verbatim."""
+    from dativo_ingest.logging import redact_text
+
+    err_console.print(f"[bold red]error:[/] {esc(redact_text(message))}", highlight=False, soft_wrap=True)
 
 
 def print_json(data: object) -> None:
@@ -75,29 +103,21 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=argv, standalone_mode=False)
     except DativoError as exc:
         if debug:
-            traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
+            _print_traceback()
+        _print_error(str(exc))
         return 1
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
         err_console.print("aborted")
         return 130
-    except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
+    except Exception as exc:  # usage errors (typer's own click) and anything unexpected
+        if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):
+            exc.show()  # "Usage: ..." and "Error: No such option", exit code 2
             return exc.exit_code
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         else:
-            err_console.print(
-                f"[bold red]error:[/] {type(exc).__name__}: {esc(exc)} (run with --debug for the traceback)",
-                highlight=False,
-                soft_wrap=True,
-            )
+            _print_error(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return 1
     return result if isinstance(result, int) else 0
