@@ -58,7 +58,7 @@ class YAMLLoadError(ConfigError):
     """A YAML file cannot be read: syntax, duplicate keys, size limit or wrong top-level type."""
 
 
-class ContractValidationError(DativoError, ValueError):
+class ContractValidationError(DativoError):
     """A contract breaks the ODCS schema or one of dativo's semantic rules."""
 
     def __init__(self, message: str, *, errors: list[Any] | None = None, **kwargs: Any) -> None:
