@@ -143,3 +143,75 @@ def test_api_search_follows_the_registry(registry, store):
     assert "zebrafish" not in str(hits)
     with pytest.raises(PermissionError):
         api.search_assets("customer", requester="stranger")
+
+
+# Each SQLite search path: ranking classes streamed (FEW=0), with filters listed in memory
+# (CANDIDATES=0) or joined (LISTED=0); the default scores few matches and few candidates directly.
+PATHS = {
+    "direct": {},
+    "streamed": {"FEW": 0},
+    "listed": {"FEW": 0, "CANDIDATES": 0},
+    "joined": {"FEW": 0, "CANDIDATES": 0, "LISTED": 0},
+}
+
+
+@pytest.fixture(params=sorted(PATHS))
+def sqlite_path(request, workspace, monkeypatch):
+    from dativo_ingest.store.database import MetadataStore
+
+    for name, value in PATHS[request.param].items():
+        monkeypatch.setattr(search, name, value)
+    store = MetadataStore.for_workspace()
+    search.upsert(store, assets())
+    return store
+
+
+def test_every_path_keeps_withheld_text_and_assets_out(sqlite_path):
+    redact = Visibility(restricted=frozenset({"PII"}), mode="redact")
+    hide = Visibility(restricted=frozenset({"PII"}), mode="hide")
+    for filters in ({}, {"tags": ["stripe"]}, {"domain": "customer-data"}):
+        assert search.search(sqlite_path, redact, query="zebrafish", **filters) == []
+        both = search.search(sqlite_path, redact, query="zebrafish contact", **filters)
+        assert "stripe/customers" not in keys(both)  # both words are only in the PII description
+        assert search.search(sqlite_path, hide, query="email", **filters) == []
+        assert keys(search.search(sqlite_path, redact, query="email", **filters)) == ["stripe/customers"]
+        assert keys(search.search(sqlite_path, Visibility(), query="zebrafish", **filters)) == [
+            "stripe/customers"
+        ]
+    everyone = Visibility()
+    assert search.search(sqlite_path, everyone, query="customer", domain="finance") == []
+    assert keys(search.search(sqlite_path, everyone, query="customer", tags=["crm"])) == ["hubspot/contacts"]
+    acme = Visibility(tenants=frozenset({"acme"}))
+    assert "hubspot/contacts" not in keys(search.search(sqlite_path, acme, query="customer name"))
+    assert search.search(sqlite_path, acme, query="customer", domain="customer-data", tags=["crm"]) == []
+    deny = Visibility(restricted=frozenset({"PII"}), mode="deny")
+    assert "stripe/customers" not in keys(search.search(sqlite_path, deny, query="customer"))
+
+
+def test_every_path_ranks_by_best_unit_kind(sqlite_path):
+    hits = search.search(sqlite_path, Visibility(), query="customer")
+    assert keys(hits) == ["stripe/customers", "hubspot/contacts"]
+    assert [h["score"] for h in hits] == [9.0, 4.0]  # asset name, field name
+    # one unit holding every word doubles its weight: "customer name" is one field of hubspot/contacts
+    hits = search.search(sqlite_path, Visibility(), query="customer name")
+    assert keys(hits) == ["stripe/customers", "hubspot/contacts"]
+    assert [h["score"] for h in hits] == [9.0, 8.0]
+    assert keys(search.search(sqlite_path, Visibility(), query="cents", tags=["payments"])) == [
+        "stripe/charges"
+    ]
+    assert keys(search.search(sqlite_path, Visibility(), query="customer", limit=1)) == ["stripe/customers"]
+
+
+def test_words_complete_to_indexed_words(workspace, monkeypatch):
+    from dativo_ingest.store.database import MetadataStore
+
+    store = MetadataStore.for_workspace()
+    search.upsert(store, assets())
+    assert keys(search.search(store, Visibility(), query="zebra")) == ["stripe/customers"]
+    assert keys(search.search(store, Visibility(), query="CUSTOM")) == [
+        "stripe/customers",
+        "hubspot/contacts",
+    ]
+    monkeypatch.setattr(search, "MAX_EXPANSIONS", 0)  # too many completions: FTS5 prefix query
+    assert keys(search.search(store, Visibility(), query="zebra")) == ["stripe/customers"]
+    assert search.search(store, Visibility(), query="zebrafishes") == []

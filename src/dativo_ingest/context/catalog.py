@@ -24,6 +24,7 @@ from dativo_ingest.store import search
 logger = get_logger(__name__)
 CACHE_SIZE = 2048
 LOAD_CHUNK = 500
+OPTIMIZE_AFTER = 100  # contracts (re)indexed or removed by one sync before the index is merged
 
 
 def default_registry() -> Any:
@@ -148,6 +149,8 @@ class Catalog:
                 written += search.upsert(self.store, assets)
         if gone:
             search.remove(self.store, gone)
+        if written + len(gone) >= OPTIMIZE_AFTER:
+            search.optimize(self.store)
         self._synced_at = time.monotonic()
         if written or gone:
             logger.info(
