@@ -247,6 +247,13 @@ class LineageTracker:
         self._session_columns[(edge.from_id, from_field, edge.to_id, to_field)] = edge
         return edge
 
+    def clear_inputs(self, node: NodeRef) -> None:
+        """Forget every edge into ``node``, node and column level (before re-declaring what it reads)."""
+        node_id = _id(node)
+        self.repository.remove_inputs(node_id)
+        self._session_edges = {k: e for k, e in self._session_edges.items() if e.to_id != node_id}
+        self._session_columns = {k: e for k, e in self._session_columns.items() if e.to_id != node_id}
+
     def _touch(self, *ids: str) -> None:
         missing = [i for i in ids if i not in self._session]
         self._session.update(self.repository.get_nodes(missing))

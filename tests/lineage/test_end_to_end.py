@@ -85,6 +85,21 @@ def test_manifest_import_links_dbt_sources_to_the_ingested_iceberg_table(
     assert upstream[:3] == [f"dbt://{MODEL}", f"dbt://{SOURCE}", TARGET]
 
 
+def test_reimport_replaces_dependencies_the_manifest_no_longer_has(tracker: LineageTracker, asset) -> None:
+    build_pipeline(tracker, asset)
+    meta = {"source_type": "stripe", "object": "customers"}
+    record_lineage(parse_manifest(_manifest(meta)), tracker)
+    changed = _manifest(meta)
+    changed["nodes"][MODEL]["raw_code"] = "select id from {{ source('raw_stripe', 'customers') }}"
+    changed["exposures"][EXPOSURE]["depends_on"] = {"nodes": []}
+    record_lineage(parse_manifest(changed), tracker)
+    edges = {(e.from_id, e.to_id, e.edge_type) for e in tracker.edges}
+    assert (f"dbt://{MODEL}", f"dbt://{EXPOSURE}", "exposes") not in edges
+    assert tracker.column_consumers("stripe", "customers", "email") == []  # no longer read
+    assert tracker.column_consumers("stripe", "customers", "id") == [MODEL]
+    assert (TARGET, f"dbt://{SOURCE}", "feeds") in edges  # re-derived, not lost
+
+
 def test_a_dbt_source_of_an_unknown_table_keeps_the_contract_shortcut(tracker: LineageTracker, asset) -> None:
     build_pipeline(tracker, asset)
     meta = {"source_type": "stripe", "object": "customers", "iceberg_table": "silver.elsewhere"}

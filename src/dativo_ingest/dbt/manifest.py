@@ -117,6 +117,7 @@ class LineageRecorder(Protocol):
         self, from_node: Any, to_node: Any, edge_type: str = "depends_on", **attributes: Any
     ) -> Any: ...
     def add_column_edge(self, from_node: Any, from_field: str, to_node: Any, to_field: str) -> Any: ...
+    def clear_inputs(self, node: Any) -> None: ...
     def record_model_columns(
         self, model_id: str, source_type: str, object_name: str, columns: Sequence[str]
     ) -> None: ...
@@ -379,7 +380,8 @@ def record_lineage(graph: ManifestGraph, recorder: LineageRecorder) -> dict[str,
 
     A dbt source fed by a stored target gets the edge ``target -> dbt source`` (``feeds``); when that
     target is written by the source's contract, the models read the dbt source with column edges and no
-    shortcut ``source -> model`` is recorded (the path through Iceberg carries the same columns).
+    shortcut ``source -> model`` is recorded (the path through Iceberg carries the same columns). The
+    manifest is the truth about dbt nodes' inputs: edges into them from an earlier import are replaced.
     """
     counts = {"sources": 0, "models": 0, "exposures": 0, "edges": 0, "column_reads": 0, "targets_linked": 0}
     handles: dict[str, Any] = {}
@@ -388,6 +390,7 @@ def record_lineage(graph: ManifestGraph, recorder: LineageRecorder) -> dict[str,
         handles[node.unique_id] = recorder.add_dbt_source_node(
             node.source_name or "", node.name, project=graph.project, relation=node.relation_name
         )
+        recorder.clear_inputs(handles[node.unique_id])
         targets, from_contract = _feeding_targets(graph, node, recorder)
         for target in targets:
             recorder.add_edge(target, handles[node.unique_id], "feeds")
@@ -405,6 +408,7 @@ def record_lineage(graph: ManifestGraph, recorder: LineageRecorder) -> dict[str,
             relation=node.relation_name,
             generated_by="dativo" if node.generated else None,
         )
+        recorder.clear_inputs(handles[node.unique_id])
         counts["models"] += 1
     for node in graph.of_type(*MODEL_KINDS):
         reads = graph.reads.get(node.unique_id, {})
@@ -424,6 +428,7 @@ def record_lineage(graph: ManifestGraph, recorder: LineageRecorder) -> dict[str,
             counts["edges"] += 1
     for node in graph.of_type("exposure"):
         handle = recorder.add_exposure_node(node.unique_id, **node.attributes)
+        recorder.clear_inputs(handle)
         counts["exposures"] += 1
         for up in node.depends_on:
             if up in handles:

@@ -182,6 +182,12 @@ class GraphRepository:
             )
         self.add_column_edges(edges)
 
+    def remove_inputs(self, node_id: str) -> None:
+        """Delete every node-level and column edge into ``node_id`` (before re-declaring its inputs)."""
+        with self.store.begin() as conn:
+            conn.execute(lineage_column_edges.delete().where(lineage_column_edges.c.dst_id == node_id))
+            conn.execute(lineage_edges.delete().where(lineage_edges.c.dst_id == node_id))
+
     def _require_nodes(self, conn: Connection, ids: Sequence[str]) -> None:
         found = {r.id for r in conn.execute(select(lineage_nodes.c.id).where(lineage_nodes.c.id.in_(ids)))}
         missing = [i for i in ids if i not in found]
