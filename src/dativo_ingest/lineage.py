@@ -311,7 +311,22 @@ class LineageTracker:
     def impact(self, source_type: str, object_name: str, field: str | None = None) -> list[dict[str, Any]]:
         """Every dbt model and exposure downstream of a source (or of one of its columns)."""
         start = self._require(m.source_id(source_type, object_name))
+        if field is not None:
+            known = self._known_fields(start)
+            if known and field not in known:
+                raise NotFoundError(
+                    f"{source_type}/{object_name} has no field {field!r} (known: {', '.join(sorted(known))})",
+                    field="field",
+                )
         return impacted(self.repository, start, field)
+
+    def _known_fields(self, source: str) -> set[str]:
+        """Fields of a source as lineage knows them: its contracts' fields and its column edges."""
+        out = self.repository.out_edges([source])
+        assets = self.repository.get_nodes([e.to_id for e in out]).values()
+        known = {f["name"] for a in assets if a.kind == "asset" for f in a.attributes.get("fields", [])}
+        known.update(e.from_field for e in self.repository.column_edges([source], incoming=False))
+        return known
 
     def column_lineage(self, node: NodeRef) -> list[dict[str, Any]]:
         """Column edges into and out of ``node``."""

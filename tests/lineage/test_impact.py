@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from dativo_ingest.errors import NotFoundError
 from dativo_ingest.lineage import LineageTracker, StoreUsageSource, UsageSource
 from tests.lineage.conftest import build_pipeline
 
@@ -35,6 +38,8 @@ def test_impact_of_a_column_follows_only_its_readers(tracker: LineageTracker, as
     ]
     assert tracker.impact("stripe", "customers", "created_at") == []
     assert len(tracker.impact("stripe", "customers")) == 4
+    with pytest.raises(NotFoundError, match="no field 'nosuchfield'"):
+        tracker.impact("stripe", "customers", "nosuchfield")
 
 
 def test_column_consumers_and_store_usage_source(tracker: LineageTracker, asset, store_url: str) -> None:
