@@ -37,8 +37,6 @@ def test_file_object_store_and_api_sources(tmp_path: Path) -> None:
 def test_iceberg_targets_are_named_by_location(tmp_path: Path) -> None:
     attrs = {"target_type": "iceberg", "catalog": "bronze", "table": "t"}
     node = LineageNode("target://iceberg/bronze/t", "target", "bronze.t", attrs)
-    assert dataset_name(node, tmp_path / "wh") == DatasetName(
-        "file", str(tmp_path / "wh" / "bronze.db" / "t")
-    )
+    assert dataset_name(node, tmp_path / "wh") == DatasetName("file", str(tmp_path / "wh" / "bronze" / "t"))
     located = LineageNode(node.id, "target", "bronze.t", {**attrs, "location": "s3://lake/wh/bronze.db/t"})
     assert dataset_name(located) == DatasetName("s3://lake", "wh/bronze.db/t")

@@ -194,7 +194,7 @@ def test_dataset_naming_follows_openlineage(emitting, asset) -> None:
     assert ("postgres://db.internal:5433", "shop.sales.orders") in names
     assert ("s3://lake", "warehouse/silver.db/orders") in names
     local = next(d for d in event["outputs"] if d["namespace"] == "file")
-    assert local["name"].endswith("/warehouse/bronze.db/stripe_customers")
+    assert local["name"].endswith("/warehouse/bronze/stripe_customers")
     assert local["facets"]["symlinks"]["identifiers"][0] == {
         "namespace": local["facets"]["catalog"]["warehouseUri"],
         "name": "bronze.stripe_customers",

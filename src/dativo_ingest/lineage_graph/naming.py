@@ -84,8 +84,9 @@ def location_name(location: str) -> DatasetName:
 
 
 def target_location(attrs: dict[str, Any], warehouse: Path | None) -> str:
-    """Where a target table lives: its ``location``, else ``<warehouse>/<catalog>.db/<table>``."""
+    """Where a target table lives: its ``location``, else pyiceberg's default for a catalog with a
+    warehouse, ``<warehouse>/<namespace>/<table>`` (where dativo's runs create their tables)."""
     if attrs.get("location"):
         return str(attrs["location"])
     root = Path(attrs.get("warehouse") or warehouse or "warehouse")
-    return str(root / f"{attrs.get('catalog')}.db" / str(attrs.get("table")))
+    return str(root / str(attrs.get("catalog")) / str(attrs.get("table")))
