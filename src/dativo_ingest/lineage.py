@@ -312,7 +312,7 @@ class LineageTracker:
         """Every dbt model and exposure downstream of a source (or of one of its columns)."""
         start = self._require(m.source_id(source_type, object_name))
         if field is not None:
-            known = self._known_fields(start)
+            known = self._known_fields(source_type, object_name)
             if known and field not in known:
                 raise NotFoundError(
                     f"{source_type}/{object_name} has no field {field!r} (known: {', '.join(sorted(known))})",
@@ -320,11 +320,12 @@ class LineageTracker:
                 )
         return impacted(self.repository, start, field)
 
-    def _known_fields(self, source: str) -> set[str]:
-        """Fields of a source as lineage knows them: its contracts' fields and its column edges."""
-        out = self.repository.out_edges([source])
-        assets = self.repository.get_nodes([e.to_id for e in out]).values()
-        known = {f["name"] for a in assets if a.kind == "asset" for f in a.attributes.get("fields", [])}
+    def _known_fields(self, source_type: str, object_name: str) -> set[str]:
+        """Fields of a source as lineage knows them: its contract versions' fields and its column edges."""
+        prefix = m.asset_id(source_type, object_name, "0").rpartition("@")[0] + "@"
+        assets = [a for a in self.repository.nodes([m.ASSET]) if a.id.startswith(prefix)]
+        known = {f["name"] for a in assets for f in a.attributes.get("fields", [])}
+        source = m.source_id(source_type, object_name)
         known.update(e.from_field for e in self.repository.column_edges([source], incoming=False))
         return known
 
