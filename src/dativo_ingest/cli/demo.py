@@ -37,7 +37,7 @@ def demo(
     for line in (
         f"cd {root}",
         "dativo run --job-dir jobs      # re-run: only new rows (cursor), nothing duplicated",
-        "dativo lineage --help         # the graph source -> contract -> Iceberg -> dbt -> dashboards",
+        "dativo lineage impact stripe customers email   # what a change to a column would touch",
         "dativo finops --help          # costs per tenant and job",
         "dativo keys create demo-analyst --label demo   # prints an API key once",
         "dativo serve                  # HTTP context API on http://127.0.0.1:8000",

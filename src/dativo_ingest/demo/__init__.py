@@ -4,8 +4,8 @@ Writes sample contracts (the spec's Stripe customers among them), job configs an
 data with a few invalid rows; runs both jobs into the local Iceberg warehouse (valid rows committed,
 bad rows quarantined with reasons, lineage and FinOps recorded); generates the dbt project (with two
 dashboard exposures) and, when dbt is installed, runs ``dbt build`` (``dbt parse`` with ``dbt=False``)
-and imports its manifest into lineage, so the graph runs source -> contract -> Iceberg -> dbt source ->
-staging model -> dashboard. Each step reports through ``say`` (the CLI prints it).
+and imports its manifest into lineage, so the graph runs source -> validation (under the contract) ->
+Iceberg -> dbt source -> staging model -> dashboard. Each step reports through ``say`` (the CLI prints it).
 """
 
 from __future__ import annotations
