@@ -7,6 +7,8 @@ lose their values (``redact``) or disappear (``hide``).
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from dativo_ingest.policy.config import PolicyConfig
@@ -52,39 +54,153 @@ def _redacted_entry(info: FieldInfo, restricted: frozenset[str]) -> dict[str, An
 
 
 def schema_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Any]:
-    """``fields`` (flat, dotted names), ``field_count`` and ``restricted_fields`` as seen by requester."""
+    """``fields`` (flat, dotted names), ``field_count`` and ``restricted_fields`` as seen by requester.
+
+    A shown field's examples are withheld when something nested in it is withheld (an example object
+    carries its members' values), and each of its quality rules that names a withheld field is
+    withheld (``redact``) or left out (``hide``).
+    """
     restricted = policy.restricted_for(requester)
+    seen = _Treatments(asset, policy, requester)
     fields: list[dict[str, Any]] = []
     marked: list[str] = []
     for info in asset_fields(asset):
-        how = treatment(info.labels, restricted, policy)
+        how = seen.how[info.path]
         if how == "show":
-            fields.append(_field_entry(info))
+            entry = _field_entry(info)
+            if seen.any_withheld:
+                _withhold_details(entry, info, seen)
+            fields.append(entry)
         elif how == "redact":
             fields.append(_redacted_entry(info, restricted))
             marked.append(info.path)
     return {"fields": fields, "field_count": len(fields), "restricted_fields": marked}
 
 
+def _withhold_details(entry: dict[str, Any], info: FieldInfo, seen: _Treatments) -> None:
+    """Drop what a shown field carries about withheld fields (see :func:`schema_view`)."""
+    if "examples" in entry and seen.descendants_withheld(info.path):
+        entry["examples"] = WITHHELD if seen.withheld_mode == "redact" else None
+        if entry["examples"] is None:
+            del entry["examples"]
+    if "quality" in entry:
+        rules = []
+        for rule in entry["quality"]:
+            how = seen.of_text(rule)
+            if how == "show":
+                rules.append(rule)
+            elif how == "redact":
+                rules.append({"type": rule.get("type"), "restricted": True})
+        entry["quality"] = rules
+
+
+def _column_parts(column: str) -> list[str]:
+    """An expectation's column as lower-case path parts (``items[].Note`` -> ``["items", "note"]``)."""
+    text = column.replace("[]", "").replace('"', "").replace("`", "").strip().lower()
+    return [p for p in text.split(".") if p]
+
+
+def _names(f: Any) -> set[str]:
+    return {n.lower() for n in (f.name, f.physical_name) if n}
+
+
+def _match(fields: list[Any], parts: list[str], prefix: str = "") -> list[str]:
+    """Logical paths of the fields ``parts`` can name: logical or physical names, any case, nested
+    members by dotted path, array elements with or without the element's own name."""
+    if not parts:
+        return []
+    head, rest = parts[0], parts[1:]
+    found: list[str] = []
+    for f in fields:
+        if head not in _names(f):
+            continue
+        path = f"{prefix}{f.name}"
+        if not rest:
+            found.append(path)
+            continue
+        found += _match(list(f.properties), rest, f"{path}.")
+        if f.items is not None and f.items.name:
+            found += _match([f.items], rest, f"{path}[].")  # items.item.member
+            found += _match(list(f.items.properties), rest, f"{path}[].{f.items.name}.")  # items.member
+    return found
+
+
+_STRICTNESS = {"show": 0, "redact": 1, "hide": 2}
+
+
+class _Treatments:
+    """How each field of an asset is shown to one requester, and how anything naming fields is."""
+
+    def __init__(self, asset: Any, policy: PolicyConfig, requester: str) -> None:
+        restricted = policy.restricted_for(requester)
+        self.policy = policy
+        self.asset = asset
+        self.withheld_mode = "redact" if policy.on_restricted == "redact" else "hide"
+        self.how: dict[str, str] = {}
+        for info in asset_fields(asset):
+            self.how[info.path] = treatment(info.labels, restricted, policy)
+        self.any_withheld = any(h != "show" for h in self.how.values())
+        self._words: re.Pattern[str] | None = None
+        if self.any_withheld:
+            names = set()
+            for info in asset_fields(asset):
+                if self.how[info.path] != "show":
+                    names |= _names(info.field)
+            words = sorted((re.escape(n) for n in names if n), key=len, reverse=True)
+            self._words = re.compile(r"(?<![\w])(" + "|".join(words) + r")(?![\w])", re.IGNORECASE)
+
+    def of_column(self, column: str) -> tuple[str, str | None]:
+        """(treatment, logical path) of an expectation's column. A column matching no field is
+        restricted when anything of the asset is withheld from the requester (fail closed)."""
+        paths = _match(list(self.asset.fields), _column_parts(column))
+        if not paths:
+            return (self.withheld_mode if self.any_withheld else "show"), None
+        how = max((self.how.get(p, self.withheld_mode) for p in paths), key=_STRICTNESS.__getitem__)
+        return how, paths[0]
+
+    def of_text(self, value: Any) -> str:
+        """``show`` unless ``value`` (any JSON data) mentions the name of a withheld field."""
+        if self._words is None:
+            return "show"
+        text = json.dumps(value, default=str, sort_keys=True)
+        return self.withheld_mode if self._words.search(text) else "show"
+
+    def descendants_withheld(self, path: str) -> bool:
+        return any(
+            h != "show" and (p.startswith(path + ".") or p.startswith(path + "[]."))
+            for p, h in self.how.items()
+        )
+
+
 def _quality_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Any] | None:
     dq = asset.data_quality
     if dq is None:
         return None
-    restricted = policy.restricted_for(requester)
-    how_by_name: dict[str, str] = {}
-    for info in asset_fields(asset):
-        how_by_name[info.path] = treatment(info.labels, restricted, policy)
+    seen = _Treatments(asset, policy, requester)
     expectations = []
     for exp in dq.expectations:
-        how = how_by_name.get(exp.column or "", "show")
+        entry = {k: v for k, v in exp.model_dump(mode="json").items() if v is not None}
+        if exp.column:
+            how, path = seen.of_column(exp.column)
+            rest = {k: v for k, v in entry.items() if k not in ("type", "column", "values")}
+            if how == "show" and rest:
+                how = seen.of_text(rest)
+        else:
+            how, path = seen.of_text({k: v for k, v in entry.items() if k != "type"}), None
         if how == "hide":
             continue
         if how == "redact":
-            expectations.append({"type": exp.type, "column": exp.column, "restricted": True})
+            withheld: dict[str, Any] = {"type": exp.type}
+            if path is not None:
+                withheld["column"] = path
+            withheld["restricted"] = True
+            expectations.append(withheld)
             continue
-        entry = {k: v for k, v in exp.model_dump(mode="json").items() if v is not None}
         expectations.append(entry)
-    return {"monitoring": dict(dq.monitoring) if dq.monitoring else None, "expectations": expectations}
+    monitoring = dict(dq.monitoring) if dq.monitoring else None
+    if monitoring and seen.of_text(monitoring) != "show":
+        monitoring = {"restricted": True} if seen.withheld_mode == "redact" else None
+    return {"monitoring": monitoring, "expectations": expectations}
 
 
 def governance_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Any]:
