@@ -165,7 +165,11 @@ class AIContextAPI:
             asset = self._load(entry, source_type, object_name, version)
             context = asset_context(asset, self.policy, entry.requester)
             lineage = self._lineage_view(entry.requester, asset, lineage_depth)
-            context["lineage"] = {"upstream": lineage["upstream"], "downstream": lineage["downstream"]}
+            context["lineage"] = {
+                "upstream": lineage["upstream"],
+                "downstream": lineage["downstream"],
+                "withheld": lineage["withheld"],
+            }
             context["finops"] = self._asset_costs(entry.requester, asset, cost_hours)
             context["accessed_at"] = _now()
             context["accessed_by"] = entry.requester
@@ -204,15 +208,38 @@ class AIContextAPI:
             }
 
     def _lineage_view(self, requester: str, asset: Any, depth: int) -> dict[str, Any]:
-        node_id = sources.asset_node_id(asset.source_type, asset.object_name, asset.version)
-        view = sources.lineage_of(self.lineage_tracker, node_id, depth)
+        """Lineage of the asset's node as ``requester`` may see it.
+
+        A node is withheld when it is an asset the requester may not see, or when the recorded runs that
+        touched it all belong to tenants outside the requester's tenants (tenant scoping); anything
+        reached only through a withheld node is withheld too. Answers carry only the count (``withheld``).
+        """
+        root = sources.asset_node_id(asset.source_type, asset.object_name, asset.version)
+        view = sources.lineage_of(self.lineage_tracker, root, depth)
+        withheld = 0
         for direction in ("upstream", "downstream"):
-            view[direction] = [n for n in view[direction] if self._node_visible(requester, n)]
+            kept: list[dict[str, Any]] = []
+            visible = {root}
+            for node in sorted(view[direction], key=lambda n: n.get("depth") or 0):
+                via = node.pop(sources.VIA, None)
+                if via in visible and self._node_visible(requester, node):
+                    visible.add(node["id"])
+                    kept.append(node)
+                else:
+                    withheld += 1
+            view[direction] = kept
+        view["withheld"] = withheld
         return view
 
     def _node_visible(self, requester: str, node: dict[str, Any]) -> bool:
-        """Asset nodes of contracts the requester may not see are left out of lineage answers."""
+        """Asset nodes of contracts the requester may not see, and nodes only other tenants' runs touched,
+        are left out of lineage answers."""
         node_id = node.get("id") or ""
+        tenants = self.policy.tenants_of(requester)
+        if tenants is not None:
+            owners = self._runs().tenants_of(node_id)
+            if owners and not owners & set(tenants):
+                return False
         if not node_id.startswith("asset://"):
             return True
         from dativo_ingest.store import search
@@ -220,12 +247,17 @@ class AIContextAPI:
         key = node_id[len("asset://") :].rsplit("@", 1)[0]
         doc = search.document(self.store, key)
         if doc is None:
-            return True
+            return tenants is None  # an asset no longer registered: its tenant is unknown
         classes = frozenset(c for c in doc["classes"].split("|") if c)
         decision = self.policy_guard.evaluate(
             AccessRequest(requester, "lineage", "asset", key, classes, doc["tenant"])
         )
         return decision.allowed
+
+    def _runs(self) -> sources.RunJobs:
+        if self._run_jobs is None:
+            self._run_jobs = sources.RunJobs(self.lineage_tracker, self.index_refresh_seconds)
+        return self._run_jobs
 
     def _asset_costs(self, requester: str, asset: Any, hours: float) -> dict[str, Any] | None:
         ids = {
@@ -233,9 +265,7 @@ class AIContextAPI:
             f"source://{asset.source_type}/{asset.object_name}",
         }
         tenants = self.policy.tenants_of(requester)
-        if self._run_jobs is None:
-            self._run_jobs = sources.RunJobs(self.lineage_tracker, self.index_refresh_seconds)
-        jobs = [(t, j) for t, j in self._run_jobs.jobs_touching(ids) if tenants is None or t in tenants]
+        jobs = [(t, j) for t, j in self._runs().jobs_touching(ids) if tenants is None or t in tenants]
         return sources.asset_costs(self.store, jobs, hours)
 
     def get_finops_context(

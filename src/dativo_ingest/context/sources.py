@@ -27,7 +27,10 @@ def asset_node_id(source_type: str, object_name: str, version: str) -> str:
     return f"asset://{source_type}/{object_name}@{version}"
 
 
-def _node(item: dict[str, Any]) -> dict[str, Any]:
+VIA = "_via"  # the neighbour (one hop nearer the start) a hop was reached through; dropped before answers
+
+
+def _node(item: dict[str, Any], direction: str) -> dict[str, Any]:
     """A lineage hop without node attributes (they copy contract fields, restricted ones included)."""
     node = item.get("node") or {}
     edge = item.get("edge") or {}
@@ -37,6 +40,7 @@ def _node(item: dict[str, Any]) -> dict[str, Any]:
         "name": node.get("name"),
         "depth": item.get("depth"),
         "edge": edge.get("type"),
+        VIA: edge.get("from") if direction == "downstream" else edge.get("to"),
     }
 
 
@@ -52,7 +56,11 @@ def lineage_of(tracker: Any, node_id: str, max_depth: int) -> dict[str, Any]:
     except DativoError as exc:
         logger.warning("lineage unavailable", extra={"fields": {"error": str(exc)}})
         return {"available": False, "upstream": [], "downstream": []}
-    return {"available": True, "upstream": [_node(i) for i in up], "downstream": [_node(i) for i in down]}
+    return {
+        "available": True,
+        "upstream": [_node(i, "upstream") for i in up],
+        "downstream": [_node(i, "downstream") for i in down],
+    }
 
 
 def _run_node_ids(run: dict[str, Any]) -> set[str]:
@@ -73,16 +81,25 @@ class RunJobs:
         self._by_node: dict[str, set[tuple[str, str]]] = {}
         self._lock = threading.Lock()
 
-    def jobs_touching(self, node_ids: set[str]) -> list[tuple[str, str]]:
-        """(tenant, job) pairs whose recorded runs included one of ``node_ids``."""
-        if self.tracker is None:
-            return []
+    def _current(self) -> dict[str, set[tuple[str, str]]]:
         with self._lock:
             if time.monotonic() - self._built_at >= self.ttl:
                 self._by_node = self._build()
                 self._built_at = time.monotonic()
-            by_node = self._by_node
+            return self._by_node
+
+    def jobs_touching(self, node_ids: set[str]) -> list[tuple[str, str]]:
+        """(tenant, job) pairs whose recorded runs included one of ``node_ids``."""
+        if self.tracker is None:
+            return []
+        by_node = self._current()
         return sorted(set().union(*(by_node.get(n, set()) for n in node_ids)))
+
+    def tenants_of(self, node_id: str) -> set[str]:
+        """Tenants whose recorded runs included ``node_id`` (empty when no run did)."""
+        if self.tracker is None:
+            return set()
+        return {tenant for tenant, _ in self._current().get(node_id, ())}
 
     def _build(self) -> dict[str, set[tuple[str, str]]]:
         try:
