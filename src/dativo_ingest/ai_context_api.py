@@ -23,7 +23,8 @@ from typing import Any
 
 from dativo_ingest.context import sources
 from dativo_ingest.context.catalog import Catalog, default_registry
-from dativo_ingest.errors import PolicyDenied, UsageError
+from dativo_ingest.errors import ContractNotFoundError, PolicyDenied, UsageError
+from dativo_ingest.logging import get_logger
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.guard import AuditEntry, PolicyGuard
 from dativo_ingest.policy.rules import AccessRequest
@@ -34,6 +35,7 @@ from dativo_ingest.store.search import Visibility
 
 __all__ = ["AIContextAPI", "PolicyConfig", "PolicyGuard"]
 
+logger = get_logger(__name__)
 MAX_LIMIT = 100
 DEFAULT_COST_HOURS = 24 * 30
 
@@ -124,7 +126,7 @@ class AIContextAPI:
             restricted=p.restricted_for(requester), mode=p.on_restricted, tenants=p.tenants_of(requester)
         )
 
-    def _authorize_asset(self, entry: AuditEntry, asset: Any) -> None:
+    def _authorize_asset(self, entry: AuditEntry, asset: Any, not_found: str) -> None:
         decision = self.policy_guard.evaluate(
             AccessRequest(
                 entry.requester,
@@ -135,6 +137,12 @@ class AIContextAPI:
                 asset.tenant,
             )
         )
+        if not decision.allowed and decision.rule == "tenant_scope":
+            # another tenant's asset is answered exactly like an unknown one (no existence, no tenant
+            # name); the audit row keeps the real decision
+            entry.decide(decision)
+            entry.details["answered"] = "not_found"
+            raise ContractNotFoundError(not_found, field="object")
         self.policy_guard.enforce(entry, decision)
 
     def _load(self, entry: AuditEntry, source_type: str, object_name: str, version: str | None) -> Any:
@@ -144,8 +152,14 @@ class AIContextAPI:
         if version is not None and not isinstance(version, str):
             raise UsageError("version must be a string such as 1.0.0", field="version")
         self.policy_guard.require_requester(entry)
-        asset = self.catalog.get(source_type, object_name, version)
-        self._authorize_asset(entry, asset)
+        not_found = f"no contract {source_type}/{object_name}" + (f" version {version}" if version else "")
+        try:
+            asset = self.catalog.get(source_type, object_name, version)
+        except ContractNotFoundError as exc:
+            # the registry's message names its directory: keep that in the server log only
+            logger.info("contract not found", extra={"fields": {"error": str(exc)}})
+            raise ContractNotFoundError(not_found, field=exc.field or "object") from None
+        self._authorize_asset(entry, asset, not_found)
         return asset
 
     # ----- context ----------------------------------------------------------------------------------

@@ -52,8 +52,12 @@ def test_tenant_scoped_requester_sees_only_its_tenants(stripe_registered, regist
     registry.save_contract(make_asset("erp", "invoices", [{"name": "id", "type": "string"}], tenant="globex"))
     api = AIContextAPI(policy_guard=PolicyGuard({"requester_tenants": {"acme-bot": ["acme"]}}))
     assert api.get_asset_context("stripe", "customers", requester="acme-bot")["asset"]["tenant"] is None
-    with pytest.raises(PermissionError, match="tenant 'globex'"):
+    from dativo_ingest.errors import ContractNotFoundError
+
+    with pytest.raises(ContractNotFoundError, match=r"no contract erp/invoices$"):  # same as unknown
         api.get_asset_context("erp", "invoices", requester="acme-bot")
+    row = audit_rows(store, requester="acme-bot")[-1]
+    assert row["outcome"] == "denied" and "tenant 'globex'" in row["reason"]
     assert [h["object"] for h in api.search_assets(requester="acme-bot", limit=10)] == ["customers"]
     with pytest.raises(PermissionError):
         api.get_finops_context(None, 24, requester="acme-bot")

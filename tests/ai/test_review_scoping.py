@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.ai.conftest import make_asset
+from tests.ai.conftest import audit_rows, make_asset
 
 POLICY = {
     "allowed_requesters": ["ai-agent-1", "globex-bot", "acme-bot"],
@@ -20,6 +23,7 @@ def acme_lineage(stripe_registered, stripe_asset, registry, store):
     from dativo_ingest.lineage import LineageTracker
 
     registry.save_contract(make_asset("erp", "invoices", [{"name": "id", "type": "string"}], tenant="globex"))
+    registry.save_contract(make_asset("shop", "orders", [{"name": "id", "type": "string"}], tenant="acme"))
     tracker = LineageTracker()
     source = tracker.add_source_node("stripe", "customers")
     asset = tracker.add_asset_node(stripe_asset)
@@ -71,3 +75,50 @@ def test_lineage_hides_other_tenants_nodes(client, acme_lineage):
     r = _get(client, "ai-agent-1", "/v1/assets/stripe/customers/lineage")  # not tenant-scoped
     assert [n["id"] for n in r.json()["upstream"]] == [acme_lineage["source"]]
     assert len(r.json()["downstream"]) == 3
+
+
+def test_other_tenants_asset_is_answered_like_an_unknown_one(client, store, workspace):
+    hidden = _get(client, "globex-bot", "/v1/assets/shop/orders")
+    unknown = _get(client, "globex-bot", "/v1/assets/shop/nosuch")
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json() == {
+        "error": "ContractNotFoundError",
+        "message": "no contract shop/orders",
+        "field": "object",
+    }
+    assert unknown.json() == {**hidden.json(), "message": "no contract shop/nosuch"}
+    assert _get(client, "globex-bot", "/v1/assets/shop/orders/lineage").json() == hidden.json()
+    assert _get(client, "globex-bot", "/v1/assets/shop/orders?version=1.0.0").status_code == 404
+    assert "acme" not in hidden.text and str(workspace) not in unknown.text
+    assert _get(client, "acme-bot", "/v1/assets/shop/orders").status_code == 200
+    rows = audit_rows(store, requester="globex-bot")
+    assert [(r["resource_id"], r["outcome"]) for r in rows[:2]] == [
+        ("shop/orders", "denied"),
+        ("shop/nosuch", "not_found"),
+    ]
+    assert "tenant 'acme'" in rows[0]["reason"]
+    assert all(str(workspace) not in json.dumps(r) for r in audit_rows(store))
+
+
+def test_mcp_errors_carry_no_server_paths(acme_lineage, store, workspace):
+    import mcp
+
+    from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
+    from dativo_ingest.server.mcp import build_server
+
+    api = AIContextAPI(policy_guard=PolicyGuard(POLICY), channel="mcp")
+
+    async def main():
+        async with mcp.Client(build_server(api, local_requester="globex-bot")) as client:
+            texts = []
+            for obj in ("nosuch", "orders"):
+                result = await client.call_tool(
+                    "get_asset_context", {"source_type": "shop", "object_name": obj}
+                )
+                assert result.is_error
+                texts.append(result.content[0].text)
+            return texts
+
+    nosuch, orders = anyio.run(main)
+    assert nosuch.endswith("no contract shop/nosuch") and orders.endswith("no contract shop/orders")
+    assert str(workspace) not in nosuch + orders and "acme" not in orders

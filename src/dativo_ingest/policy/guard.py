@@ -31,6 +31,14 @@ ANONYMOUS = "anonymous"
 _REQUESTER = re.compile(r"^[\w.@:+/-]{1,255}$")
 
 
+_ABS_PATH = re.compile(r"(?<![\w.~-])(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\,;()]+[/\\])+[^\s'\",;()]*")
+
+
+def scrub_paths(text: str) -> str:
+    """``text`` without server filesystem paths (for messages that leave the server or the audit log)."""
+    return _ABS_PATH.sub("<server path>", text)
+
+
 def requester_name(requester: Any) -> str:
     """A validated requester identity (None -> ``anonymous``)."""
     if requester is None:
@@ -171,12 +179,13 @@ class PolicyGuard:
             elif isinstance(exc, AuthenticationError):
                 entry.outcome, entry.reason = "unauthenticated", exc.message
             elif isinstance(exc, NotFoundError):
-                entry.outcome, entry.reason = "not_found", str(exc)
+                if entry.outcome != "denied":  # a denial answered as not found keeps its real reason
+                    entry.outcome, entry.reason = "not_found", scrub_paths(str(exc))
             elif isinstance(exc, UsageError):
-                entry.outcome, entry.reason = "invalid", str(exc)
+                entry.outcome, entry.reason = "invalid", scrub_paths(str(exc))
             else:
                 entry.outcome = "error"
-                entry.reason = str(exc) if isinstance(exc, DativoError) else type(exc).__name__
+                entry.reason = scrub_paths(str(exc)) if isinstance(exc, DativoError) else type(exc).__name__
             raise
         finally:
             self._record(entry, failure)

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from dativo_ingest.ai_context_api import AIContextAPI
 from dativo_ingest.errors import AuthenticationError, DativoError, UsageError
+from dativo_ingest.policy.guard import scrub_paths
 from dativo_ingest.server.keys import KeyVerifier
 
 _bearer = HTTPBearer(auto_error=False, description="API key created with `dativo keys create REQUESTER`")
@@ -49,10 +50,17 @@ def _json(data: Any) -> Any:
     return JSONResponse(data)
 
 
+def public_error(exc: DativoError) -> dict[str, Any]:
+    """The error as sent to a client: no server filesystem paths (those stay in the server log)."""
+    body = exc.to_dict()
+    body.pop("path", None)
+    return {k: scrub_paths(v) if isinstance(v, str) else v for k, v in body.items()}
+
+
 def _error(exc: DativoError) -> JSONResponse:
     status = 422 if isinstance(exc, UsageError) else exc.http_status
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
+    return JSONResponse(public_error(exc), status_code=status, headers=headers)
 
 
 def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str = "127.0.0.1") -> FastAPI:

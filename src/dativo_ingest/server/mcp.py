@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
 from dativo_ingest.errors import AuthenticationError, DativoError, PolicyDenied
+from dativo_ingest.policy.guard import scrub_paths
 from dativo_ingest.server.keys import KeyVerifier, presented_key
 
 STATE_KEY = "dativo_requester"
@@ -33,7 +34,9 @@ INSTRUCTIONS = (
 
 
 def _message(exc: DativoError) -> str:
-    return f"Access denied: {exc}" if isinstance(exc, PolicyDenied) else str(exc)
+    """The error as told to a client: no server filesystem paths (those stay in the server log)."""
+    text = scrub_paths(f"{exc.field}: {exc.message}" if exc.field else exc.message)
+    return f"Access denied: {text}" if isinstance(exc, PolicyDenied) else text
 
 
 def build_server(api: Any, *, local_requester: str | None = None) -> MCPServer:
