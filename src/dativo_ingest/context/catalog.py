@@ -162,19 +162,27 @@ class Catalog:
     def resolve_table(self, table: exp.Table) -> Any:
         """The contract a table reference reads, None when ungoverned, or a string when ambiguous.
 
-        Tried in order: ``source.object`` (also ``raw_source.object``, the dbt source), the contract
-        name or physical table name (``stripe_customers``, also ``stg_stripe_customers``), a bare object
+        Names match case-insensitively. Tried in order: ``source.object`` (also ``raw_source.object``, the
+        dbt source), the contract name or physical table name (``stripe_customers``), the dbt staging
+        model the generator writes (``stg_<source>__<object>``, also ``stg_<contract name>``), the Iceberg
+        table ingestion writes by default (``<source>_<object>``, in any namespace), and a bare object
         name when exactly one source has it.
         """
+        from dativo_ingest.dbt.naming import default_model_name
+
         name, db = table.name, table.db
+        lower = name.lower()
         attempts: list[dict[str, str]] = []
         if db:
             attempts.append({"key": f"{db}/{name}"})
             if db.lower().startswith("raw_"):
                 attempts.append({"key": f"{db[4:]}/{name}"})
         attempts += [{"name": name}, {"physical_name": name}]
-        if name.lower().startswith("stg_"):
+        if lower.startswith("stg_"):
             attempts.append({"name": name[4:]})
+        for i, char in enumerate(name):
+            if char == "_" and 0 < i < len(name) - 1:
+                attempts.append({"key": f"{name[:i]}/{name[i + 1 :]}"})
         if not db:
             attempts.append({"object_name": name})
         for attempt in attempts:
@@ -182,6 +190,16 @@ class Catalog:
             if len(hits) == 1:
                 return self.get(hits[0]["source_type"], hits[0]["object"])
             if len(hits) > 1:
-                keys = ", ".join(h["key"] for h in hits[:5])
-                return f"table {'.'.join(p.name for p in table.parts)} is ambiguous: it matches {keys}"
+                return f"table {'.'.join(p.name for p in table.parts)} is ambiguous"
+        if lower.startswith("stg_") and "__" in lower:
+            _, _, obj = lower[4:].partition("__")
+            staged = []
+            for hit in search.lookup(self.store, object_name=obj):
+                asset = self.get(hit["source_type"], hit["object"])
+                if default_model_name(asset) == lower:
+                    staged.append(asset)
+            if len(staged) == 1:
+                return staged[0]
+            if staged:
+                return f"table {'.'.join(p.name for p in table.parts)} is ambiguous"
         return None

@@ -729,17 +729,21 @@ def lookup(
     physical_name: str | None = None,
     object_name: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Indexed contracts by key, contract name, physical table name or object name (for SQL resolution)."""
+    """Indexed contracts by key, contract name, physical table name or object name (for SQL resolution).
+
+    Every comparison ignores case: SQL identifiers are case-insensitive unless quoted, and a query that
+    spells a governed table in another case must still resolve to its contract (fail closed).
+    """
     d = search_documents.c
     conds = []
     if key is not None:
-        conds.append(d.key == key)
+        conds.append(func.lower(d.key) == key.lower())
     if name is not None:
         conds.append(func.lower(d.name) == name.lower())
     if physical_name is not None:
         conds.append(func.lower(d.physical_name) == physical_name.lower())
     if object_name is not None:
-        conds.append(d.object == object_name)
+        conds.append(func.lower(d.object) == object_name.lower())
     if not conds:
         return []
     stmt = (
