@@ -4,7 +4,9 @@ Read from a dict or a YAML file. Keys: ``allowed_requesters`` (empty = everyone 
 ``restricted_classifications`` (default PII and SENSITIVE), ``elevated_requesters`` (see everything,
 allowed implicitly), ``requester_tenants`` (requester -> tenants it may see; absent = all tenants) and
 ``on_restricted`` (``redact``, the default: restricted fields listed but their details withheld;
-``hide``: left out; ``deny``: the whole asset is refused).
+``hide``: left out; ``deny``: the whole asset is refused) and ``allowed_unmanaged_tables`` (tables no
+contract governs that SQL checks may let through unchanged, e.g. ``ref.country_codes``; default none:
+a query reading any table that does not resolve to a contract is refused).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class PolicyConfig(BaseModel):
     elevated_requesters: frozenset[str] = frozenset()
     requester_tenants: dict[str, frozenset[str]] = Field(default_factory=dict)
     on_restricted: OnRestricted = "redact"
+    allowed_unmanaged_tables: frozenset[str] = frozenset()
 
     @field_validator("restricted_classifications", mode="before")
     @classmethod
@@ -45,6 +48,13 @@ class PolicyConfig(BaseModel):
         if isinstance(value, str):
             value = [value]
         return frozenset(str(v).strip() for v in value) if value is not None else value
+
+    @field_validator("allowed_unmanaged_tables", mode="before")
+    @classmethod
+    def _tables(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        return frozenset(str(v).strip().lower() for v in value) if value is not None else value
 
     @field_validator("requester_tenants", mode="before")
     @classmethod
