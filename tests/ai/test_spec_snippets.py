@@ -107,8 +107,9 @@ Ensure compliance with retention policy: {context["governance"]["retention_days"
     report = api.check_sql(sql, requester="analytics-bot", dialect="duckdb")
     kinds = {v["kind"] for v in report["violations"]}
     assert "missing_retention_predicate" not in kinds and "restricted_column" not in kinds
-    # the contract requires consent but names no consent column: enforcement must refuse, not guess
-    assert kinds == {"consent_unenforceable"} and report["allowed"] is False
+    # the contract requires consent but names no consent column, and no event-time column for retention:
+    # enforcement must refuse, not guess
+    assert kinds == {"consent_unenforceable", "retention_unenforceable"} and report["allowed"] is False
     with pytest.raises(PermissionError, match="consent"):
         api.enforce_sql(sql, requester="analytics-bot", dialect="duckdb")
 
