@@ -342,3 +342,24 @@ def test_writes_are_refused(con, resolve, sql):
     report = enforce_sql(sql, resolve, REDACT, "acme-bot", "duckdb")
     assert not report.allowed and report.sql is None
     assert {v.kind for v in report.violations} <= {"writes_data", "not_a_query"}
+
+
+def test_http_sql_check_answers_422_for_deep_or_huge_queries(stripe_registered, store):
+    import httpx
+
+    from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
+    from dativo_ingest.server.http import create_app
+    from dativo_ingest.server.keys import create_key
+    from tests.ai.server_util import running
+
+    key = create_key(store, "ai-agent-1")[1]
+    app = create_app(AIContextAPI(policy_guard=PolicyGuard({}), channel="http"))
+    deep = "SELECT " + "(" * 500 + "1" + ")" * 500
+    nested = "SELECT * FROM " + "(SELECT * FROM " * 100 + "stripe.customers" + ") s" * 100
+    with running(app) as url:
+        for path in ("/v1/sql/check", "/v1/sql/enforce"):
+            for sql in (deep, nested, "SELECT 1" + " " * 200_000):
+                r = httpx.post(
+                    f"{url}{path}", headers={"Authorization": f"Bearer {key}"}, json={"sql": sql}, timeout=30
+                )
+                assert r.status_code == 422, (path, r.status_code, r.text[:200])
