@@ -95,12 +95,18 @@ def mcp(
         return
     if transport != "stdio":
         raise UsageError(f"--transport must be stdio or http, got {transport!r}", field="transport")
+    from dativo_ingest.errors import AuthenticationError
     from dativo_ingest.server.keys import KeyVerifier
     from dativo_ingest.server.mcp import build_server
 
     api = _api(policy, "mcp")
-    requester = KeyVerifier(api.store).requester(key)
-    build_server(api, local_requester=requester).run("stdio")
+    try:
+        KeyVerifier(api.store).requester(key)
+    except AuthenticationError as exc:
+        api.policy_guard.record_unauthenticated("mcp:stdio", "mcp", exc.message, key)
+        raise
+    # the key is checked again on every tool call, so revoking it ends the session's access
+    build_server(api, local_key=key).run("stdio")
 
 
 @keys_app.command("create")

@@ -28,6 +28,9 @@ from dativo_ingest.policy.rules import REQUESTER_RULES, AccessRequest, Decision,
 
 logger = get_logger(__name__)
 ANONYMOUS = "anonymous"
+UNAUTHENTICATED = "unauthenticated"
+#: names the audit log uses for callers without an identity; no API key may be bound to them
+RESERVED_REQUESTERS = frozenset({ANONYMOUS, UNAUTHENTICATED})
 _REQUESTER = re.compile(r"^[\w.@:+/-]{1,255}$")
 
 
@@ -144,10 +147,15 @@ class PolicyGuard:
         if not decision.allowed:
             self.enforce(entry, decision)
 
-    def record_unauthenticated(self, resource_id: str, channel: str, reason: str) -> None:
-        """Record a request refused for want of a valid API key."""
+    def record_unauthenticated(
+        self, resource_id: str, channel: str, reason: str, presented: str | None = None
+    ) -> None:
+        """Record a request refused for want of a valid API key; ``details.key_id`` names the presented
+        key's id when it parses as one (so a revoked key can be traced; the secret is never recorded)."""
+        from dativo_ingest.server.keys import key_id_of
+
         entry = AuditEntry(
-            "unauthenticated",
+            UNAUTHENTICATED,
             "authenticate",
             "api",
             resource_id[:512],
@@ -155,6 +163,26 @@ class PolicyGuard:
             allowed=False,
             outcome="unauthenticated",
             reason=reason,
+        )
+        key_id = key_id_of(presented)
+        if key_id is not None:
+            entry.details["key_id"] = key_id
+        self._record(entry, None)
+
+    def record_invalid(
+        self, requester: str, action: str, resource_id: str, channel: str, reason: str, **details: Any
+    ) -> None:
+        """Record an authenticated request refused as invalid before it reached an operation."""
+        entry = AuditEntry(
+            requester_name(requester),
+            action[:64],
+            "api",
+            resource_id[:512],
+            channel,
+            allowed=False,
+            outcome="invalid",
+            reason=scrub_paths(reason),
+            details=details,
         )
         self._record(entry, None)
 

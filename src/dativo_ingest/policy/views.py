@@ -229,13 +229,15 @@ def governance_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[st
 
 
 def dbt_names(asset: Any) -> dict[str, Any]:
-    """The dbt source and staging model names generated for this contract."""
-    source, obj = asset.source_type or "unknown", asset.object_name
+    """The dbt source and staging model names the dbt generator gives this contract."""
+    from dativo_ingest.dbt.naming import default_model_name, default_source_name, object_of
+
+    source, table = default_source_name(asset), object_of(asset)
     return {
-        "source": f"raw_{source}",
-        "table": obj,
-        "source_ref": f"source('raw_{source}', '{obj}')",
-        "staging_model": f"stg_{source}_{obj}",
+        "source": source,
+        "table": table,
+        "source_ref": f"source('{source}', '{table}')",
+        "staging_model": default_model_name(asset),
     }
 
 

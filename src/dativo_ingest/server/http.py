@@ -8,11 +8,14 @@ or 422 (bad input). The OpenAPI document is served at ``/openapi.json``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,16 +24,29 @@ from starlette.routing import Route
 from dativo_ingest.ai_context_api import AIContextAPI
 from dativo_ingest.errors import AuthenticationError, DativoError, UsageError
 from dativo_ingest.policy.guard import scrub_paths
-from dativo_ingest.server.keys import KeyVerifier
+from dativo_ingest.server.keys import KeyVerifier, presented_key
 
 _bearer = HTTPBearer(auto_error=False, description="API key created with `dativo keys create REQUESTER`")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same API key, as a header")
 
-ERRORS = {
-    401: {"description": "Missing or invalid API key"},
-    403: {"description": "Refused by policy"},
-    404: {"description": "Unknown contract"},
-    422: {"description": "Invalid input"},
+
+class ErrorBody(BaseModel):
+    """Every error response: ``error`` (the kind) and ``message``; ``field`` and ``location`` name the
+    offending input when there is one (422), ``errors`` lists each problem of an invalid request."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="Error kind, e.g. AuthenticationError, PolicyDenied, UsageError")
+    message: str
+    field: str | None = Field(None, description="The offending input, when there is one")
+    location: list[str | int] | None = Field(None, description="Where the input is, e.g. ['query', 'limit']")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key", "model": ErrorBody},
+    403: {"description": "Refused by policy", "model": ErrorBody},
+    404: {"description": "Unknown contract", "model": ErrorBody},
+    422: {"description": "Invalid input", "model": ErrorBody},
 }
 NAME = r"^[^/\\\x00-\x1f]{1,255}$"
 VERSION = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$"
@@ -55,6 +71,31 @@ def public_error(exc: DativoError) -> dict[str, Any]:
     body = exc.to_dict()
     body.pop("path", None)
     return {k: scrub_paths(v) if isinstance(v, str) else v for k, v in body.items()}
+
+
+def validation_error_body(exc: RequestValidationError) -> dict[str, Any]:
+    """FastAPI's validation errors in the documented shape ``{error, message, field, location, errors}``."""
+    problems = []
+    for err in exc.errors():
+        loc = [p for p in err.get("loc", ()) if isinstance(p, (str, int))]
+        where = [p for p in loc if p not in ("query", "path", "body", "header")]
+        problems.append(
+            {
+                "field": ".".join(str(p) for p in where) or (str(loc[-1]) if loc else None),
+                "location": loc,
+                "message": scrub_paths(str(err.get("msg", "invalid value"))),
+            }
+        )
+    first = problems[0] if problems else {"field": None, "location": [], "message": "invalid request"}
+    body: dict[str, Any] = {
+        "error": "UsageError",
+        "message": f"{first['field']}: {first['message']}" if first["field"] else first["message"],
+        "field": first["field"],
+        "location": first["location"],
+    }
+    if len(problems) > 1:
+        body["errors"] = problems
+    return body
 
 
 def _error(exc: DativoError) -> JSONResponse:
@@ -113,6 +154,32 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
     async def _dativo_error(_request: Request, exc: DativoError) -> JSONResponse:
         return _error(exc)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        body = validation_error_body(exc)
+        # the key was verified before the input was (a bad key is a 401); record the refusal
+        presented = presented_key(request.headers)
+        if presented:
+            try:
+                who = verifier.requester(presented)
+            except AuthenticationError:
+                who = None
+            if who is not None:
+                route = request.scope.get("route")
+                action = getattr(route, "name", None) or "request"
+                await anyio.to_thread.run_sync(
+                    functools.partial(
+                        api.policy_guard.record_invalid,
+                        who,
+                        action,
+                        request.url.path,
+                        "http",
+                        body["message"],
+                        field=body.get("field"),
+                    )
+                )
+        return JSONResponse(body, status_code=422)
+
     def requester(
         request: Request,
         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
@@ -122,7 +189,7 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
         try:
             return verifier.requester(presented)
         except AuthenticationError as exc:
-            api.policy_guard.record_unauthenticated(request.url.path, "http", exc.message)
+            api.policy_guard.record_unauthenticated(request.url.path, "http", exc.message, presented)
             raise
 
     Source = Path(..., pattern=NAME, description="Source type, e.g. stripe")
@@ -134,7 +201,7 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
         """Liveness (no authentication)."""
         return {"status": "ok"}
 
-    @app.get("/v1/whoami", tags=["meta"], responses={401: ERRORS[401]})
+    @app.get("/v1/whoami", tags=["meta"], responses={401: ERRORS[401], 422: ERRORS[422]})
     def whoami(who: str = Depends(requester)) -> dict[str, str]:
         """The requester identity your API key is bound to."""
         return {"requester": who}

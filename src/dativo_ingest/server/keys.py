@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
 from typing import Any
 
-from dativo_ingest.errors import AuthenticationError, NotFoundError
-from dativo_ingest.policy.guard import requester_name
+from dativo_ingest.errors import AuthenticationError, NotFoundError, UsageError
+from dativo_ingest.policy.guard import RESERVED_REQUESTERS, requester_name
 from dativo_ingest.store import apikeys
 from dativo_ingest.store.audit import utc_stamp
 
 PREFIX = "dtv"
+_KEY_ID = re.compile(r"^[0-9a-f]{1,32}$")
 CACHE_SECONDS = 1.0  # a verified key is trusted this long before the store is asked again
 
 
@@ -29,6 +31,11 @@ def _hash(key: str) -> str:
 def create_key(store: Any, requester: str, label: str | None = None) -> tuple[str, str]:
     """A new key for ``requester``: ``(key_id, key)``. The key is shown once and never stored."""
     name = requester_name(requester)
+    if name.lower() in RESERVED_REQUESTERS:
+        raise UsageError(
+            f"{name!r} is reserved for the audit log (callers without a valid key); choose another name",
+            field="requester",
+        )
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     apikeys.insert(
@@ -85,6 +92,16 @@ class KeyVerifier:
                 self._cache.clear()
             self._cache[digest] = (row["requester"], now + self.cache_seconds)
         return row["requester"]
+
+
+def key_id_of(presented: str | None) -> str | None:
+    """The key id of a presented key (``dtv_<id>_...``) when it parses as one; never the secret."""
+    if not presented or not isinstance(presented, str):
+        return None
+    parts = presented.split("_", 2)
+    if len(parts) == 3 and parts[0] == PREFIX and _KEY_ID.match(parts[1]):
+        return parts[1]
+    return None
 
 
 def presented_key(headers: Any) -> str | None:

@@ -39,8 +39,25 @@ def _message(exc: DativoError) -> str:
     return f"Access denied: {text}" if isinstance(exc, PolicyDenied) else text
 
 
-def build_server(api: Any, *, local_requester: str | None = None) -> MCPServer:
-    """An MCP server over ``api`` (an :class:`~dativo_ingest.ai_context_api.AIContextAPI`)."""
+def build_server(
+    api: Any, *, local_requester: str | Callable[[], str] | None = None, local_key: str | None = None
+) -> MCPServer:
+    """An MCP server over ``api`` (an :class:`~dativo_ingest.ai_context_api.AIContextAPI`).
+
+    ``local_requester`` is the identity of in-process and stdio callers; with ``local_key`` instead,
+    the key is verified on every call (a revoked key stops working within the verifier's cache time).
+    """
+    local_verifier = KeyVerifier(api.store) if local_key is not None else None
+
+    def local_identity() -> str | None:
+        if local_verifier is None:
+            return local_requester() if callable(local_requester) else local_requester
+        try:
+            return local_verifier.requester(local_key)
+        except AuthenticationError as exc:
+            api.policy_guard.record_unauthenticated("mcp:stdio", "mcp", exc.message, local_key)
+            raise ToolError(f"not authenticated: {exc.message}") from None
+
     server = MCPServer(name="dativo", instructions=INSTRUCTIONS, version="1")
 
     def who(ctx: Context) -> str:
@@ -53,8 +70,9 @@ def build_server(api: Any, *, local_requester: str | None = None) -> MCPServer:
             if requester:
                 return requester
             raise ToolError("not authenticated: this endpoint needs an API key")
-        if local_requester:
-            return local_requester
+        requester = local_identity()
+        if requester:
+            return requester
         raise ToolError("not authenticated: start the server with an API key")
 
     async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -152,7 +170,7 @@ class KeyAuthASGI:
         except AuthenticationError as exc:
             if self.guard is not None:
                 await anyio.to_thread.run_sync(
-                    self.guard.record_unauthenticated, scope.get("path", ""), "mcp", exc.message
+                    self.guard.record_unauthenticated, scope.get("path", ""), "mcp", exc.message, key
                 )
             response = JSONResponse(exc.to_dict(), status_code=401, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)

@@ -1,0 +1,128 @@
+"""Security review 8, findings 4-5: audit gaps, reserved names, stdio revocation, dbt names, 422 shape."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import anyio
+import pytest
+from fastapi.testclient import TestClient
+
+from dativo_ingest.cli.app import main
+from tests.ai.conftest import audit_rows
+
+POLICY = {"allowed_requesters": ["ai-agent-1"]}
+
+
+@pytest.fixture
+def client(stripe_registered, store):
+    from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
+    from dativo_ingest.server.http import create_app
+    from dativo_ingest.server.keys import create_key
+
+    key_id, key = create_key(store, "ai-agent-1")
+    app = create_app(AIContextAPI(policy_guard=PolicyGuard(POLICY), channel="http"), mcp=False)
+    with TestClient(app) as c:
+        c.key, c.key_id = key, key_id
+        yield c
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field", "location"),
+    [
+        ("get", "/v1/assets/stripe/customers?version=x", {}, "version", ["query", "version"]),
+        ("get", "/v1/search?limit=0", {}, "limit", ["query", "limit"]),
+        ("post", "/v1/sql/check", {"json": {"sql": ""}}, "sql", ["body", "sql"]),
+    ],
+)
+def test_invalid_requests_are_audited_in_the_documented_shape(
+    client, store, method, path, kwargs, field, location
+):
+    r = getattr(client, method)(path, headers={"Authorization": f"Bearer {client.key}"}, **kwargs)
+    assert r.status_code == 422
+    body = r.json()
+    assert "detail" not in body and body["error"] == "UsageError"
+    assert body["field"] == field and body["location"] == location and field in body["message"]
+    rows = audit_rows(store)
+    assert len(rows) == 1
+    assert (rows[0]["requester"], rows[0]["outcome"], rows[0]["allowed"]) == ("ai-agent-1", "invalid", False)
+    assert rows[0]["details"]["field"] == field
+
+
+def test_openapi_documents_the_error_shape(client):
+    doc = client.get("/openapi.json").json()
+    for path, method in (("/v1/search", "get"), ("/v1/sql/check", "post"), ("/v1/whoami", "get")):
+        responses = doc["paths"][path][method]["responses"]
+        ref = responses["422"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/ErrorBody")
+    schema = doc["components"]["schemas"]["ErrorBody"]
+    assert {"error", "message"} <= set(schema["required"]) and "location" in schema["properties"]
+    assert "HTTPValidationError" not in json.dumps(doc)
+
+
+def test_unauthenticated_rows_name_the_key_id_never_the_secret(client, store):
+    from dativo_ingest.server.keys import revoke_key
+
+    revoke_key(store, client.key_id)
+    time.sleep(1.1)  # past the verifier's cache
+    r = client.get("/v1/whoami", headers={"Authorization": f"Bearer {client.key}"})
+    assert r.status_code == 401
+    client.get("/v1/whoami", headers={"X-API-Key": "not-a-key"})
+    rows = audit_rows(store)
+    assert [r["outcome"] for r in rows] == ["unauthenticated", "unauthenticated"]
+    assert rows[0]["details"] == {"key_id": client.key_id} and rows[1]["details"] == {}
+    secret = client.key.split("_", 2)[2]
+    assert secret not in json.dumps(rows)
+
+
+def test_reserved_audit_names_cannot_get_keys(workspace, store, capsys):
+    for name in ("unauthenticated", "anonymous", "Anonymous"):
+        assert main(["keys", "create", name]) == 1
+        assert "reserved" in capsys.readouterr().err
+    assert main(["keys", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_stdio_mcp_with_a_bad_key_is_audited(workspace, store, capsys):
+    assert main(["mcp", "--key", "dtv_bad_bad"]) == 1
+    rows = audit_rows(store)
+    assert [(r["requester"], r["outcome"], r["channel"]) for r in rows] == [
+        ("unauthenticated", "unauthenticated", "mcp")
+    ]
+    assert rows[0]["details"] == {"key_id": "bad"} or rows[0]["details"] == {}
+
+
+def test_stdio_mcp_rechecks_revocation_per_call(stripe_registered, store):
+    import mcp
+
+    from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
+    from dativo_ingest.server.keys import create_key, revoke_key
+    from dativo_ingest.server.mcp import build_server
+
+    key_id, key = create_key(store, "ai-agent-1")
+    api = AIContextAPI(policy_guard=PolicyGuard(POLICY), channel="mcp")
+    args = {"source_type": "stripe", "object_name": "customers"}
+
+    async def main_():
+        async with mcp.Client(build_server(api, local_key=key)) as client:
+            first = await client.call_tool("get_asset_context", args)
+            assert not first.is_error, first.content
+            revoke_key(store, key_id)
+            await anyio.sleep(1.1)
+            second = await client.call_tool("get_asset_context", args)
+            assert second.is_error and "not authenticated" in second.content[0].text
+
+    anyio.run(main_)
+    rows = audit_rows(store)
+    assert [r["outcome"] for r in rows] == ["allowed", "unauthenticated"]
+    assert rows[1]["details"] == {"key_id": key_id}
+
+
+def test_context_dbt_names_are_the_generators(stripe_registered, stripe_asset, store):
+    from dativo_ingest.ai_context_api import AIContextAPI
+    from dativo_ingest.dbt.naming import default_model_name
+
+    dbt = AIContextAPI().get_asset_context("stripe", "customers", requester="ai-agent-1")["dbt"]
+    assert dbt["staging_model"] == default_model_name(stripe_asset) == "stg_stripe__customers"
+    assert dbt["source_ref"] == "source('raw_stripe', 'customers')"
