@@ -126,3 +126,40 @@ def test_context_dbt_names_are_the_generators(stripe_registered, stripe_asset, s
     dbt = AIContextAPI().get_asset_context("stripe", "customers", requester="ai-agent-1")["dbt"]
     assert dbt["staging_model"] == default_model_name(stripe_asset) == "stg_stripe__customers"
     assert dbt["source_ref"] == "source('raw_stripe', 'customers')"
+
+
+def test_mcp_session_is_bound_to_the_key_that_created_it(stripe_registered, store):
+    import httpx
+
+    from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
+    from dativo_ingest.server.http import create_app
+    from dativo_ingest.server.keys import create_key
+    from tests.ai.server_util import running
+
+    _, agent_key = create_key(store, "ai-agent-1")
+    _, other_key = create_key(store, "analyst-bot")
+    accept = {"Accept": "application/json, text/event-stream"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    app = create_app(AIContextAPI(policy_guard=PolicyGuard(POLICY), channel="http"))
+    with running(app) as url:
+        r = httpx.post(f"{url}/mcp", json=init, headers={**accept, "Authorization": f"Bearer {agent_key}"})
+        assert r.status_code == 200, r.text
+        sid = r.headers["mcp-session-id"]
+        own = {**accept, "Authorization": f"Bearer {agent_key}", "mcp-session-id": sid}
+        stolen = {**accept, "Authorization": f"Bearer {other_key}", "mcp-session-id": sid}
+        assert httpx.post(f"{url}/mcp", json=ping, headers=own).status_code == 200
+        assert httpx.post(f"{url}/mcp", json=ping, headers=stolen).status_code == 404
+        assert httpx.delete(f"{url}/mcp", headers=stolen).status_code == 404
+        assert httpx.post(f"{url}/mcp", json=ping, headers=own).status_code == 200
+    row = audit_rows(store)[-1]
+    assert (row["requester"], row["action"], row["outcome"]) == ("analyst-bot", "mcp_session", "invalid")

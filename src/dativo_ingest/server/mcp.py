@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -152,19 +154,30 @@ def build_server(
     return server
 
 
+SESSION_HEADER = "mcp-session-id"
+MAX_SESSIONS = 10_000
+
+
 class KeyAuthASGI:
-    """ASGI wrapper: refuses requests without a valid API key (401) and passes the key's requester on."""
+    """ASGI wrapper: refuses requests without a valid API key (401) and passes the key's requester on.
+
+    MCP sessions are bound to the requester whose key created them: a session id presented with another
+    requester's key (or one this process did not hand out) is answered 404, like an unknown session.
+    """
 
     def __init__(self, app: Any, verifier: KeyVerifier, guard: Any = None) -> None:
         self.app = app
         self.verifier = verifier
         self.guard = guard
+        self._sessions: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        key = presented_key(Headers(scope=scope))
+        headers = Headers(scope=scope)
+        key = presented_key(headers)
         try:
             requester = await anyio.to_thread.run_sync(self.verifier.requester, key)
         except AuthenticationError as exc:
@@ -175,5 +188,40 @@ class KeyAuthASGI:
             response = JSONResponse(exc.to_dict(), status_code=401, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
+        session_id = headers.get(SESSION_HEADER)
+        if session_id is not None:
+            with self._lock:
+                owner = self._sessions.get(session_id)
+            if owner != requester:
+                if self.guard is not None:
+                    await anyio.to_thread.run_sync(
+                        functools.partial(
+                            self.guard.record_invalid,
+                            requester,
+                            "mcp_session",
+                            "mcp-session",
+                            "mcp",
+                            "session not bound to this requester",
+                        )
+                    )
+                response = JSONResponse(
+                    {"error": "NotFoundError", "message": "session not found"}, status_code=404
+                )
+                await response(scope, receive, send)
+                return
+            if scope.get("method") == "DELETE":
+                with self._lock:
+                    self._sessions.pop(session_id, None)
         scope.setdefault("state", {})[STATE_KEY] = requester
-        await self.app(scope, receive, send)
+
+        async def bind_session(message: dict) -> None:
+            if message["type"] == "http.response.start" and session_id is None:
+                created = Headers(raw=message.get("headers") or []).get(SESSION_HEADER)
+                if created:
+                    with self._lock:
+                        self._sessions[created] = requester
+                        while len(self._sessions) > MAX_SESSIONS:
+                            self._sessions.popitem(last=False)
+            await send(message)
+
+        await self.app(scope, receive, bind_session)
