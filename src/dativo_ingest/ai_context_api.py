@@ -84,6 +84,7 @@ class AIContextAPI:
         self.index_refresh_seconds = index_refresh_seconds
         self._catalog: Catalog | None = None
         self._run_jobs: sources.RunJobs | None = None
+        self._lineage_cache = sources.LineageCache(index_refresh_seconds)
 
     # ----- components (resolved lazily: constructing writes nothing) -------------------------------
     @property
@@ -229,7 +230,7 @@ class AIContextAPI:
         reached only through a withheld node is withheld too. Answers carry only the count (``withheld``).
         """
         root = sources.asset_node_id(asset.source_type, asset.object_name, asset.version)
-        view = sources.lineage_of(self.lineage_tracker, root, depth)
+        view = self._lineage_cache.get(self.lineage_tracker, root, depth)
         withheld = 0
         for direction in ("upstream", "downstream"):
             kept: list[dict[str, Any]] = []

@@ -44,6 +44,36 @@ def _node(item: dict[str, Any], direction: str) -> dict[str, Any]:
     }
 
 
+class LineageCache:
+    """Answers of :func:`lineage_of` kept ``ttl`` seconds (lineage changes per run, not per request);
+    each caller gets its own copy."""
+
+    def __init__(self, ttl: float = 1.0, size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[tuple[int, str, int], tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tracker: Any, node_id: str, max_depth: int) -> dict[str, Any]:
+        key = (id(tracker), node_id, max_depth)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is None or now - hit[0] >= self.ttl:
+            view = lineage_of(tracker, node_id, max_depth)
+            with self._lock:
+                if len(self._entries) >= self.size:
+                    self._entries.clear()
+                self._entries[key] = (now, view)
+        else:
+            view = hit[1]
+        return {
+            "available": view["available"],
+            "upstream": [dict(n) for n in view["upstream"]],
+            "downstream": [dict(n) for n in view["downstream"]],
+        }
+
+
 def lineage_of(tracker: Any, node_id: str, max_depth: int) -> dict[str, Any]:
     """``{available, upstream, downstream}`` for a node (empty lists when unknown or unavailable)."""
     if tracker is None:
