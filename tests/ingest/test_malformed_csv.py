@@ -39,6 +39,9 @@ def test_warn_mode_quarantines_malformed_rows_with_their_line(workspace: Path) -
         (9, "expected 5 columns, got 2 (unterminated quote)"),
     ]
     assert all(json.loads(r["record"])["file"].endswith("c.csv") for r in rows)
+    # the same columns name the place as for rows that break a rule: source_file, source_location
+    assert all(r["source_file"] == json.loads(r["record"])["file"] for r in rows)
+    assert sorted(r["source_location"].rsplit("/", 1)[-1] for r in rows) == ["c.csv:5", "c.csv:6", "c.csv:9"]
 
 
 def test_strict_mode_fails_naming_file_and_line(workspace: Path) -> None:

@@ -84,7 +84,12 @@ def test_end_to_end_run_lands_valid_rows_quarantines_the_rest_and_records_everyt
         "cus_bad003": ["accepted_values:status"],
         "cus_bad004": ["minimum:balance", "type:created_at"],
     }
-    assert sorted(r["source_row"] for r in quarantine) == [50, 51, 52, 53]
+    # ... and where they are: the CSV's physical line (the header is line 1, data row 0 is line 2)
+    assert sorted(r["source_row"] for r in quarantine) == [52, 53, 54, 55]
+    assert {r["source_file"] for r in quarantine} == {str(workspace / "data" / "customers.csv")}
+    assert sorted(r["source_location"].rsplit("/", 1)[-1] for r in quarantine) == [
+        f"customers.csv:{n}" for n in (52, 53, 54, 55)
+    ]
     # lineage persisted in the store
     from dativo_ingest.lineage import LineageTracker, validate_event
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -222,8 +223,10 @@ def _sql_roundtrip(kind: str, url: str, create: str, tmp_path: Path) -> None:
     rows = [(f"r{i}", i, f"2024-01-01 00:00:{i:02d}") for i in range(25)]
     _sql_table(url, create, rows)
     source = build_source(kind, {"url": url, "table": "dativo_src_test"}, ctx(tmp_path, batch_size=10))
-    batches = list(source.batches())
+    batches = list(source.numbered_batches())
     assert [b.num_rows for b in batches] == [10, 10, 5]
+    # a rejected row is named by its 1-based row number in the run
+    assert [p.where for p in source.locate(batches[1], np.array([0, 9]))] == ["row 11", "row 20"]
     incremental = Incremental("n", pa.int64(), since=20)
     source = build_source(
         kind,

@@ -1,8 +1,12 @@
 """Quarantine rows: the rejected source rows of a run, each with the rules it failed.
 
-One row per rejected record: run and contract identity, ``source_row`` (0-based position in the run's
-input), ``failed_rules`` (``required:email``, ``accepted_values:status``, ...), ``record`` (the row's
-source values as JSON text, so nothing that failed to convert is lost) and ``quarantined_at``.
+One row per rejected record: run and contract identity, ``source_row`` (the row's 1-based number: the
+physical line for CSV and JSON Lines, the row in the file for Parquet, the row in the run for databases
+and APIs), ``failed_rules`` (``required:email``, ``accepted_values:status``, ...), ``record`` (the row's
+source values as JSON text, so nothing that failed to convert is lost), ``quarantined_at``, then
+``source_file`` (null for databases and APIs) and ``source_location``, the place as errors name it
+(``data/c.csv:12``, ``data/c.csv record 7``, ``p.parquet row 3``, ``page 2 row 250``). The last two were
+added later, so older quarantine tables gain them as optional columns.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
+
+from dativo_ingest.ingest.sources.base import RowPosition, visible
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -26,6 +32,8 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("failed_rules", pa.list_(pa.string()), nullable=False),
         pa.field("record", pa.string(), nullable=False),
         pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("source_file", pa.string()),
+        pa.field("source_location", pa.string()),
     ]
 )
 
@@ -45,13 +53,15 @@ def quarantine_batch(
     raw: pa.RecordBatch,
     rows: np.ndarray,
     rules: list[list[str]],
-    first_row: int,
+    positions: list[RowPosition],
     at: datetime | None = None,
 ) -> pa.RecordBatch:
-    """Quarantine rows for the ``rows`` of ``raw`` (positions within the batch) that failed ``rules``."""
+    """Quarantine rows for the ``rows`` of ``raw`` (indexes into the batch) that failed ``rules``, found
+    in the source at ``positions`` (:meth:`~dativo_ingest.ingest.sources.base.Source.locate`)."""
     count = len(rows)
     when = at or datetime.now(UTC)
-    records = [json.dumps(r, sort_keys=True, default=str) for r in raw.take(pa.array(rows)).to_pylist()]
+    taken = visible(raw).take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()
+    records = [json.dumps(r, sort_keys=True, default=str) for r in taken]
     columns = {
         "run_id": [identity.run_id] * count,
         "run_key": [identity.run_key] * count,
@@ -59,10 +69,12 @@ def quarantine_batch(
         "job_name": [identity.job_name] * count,
         "contract_id": [identity.contract_id] * count,
         "contract_version": [identity.contract_version] * count,
-        "source_row": (rows.astype(np.int64) + first_row).tolist(),
+        "source_row": [p.number for p in positions],
         "failed_rules": rules,
         "record": records,
         "quarantined_at": [when] * count,
+        "source_file": [p.file for p in positions],
+        "source_location": [p.where for p in positions],
     }
     return pa.RecordBatch.from_pydict(columns, schema=QUARANTINE_SCHEMA)
 
@@ -84,5 +96,7 @@ def quarantine_malformed(identity: RunIdentity, rows: list, at: datetime | None 
         "failed_rules": [["malformed_row"]] * count,
         "record": records,
         "quarantined_at": [when] * count,
+        "source_file": [r.path for r in rows],
+        "source_location": [f"{r.path}:{r.line}" if r.line else r.path for r in rows],
     }
     return pa.RecordBatch.from_pydict(columns, schema=QUARANTINE_SCHEMA)

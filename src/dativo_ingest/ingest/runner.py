@@ -218,16 +218,14 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
                 for column in rules.unique_columns:
                     for values in target.existing_values(column):
                         validator.prime_unique(column, values)
-            batches = _window(_once_answered(source.batches(), source_answered), boundary)
+            batches = _window(_once_answered(source.numbered_batches(), source_answered), boundary)
             for batch, outcome in validator.validate_stream(batches):
                 if outcome.failed_count:
                     if not warn_mode:
-                        raise _strict_failure(outcome, result.rows_read)
-                    target.write_quarantine(
-                        quarantine_batch(
-                            identity, batch, outcome.failed_rows, outcome.failed_rules, result.rows_read
-                        )
-                    )
+                        raise _strict_failure(outcome, source.locate(batch, outcome.failed_rows[:3]))
+                    rows, broken = outcome.failed_rows, outcome.failed_rules
+                    positions = source.locate(batch, rows)
+                    target.write_quarantine(quarantine_batch(identity, batch, rows, broken, positions))
                 for part in outcome.valid_parts():
                     target.write(part)
                 result.rows_read += batch.num_rows
@@ -265,6 +263,7 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
         result.status = "failed"
         result.error = redact_text(str(exc))
     finally:
+        source.close()
         result.rule_failures = dict(sorted(validator.failures.items()))
         result.warnings += source.stats.warnings
         finops.record(
@@ -426,13 +425,18 @@ def _keys(props: dict[str, str]) -> list[str]:
     return json.loads(props.get("dativo.cursor-keys") or "[]")
 
 
-def _strict_failure(outcome, offset: int) -> DataValidationError:
+def _strict_failure(outcome, positions: list) -> DataValidationError:
+    """The first rows that break the contract, by place: ``c.csv:12: ... (line 12: required:email; ...)``
+    (a batch holds one file at most, so the error names that file and the first row's line)."""
     shown = "; ".join(
-        f"row {int(row) + offset}: {', '.join(rules)}"
-        for row, rules in list(zip(outcome.failed_rows, outcome.failed_rules, strict=True))[:3]
+        f"{position.short}: {', '.join(rules)}"
+        for position, rules in zip(positions, outcome.failed_rules, strict=False)
     )
+    first = positions[0]
     return DataValidationError(
         f"{outcome.failed_count} row(s) break the contract in strict mode; nothing committed ({shown})",
+        path=first.file,
+        line=first.number if first.unit == "line" else None,
         failed_rules=dict(outcome.rule_failures),
     )
 

@@ -2,6 +2,12 @@
 
 A source turns its input into a stream of Arrow record batches holding (at least) the contract's
 columns, in any type: validation casts them. It never holds the whole input in memory.
+
+Where each row came from travels with it, so a rejected row can be found again: a batch holds rows of
+one file at most (its path in the schema metadata under :data:`FILE_KEY`) and a hidden int64 column
+:data:`ROW_COLUMN` with each row's 1-based number (in its file for file sources, in the run otherwise;
+HTTP adds the page in :data:`PAGE_COLUMN`). The column is one ``arange`` a batch and survives the
+incremental filters; :meth:`Source.locate` turns it into positions for the rejected rows only.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
@@ -64,6 +71,56 @@ class SourceStats:
     warnings: list[str] = field(default_factory=list)
 
 
+ROW_COLUMN = "__dativo_row__"  # 1-based number of the row in its file (file sources) or in the run
+PAGE_COLUMN = "__dativo_page__"  # HTTP: 1-based page the record came from
+FILE_KEY = b"dativo.file"  # schema metadata: the file a batch was read from
+HIDDEN_PREFIX = "__dativo_"
+
+
+@dataclass(frozen=True)
+class RowPosition:
+    """Where a source row is: ``file`` (None for databases and APIs), its 1-based ``number`` and what
+    that number counts: a physical ``line`` (CSV counting the header, JSON Lines counting blank lines),
+    a CSV ``record`` (the N-th data record, when the line cannot be known exactly) or a ``row`` (Parquet:
+    in the file; databases and APIs: in the run, with the API ``page``)."""
+
+    file: str | None
+    number: int
+    unit: str = "row"
+    page: int | None = None
+
+    @property
+    def short(self) -> str:
+        """Without the file: ``line 12``, ``record 7``, ``row 7``, ``page 2 row 7``."""
+        where = f"{self.unit} {self.number}"
+        return f"page {self.page} {where}" if self.page is not None else where
+
+    @property
+    def where(self) -> str:
+        """With the file, as errors name places: ``c.csv:12``, ``c.csv record 7``, ``p.parquet row 7``."""
+        if self.file is None:
+            return self.short
+        return f"{self.file}:{self.number}" if self.unit == "line" else f"{self.file} {self.short}"
+
+
+def numbered(batch: pa.RecordBatch, first: int, file: str | None = None) -> pa.RecordBatch:
+    """``batch`` with :data:`ROW_COLUMN` = ``first, first + 1, ...`` (and its file in the metadata)."""
+    if ROW_COLUMN not in batch.schema.names:
+        rows = np.arange(first, first + batch.num_rows, dtype=np.int64)
+        batch = batch.append_column(ROW_COLUMN, pa.array(rows))
+    if file is not None:
+        batch = batch.replace_schema_metadata({**(batch.schema.metadata or {}), FILE_KEY: file.encode()})
+    return batch
+
+
+def visible(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` without the hidden position columns."""
+    names = batch.schema.names
+    if not any(n.startswith(HIDDEN_PREFIX) for n in names):
+        return batch
+    return batch.select([n for n in names if not n.startswith(HIDDEN_PREFIX)])
+
+
 @dataclass(frozen=True)
 class MalformedRow:
     """A row the source could not split into columns: its file, 1-based line, raw text and why."""
@@ -93,6 +150,36 @@ class Source(ABC):
     @abstractmethod
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The input as record batches (at most about ``context.batch_size`` rows each)."""
+
+    def close(self) -> None:  # noqa: B027  (optional hook: most sources hold nothing)
+        """Release what :meth:`locate` may hold open (the run calls it at its end)."""
+
+    def numbered_batches(self) -> Iterator[pa.RecordBatch]:
+        """:meth:`batches`, each carrying :data:`ROW_COLUMN` (numbered in the run when the source did
+        not number its rows itself)."""
+        first = 1
+        for batch in self.batches():
+            yield numbered(batch, first)
+            first += batch.num_rows
+
+    def locate(self, batch: pa.RecordBatch, rows: np.ndarray) -> list[RowPosition]:
+        """The positions of ``rows`` (indexes into ``batch``, ascending), for quarantine and errors.
+        Python touches only these rows."""
+        if not len(rows):
+            return []
+        taken = pa.array(np.asarray(rows, dtype=np.int64))
+        numbers = batch.column(ROW_COLUMN).take(taken).to_pylist()
+        file = (batch.schema.metadata or {}).get(FILE_KEY)
+        path = file.decode() if file is not None else None
+        pages = (
+            batch.column(PAGE_COLUMN).take(taken).to_pylist()
+            if PAGE_COLUMN in batch.schema.names
+            else [None] * len(numbers)
+        )
+        return self._positions(path, numbers, pages)
+
+    def _positions(self, path: str | None, numbers: list[int], pages: list[int | None]) -> list[RowPosition]:
+        return [RowPosition(path, n, "row", p) for n, p in zip(numbers, pages, strict=True)]
 
     def fingerprint(self) -> str | None:
         """A stable identity of exactly this input (same input -> same value), or None when unknowable."""
@@ -135,11 +222,13 @@ class FileSource(Source):
 
     suffixes: ClassVar[tuple[str, ...]]
     prefetch_depth: ClassVar[int] = 0
+    position_unit: ClassVar[str] = "row"  # what ROW_COLUMN counts in a file (see RowPosition)
     options: FileOptions
 
     @abstractmethod
     def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
-        """One file's rows as record batches."""
+        """One file's rows as record batches. A batch may carry its own :data:`ROW_COLUMN` (e.g. line
+        numbers); otherwise rows are numbered 1, 2, ... in the file."""
 
     def paths(self) -> list[Path]:
         """The files read, sorted (resolved on first use)."""
@@ -157,13 +246,22 @@ class FileSource(Source):
         batches = self._all_files()
         return prefetch(batches, depth=self.prefetch_depth) if self.prefetch_depth else batches
 
+    def numbered_batches(self) -> Iterator[pa.RecordBatch]:
+        return self.batches()  # numbered per file by _all_files
+
     def _all_files(self) -> Iterator[pa.RecordBatch]:
         since = since_value(self.context.incremental)
         for path in self.paths():
             self.stats.files.append(str(path))
             self.stats.bytes_read += path.stat().st_size
+            first = 1
             for batch in self.read_file(path):
+                batch = numbered(batch, first, str(path))
+                first += batch.num_rows
                 yield filter_since(batch, self.context.incremental, since)
+
+    def _positions(self, path: str | None, numbers: list[int], pages: list[int | None]) -> list[RowPosition]:
+        return [RowPosition(path, n, self.position_unit) for n in numbers]
 
 
 def expand_paths(patterns: str | list[str], base_dir: Path, suffixes: tuple[str, ...] = ()) -> list[Path]:

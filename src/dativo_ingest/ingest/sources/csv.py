@@ -10,6 +10,12 @@ A row that cannot be split into the header's columns (an extra or a missing fiel
 quote) is not read: it goes to the source's ``malformed`` rows with its file, line and reason, and the
 run quarantines it (``warn``) or fails naming ``file:line`` (``strict``).
 
+A row that breaks a contract rule is named by its file and the physical line its record starts on
+(counting the header and blank lines): rows are numbered by record ordinal while streaming, and only a
+file with rejected rows is scanned again to turn ordinals into lines
+(:mod:`~dativo_ingest.ingest.sources.csvlines`); when that scan cannot be exact, the row is named
+``record N`` (the N-th well-formed data record of the file) instead.
+
 Memory: Arrow's streaming reader reads up to 32 blocks ahead of the consumer, so the block is small
 (``block_size_mb``, 2 MB by default: at most ~64 MB of text in flight); blocks are regrouped into
 batches of about ``batch_size`` rows for validation. Parsing runs on a background thread, two batches
@@ -22,12 +28,14 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from pydantic import Field
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import FileOptions, FileSource, MalformedRow
+from dativo_ingest.ingest.sources.base import FileOptions, FileSource, MalformedRow, RowPosition
+from dativo_ingest.ingest.sources.csvlines import RecordLines
 
 
 class CsvOptions(FileOptions):
@@ -63,6 +71,7 @@ class CsvSource(FileSource):
         if not present:
             return
         self.check_columns(present, path.name, str(path))
+        self._widths[str(path)] = len(present)
         convert_options = pacsv.ConvertOptions(
             column_types={c: pa.string() for c in wanted},
             include_columns=wanted,
@@ -72,6 +81,7 @@ class CsvSource(FileSource):
             quoted_strings_can_be_null=True,
         )
         rejected: list[pacsv.InvalidRow] = []
+        self._rejected_in[str(path)] = rejected
         parse_options = pacsv.ParseOptions(
             delimiter=opts.delimiter, quote_char=opts.quote_char, invalid_row_handler=_collect(rejected)
         )
@@ -87,6 +97,52 @@ class CsvSource(FileSource):
             raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
         if rejected:
             self.malformed.extend(_locate(path, rejected, opts.encoding, opts.quote_char))
+
+    @property
+    def _widths(self) -> dict[str, int]:
+        """Columns of each file read (what a well-formed record of it has)."""
+        if not hasattr(self, "_width_of"):
+            self._width_of: dict[str, int] = {}
+        return self._width_of
+
+    def close(self) -> None:
+        scanner = getattr(self, "_scanner", None)
+        if scanner is not None:
+            scanner.close()
+            self._scanner = None
+
+    @property
+    def _rejected_in(self) -> dict[str, list]:
+        """The rows Arrow rejected so far, by file (filled by the reader as it parses, in order)."""
+        if not hasattr(self, "_rejected_of"):
+            self._rejected_of: dict[str, list] = {}
+        return self._rejected_of
+
+    def _positions(self, path: str | None, numbers: list[int], pages: list[int | None]) -> list[RowPosition]:
+        """Record ordinals -> physical lines (``record N`` when the line cannot be known exactly)."""
+        lines = None
+        if path is not None and path in self._widths:
+            scanner = getattr(self, "_scanner", None)
+            if scanner is None or scanner.path != path:
+                if scanner is not None:
+                    scanner.close()
+                opts = self.options
+                scanner = self._scanner = RecordLines(
+                    path,
+                    delimiter=opts.delimiter,
+                    quote=opts.quote_char,
+                    encoding=opts.encoding,
+                    header=opts.header and not opts.column_names,
+                    columns=self._widths[path],
+                )
+            try:
+                malformed = bool(self._rejected_in.get(path))
+                lines = scanner.lines(np.asarray(numbers, dtype=np.int64), malformed)
+            except (OSError, pa.ArrowInvalid):
+                lines = None
+        if lines is None:
+            return [RowPosition(path, n, "record") for n in numbers]
+        return [RowPosition(path, int(n), "line") for n in lines]
 
     @staticmethod
     def _header(path: Path, read_options: pacsv.ReadOptions, parse_options: pacsv.ParseOptions) -> list[str]:

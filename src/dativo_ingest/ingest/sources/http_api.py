@@ -4,7 +4,8 @@ Each page is one request with a timeout; 429 and 5xx answers and transport error
 connection, timeout) are retried with exponential backoff (``backoff_seconds * 2**attempt``, capped,
 ``Retry-After`` honoured), up to ``max_retries`` times; any other 4xx fails the run at once. Records
 are taken from ``records_path`` (dotted, ``data`` by default) and grouped into batches. Put tokens in
-``${ENV_VAR}``: header values are never logged.
+``${ENV_VAR}``: header values are never logged. A rejected record is quarantined with its 1-based row
+number in the run and the page it came from.
 
 ```yaml
 source:
@@ -32,7 +33,13 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import Source, SourceOptions, records_to_batch, since_value
+from dativo_ingest.ingest.sources.base import (
+    PAGE_COLUMN,
+    Source,
+    SourceOptions,
+    records_to_batch,
+    since_value,
+)
 from dativo_ingest.logging import get_logger, redact_text, register_secret
 
 log = get_logger(__name__)
@@ -96,6 +103,7 @@ class HttpSource(Source):
         if since is not None and opts.incremental_param:
             params[opts.incremental_param] = _param_value(since.as_py())
         pending: list[dict[str, Any]] = []
+        pending_pages: list[int] = []  # the page of each pending record
         pages = 0
         with httpx.Client(
             timeout=opts.timeout_seconds, headers=opts.headers, follow_redirects=True
@@ -105,9 +113,12 @@ class HttpSource(Source):
                 pages += 1
                 records = _records(body, opts.records_path, self.where)
                 pending.extend(records)
-                while len(pending) >= self.context.batch_size:
-                    chunk, pending = pending[: self.context.batch_size], pending[self.context.batch_size :]
-                    yield records_to_batch(chunk, self.context.columns)
+                pending_pages.extend([pages] * len(records))
+                size = self.context.batch_size
+                while len(pending) >= size:
+                    chunk, pending = pending[:size], pending[size:]
+                    chunk_pages, pending_pages = pending_pages[:size], pending_pages[size:]
+                    yield _batch(chunk, chunk_pages, self.context.columns)
                 if opts.pagination.type != "cursor" or not records:
                     break
                 if not (isinstance(body, dict) and body.get(opts.pagination.has_more_field)):
@@ -121,7 +132,7 @@ class HttpSource(Source):
                     )
                 params[opts.pagination.cursor_param] = last
         if pending:
-            yield records_to_batch(pending, self.context.columns)
+            yield _batch(pending, pending_pages, self.context.columns)
 
     def _request(self, client: Any, params: dict[str, Any]) -> Any:
         import httpx
@@ -165,6 +176,12 @@ class HttpSource(Source):
             )
             time.sleep(delay)
             attempt += 1
+
+
+def _batch(records: list[dict[str, Any]], pages: list[int], columns: dict[str, Any]) -> pa.RecordBatch:
+    """The records as a batch, with the page each came from (for quarantine positions)."""
+    batch = records_to_batch(records, columns)
+    return batch.append_column(PAGE_COLUMN, pa.array(pages, type=pa.int64()))
 
 
 def _records(body: Any, path: str, url: str) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 The next batches are decoded on a background thread while the current one is validated
 (:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`, two batches ahead at most); that thread
 decodes columns one after the other (``use_threads=False``), leaving the other cores to validation.
+A rejected row is quarantined with its file and its 1-based row number in that file.
 """
 
 from __future__ import annotations

@@ -1,0 +1,225 @@
+"""A rejected row names where it is in the source: file and physical line (CSV, JSON Lines), file and row
+(Parquet), row in the run (databases, APIs, with the page); in the quarantine table and in strict errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dativo_ingest.errors import DataValidationError
+from dativo_ingest.ingest import load_job, run_job
+from dativo_ingest.ingest.jobconfig import CatalogConfig
+from dativo_ingest.ingest.sources import build_source, csvlines
+from dativo_ingest.ingest.sources.csvlines import RecordLines
+from dativo_ingest.ingest.targets.iceberg import load_catalog_for
+from tests.ingest.helpers import HEADER, good_rows, write_contract, write_csv, write_job
+from tests.ingest.test_sources import _Api, api_server, ctx  # noqa: F401  (api_server is a fixture)
+
+BAD = "cus_bad,,active,1,2024-01-01T00:00:00Z"  # no email: fails required:email
+
+
+def _quarantine(workspace: Path) -> list[dict]:
+    catalog = load_catalog_for(CatalogConfig(), workspace / "warehouse")
+    rows = catalog.load_table("bronze.stripe_customers_quarantine").scan().to_arrow().to_pylist()
+    return sorted(rows, key=lambda r: (r["source_file"] or "", r["source_row"]))
+
+
+def _two_csv_files(workspace: Path) -> tuple[Path, Path]:
+    """a.csv: 3 good rows; b.csv: 4 good rows, then the bad row on physical line 6 (header = line 1)."""
+    write_contract(workspace)
+    first = write_csv(workspace / "data" / "a.csv", good_rows(0, 3))
+    second = write_csv(workspace / "data" / "b.csv", [*good_rows(3, 4), BAD, *good_rows(7, 2)])
+    return first, second
+
+
+def test_csv_bad_row_in_the_second_file_is_quarantined_with_its_file_and_line(workspace: Path) -> None:
+    _, second = _two_csv_files(workspace)
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/*.csv"}})
+    result = run_job(load_job(job))
+    assert (result.rows_read, result.rows_quarantined) == (10, 1)
+    [row] = _quarantine(workspace)
+    assert row["failed_rules"] == ["required:email"]
+    assert (row["source_file"], row["source_row"]) == (str(second.resolve()), 6)
+    assert row["source_location"] == f"{second.resolve()}:6"
+    assert json.loads(row["record"])["id"] == "cus_bad"  # the hidden position column is not in it
+
+
+def test_csv_strict_mode_names_file_and_line(workspace: Path) -> None:
+    _, second = _two_csv_files(workspace)
+    job = load_job(write_job(workspace, {"source": {"type": "csv", "path": "../data/*.csv"}}))
+    job.validation.mode = "strict"
+    with pytest.raises(DataValidationError) as caught:
+        run_job(job)
+    message = str(caught.value)
+    assert message.startswith(f"{second.resolve()}:6: 1 row(s) break the contract in strict mode")
+    assert "(line 6: required:email)" in message
+    assert caught.value.path == str(second.resolve()) and caught.value.line == 6
+
+
+def test_csv_lines_count_blank_lines_multiline_fields_and_malformed_rows(workspace: Path) -> None:
+    write_contract(workspace)
+    path = workspace / "data" / "c.csv"
+    path.parent.mkdir(parents=True)
+    lines = [
+        HEADER,  # 1
+        good_rows(0, 1)[0],  # 2
+        "",  # 3: blank, skipped by the reader
+        'cus_000001,user1@example.com,"act',  # 4: a quoted field over two lines
+        'ive",1,2024-01-01T00:00:00Z',  # 5  (status "act\nive" fails accepted_values)
+        "cus_x,a@example.com,active",  # 6: malformed (3 fields)
+        good_rows(2, 1)[0],  # 7
+        BAD,  # 8
+    ]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv"}})
+    result = run_job(load_job(job))
+    assert (result.rows_read, result.rows_written, result.rows_quarantined) == (5, 2, 3)
+    found = [
+        (r["source_row"], r["failed_rules"], r["source_location"].rsplit("/", 1)[-1])
+        for r in _quarantine(workspace)
+    ]
+    assert found == [
+        (4, ["accepted_values:status"], "c.csv:4"),
+        (6, ["malformed_row"], "c.csv:6"),
+        (8, ["required:email"], "c.csv:8"),
+    ]
+
+
+def test_csv_that_cannot_be_followed_exactly_names_the_record_not_a_wrong_line(workspace: Path) -> None:
+    write_contract(workspace)
+    # a quote inside an unquoted field: Arrow reads it as text; the line scan does not try to guess
+    rows = [*good_rows(0, 2), 'cus_q,say "hi"@example.com,active,1,2024-01-01T00:00:00Z', BAD]
+    write_csv(workspace / "data" / "c.csv", rows)
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv"}})
+    run_job(load_job(job))
+    [row] = _quarantine(workspace)
+    assert (row["source_row"], row["source_location"].rsplit("/", 1)[-1]) == (4, "c.csv record 4")
+
+
+def test_jsonl_rows_are_named_by_line_counting_blank_lines(workspace: Path) -> None:
+    write_contract(workspace)
+    path = workspace / "data" / "c.jsonl"
+    path.parent.mkdir(parents=True)
+    good = {"id": "cus_1", "email": "a@example.com", "status": "active", "created_at": "2024-01-01"}
+    lines = [
+        json.dumps(good),  # 1
+        "",  # 2
+        "   ",  # 3
+        json.dumps({**good, "id": "cus_2", "email": None}),  # 4: fails required:email
+        "",  # 5
+        json.dumps({**good, "id": "cus_3", "status": "bogus"}),  # 6: fails accepted_values
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    job = load_job(write_job(workspace, {"source": {"type": "jsonl", "path": "../data/c.jsonl"}}))
+    result = run_job(job)
+    assert (result.rows_read, result.rows_quarantined) == (3, 2)
+    found = [(r["source_row"], r["source_location"]) for r in _quarantine(workspace)]
+    assert found == [(4, f"{path.resolve()}:4"), (6, f"{path.resolve()}:6")]
+    job.validation.mode = "strict"
+    job.name = "strict"
+    with pytest.raises(
+        DataValidationError, match=r"c\.jsonl:4: 2 row\(s\).*\(line 4: required:email; line 6"
+    ):
+        run_job(job)
+
+
+def test_parquet_rows_are_numbered_within_their_file(workspace: Path) -> None:
+    write_contract(workspace)
+    folder = workspace / "data"
+    folder.mkdir(parents=True)
+    base = {"id": ["a", "b", "c"], "email": ["a@x", "b@x", "c@x"], "created_at": ["2024-01-01"] * 3}
+    pq.write_table(pa.table(base), folder / "1.parquet")
+    pq.write_table(
+        pa.table({**base, "id": ["d", "e", "f"], "email": ["d@x", None, "f@x"]}), folder / "2.parquet"
+    )
+    job = load_job(write_job(workspace, {"source": {"type": "parquet", "path": "../data"}}))
+    run_job(job)
+    [row] = _quarantine(workspace)
+    second = str((folder / "2.parquet").resolve())
+    assert (row["source_file"], row["source_row"], row["source_location"]) == (second, 2, f"{second} row 2")
+    job.validation.mode = "strict"
+    job.name = "strict"
+    with pytest.raises(DataValidationError, match=r"2\.parquet: 1 row\(s\) .*\(row 2: required:email\)"):
+        run_job(job)
+
+
+def test_http_rows_are_numbered_in_the_run_with_their_page(tmp_path: Path, api_server: str) -> None:  # noqa: F811
+    _Api.fail_first = 0
+    options = {
+        "url": api_server,
+        "headers": {"Authorization": "Bearer tok_secret_123"},
+        "pagination": {"page_size": 3},
+    }
+    source = build_source("http", options, ctx(tmp_path, batch_size=4))
+    batches = list(source.numbered_batches())
+    assert [b.num_rows for b in batches] == [4, 3]
+    positions = source.locate(batches[1], np.array([0, 2]))  # records 5 and 7: pages 2 and 3
+    assert [(p.file, p.number, p.page, p.where) for p in positions] == [
+        (None, 5, 2, "page 2 row 5"),
+        (None, 7, 3, "page 3 row 7"),
+    ]
+
+
+# ----- the line scan against Python's csv module, across chunk boundaries ------------------------
+def _reference_lines(text: str, columns: int) -> list[int]:
+    """The start line of every well-formed data record, by Python's csv module."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    found, first = [], True
+    line = 1
+    for record in reader:
+        start, line = line, reader.line_num + 1
+        if not record:
+            continue
+        if first:
+            first = False
+            continue
+        if len(record) == columns:
+            found.append(start)
+    return found
+
+
+@pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
+@pytest.mark.parametrize("seed", range(4))
+def test_record_lines_match_a_reference_parser(tmp_path: Path, monkeypatch, seed: int, quoting: int) -> None:
+    monkeypatch.setattr(csvlines, "CHUNK_BYTES", 37)  # records and quotes across chunk boundaries
+    rng = random.Random(seed)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator=rng.choice(["\n", "\r\n"]), quoting=quoting)
+    writer.writerow(["a", "b", "c"])
+    for i in range(300):
+        kind = rng.random()
+        if kind < 0.05:
+            out.write("\n")  # blank line
+        elif kind < 0.1:
+            writer.writerow([f"x{i}", "short"])  # malformed
+        else:
+            value = rng.choice(["plain", 'with "quotes"', "multi\nline", "comma, inside", "", "x\r\ny"])
+            writer.writerow([f"r{i}", value, str(i)])
+    text = out.getvalue()
+    path = tmp_path / "c.csv"
+    path.write_bytes(text.encode())
+    expected = _reference_lines(text, 3)
+    scanner = RecordLines(path, delimiter=",", quote='"', encoding="utf8", header=True, columns=3)
+    assert scanner.lines(np.arange(1, len(expected) + 1)).tolist() == expected
+    # asked in pieces, as batches ask, and again from the start
+    pieces = [scanner.lines(np.array([k])) for k in (1, 5, len(expected))]
+    assert [int(p[0]) for p in pieces] == [expected[0], expected[4], expected[-1]]
+    assert scanner.lines(np.array([len(expected) + 1])) is None  # beyond the file: unknowable
+    scanner.close()
+
+
+def test_record_lines_without_malformed_rows_skip_counting_fields(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text('a,b\n"x\ny",1\n\nz,2\n', encoding="utf-8")
+    scanner = RecordLines(path, delimiter=",", quote='"', encoding="utf8", header=True, columns=2)
+    assert scanner.lines(np.array([1, 2]), malformed=False).tolist() == [2, 5]
+    assert scanner.lines(np.array([2]), malformed=True).tolist() == [5]  # counts fields from now on
+    scanner.close()
