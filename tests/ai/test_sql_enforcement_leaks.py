@@ -363,3 +363,33 @@ def test_http_sql_check_answers_422_for_deep_or_huge_queries(stripe_registered, 
                     f"{url}{path}", headers={"Authorization": f"Bearer {key}"}, json={"sql": sql}, timeout=30
                 )
                 assert r.status_code == 422, (path, r.status_code, r.text[:200])
+
+
+# functions that run SQL given as text or read files (review of the split): refused unless vetted
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        ("SELECT query_to_xml('select card_number from billing.invoices', true, true, '')", "postgres"),
+        ("SELECT dblink('dbname=prod', 'select card_number from billing.invoices')", "postgres"),
+        ("SELECT pg_read_file('/etc/passwd') FROM billing.invoices", "postgres"),
+        ("SELECT load_file('/etc/passwd') FROM billing.invoices", "mysql"),
+        ("SELECT amount, my_udf(card_number) FROM billing.invoices", "duckdb"),
+    ],
+)
+def test_functions_the_checks_cannot_see_into_are_refused(resolve, sql, dialect):
+    report = enforce_sql(sql, resolve, REDACT, "acme-bot", dialect)
+    assert not report.allowed and report.sql is None
+    assert "unknown_function" in {v.kind for v in report.violations}
+
+
+def test_vetted_and_common_functions_pass(con, resolve):
+    common = "SELECT date_part('year', issued_at) AS y, now() > issued_at AS past FROM billing.invoices"
+    report = enforce_sql(common, resolve, REDACT, "acme-bot", "duckdb")
+    assert report.allowed, report.reasons
+    con.create_function("my_udf", lambda s: s, ["VARCHAR"], "VARCHAR")
+    vetted = load_policy({**REDACT.model_dump(), "allowed_functions": ["MY_UDF"]})
+    report = enforce_sql(
+        "SELECT my_udf(card_number) FROM billing.invoices", resolve, vetted, "acme-bot", "duckdb"
+    )
+    assert report.allowed, report.reasons
+    assert no_secret(con, report.sql) == [(None,)]  # the UDF sees the masked value

@@ -6,7 +6,9 @@ allowed implicitly), ``requester_tenants`` (requester -> tenants it may see; abs
 ``on_restricted`` (``redact``, the default: restricted fields listed but their details withheld;
 ``hide``: left out; ``deny``: the whole asset is refused) and ``allowed_unmanaged_tables`` (tables no
 contract governs that SQL checks may let through unchanged, e.g. ``ref.country_codes``; default none:
-a query reading any table that does not resolve to a contract is refused).
+a query reading any table that does not resolve to a contract is refused) and ``allowed_functions``
+(functions sqlglot does not know, e.g. a UDF, that SQL checks may let through; default none: such a
+call could run SQL or read files behind the checks' back, as ``query_to_xml`` or ``pg_read_file`` do).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class PolicyConfig(BaseModel):
     requester_tenants: dict[str, frozenset[str]] = Field(default_factory=dict)
     on_restricted: OnRestricted = "redact"
     allowed_unmanaged_tables: frozenset[str] = frozenset()
+    allowed_functions: frozenset[str] = frozenset()
 
     @field_validator("restricted_classifications", mode="before")
     @classmethod
@@ -49,9 +52,9 @@ class PolicyConfig(BaseModel):
             value = [value]
         return frozenset(str(v).strip() for v in value) if value is not None else value
 
-    @field_validator("allowed_unmanaged_tables", mode="before")
+    @field_validator("allowed_unmanaged_tables", "allowed_functions", mode="before")
     @classmethod
-    def _tables(cls, value: Any) -> Any:
+    def _lower_names(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [value]
         return frozenset(str(v).strip().lower() for v in value) if value is not None else value

@@ -25,6 +25,18 @@ from dativo_ingest.policy.sql.tables import table_name, table_refs
 Resolver = Callable[[exp.Table], Any]
 #: statements and clauses that write: refused wherever they appear in the tree
 WRITE_NODES = (exp.Into, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter)
+#: functions sqlglot knows that read files or run SQL given as text: refused wherever they appear
+OPAQUE_FUNCTIONS = (exp.ReadCSV, exp.ReadParquet, exp.ExecuteSql, exp.Execute, exp.LoadData)
+#: common functions some dialects leave unparsed (sqlglot ``Anonymous``) that only compute on their arguments
+PLAIN_FUNCTIONS = frozenset(
+    (  # noqa: SIM905 (a word list reads better than 40 quoted lines)
+        "now getdate sysdate date_part datepart date_diff datediff date_add dateadd date_sub age"
+        " epoch epoch_ms make_date to_char to_date to_timestamp strftime strptime hash md5 sha1"
+        " sha256 sha512 ifnull nvl iff regexp_matches regexp_extract split_part len array_length"
+        " list_value format printf levenshtein jaro_winkler_similarity json_extract"
+        " json_extract_string to_json"
+    ).split()
+)
 #: table clauses that make a reference unavailable (FILE_FORMAT, PATTERN, ORDINALITY, ROWS FROM, INDEXED BY)
 REFUSED_TABLE_ARGS = ("format", "pattern", "ordinality", "rows_from", "indexed")
 
@@ -58,6 +70,15 @@ class Analysis:
                 "writes_data", "error", f"the query writes data ({', '.join(writes)}); only reads are allowed"
             )
             return
+        opaque = self._opaque_functions()
+        if opaque:
+            self._add(
+                "unknown_function",
+                "error",
+                f"the query calls {', '.join(opaque)}, which the checks cannot see into (it may read data"
+                " directly); list vetted functions in the policy's allowed_functions",
+            )
+            return
         try:
             if not self._resolve(resolve):
                 return  # nothing more is said about a query that reads tables it may not
@@ -72,6 +93,19 @@ class Analysis:
         v = Violation(kind, severity, message, table, column)
         if v not in self.report.violations:
             self.report.violations.append(v)
+
+    def _opaque_functions(self) -> list[str]:
+        """Calls the checks cannot see through: functions sqlglot does not know (``query_to_xml``,
+        ``dblink``, ``pg_read_file``, a UDF, ...) unless the policy allows them, and file/SQL readers."""
+        names: set[str] = set()
+        for node in self.tree.find_all(exp.Anonymous, *OPAQUE_FUNCTIONS):
+            if isinstance(node.parent, exp.Table):
+                continue  # a table function: resolved (and refused) as a table reference
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            allowed = name in PLAIN_FUNCTIONS or name in self.policy.allowed_functions
+            if isinstance(node, OPAQUE_FUNCTIONS) or not allowed:
+                names.add(name)
+        return sorted(names)
 
     def _unavailable(self, ref: str) -> None:
         self._add("access_denied", "error", unavailable(ref), ref)
