@@ -58,33 +58,37 @@ def quarantine_batch(
 ) -> pa.RecordBatch:
     """Quarantine rows for the ``rows`` of ``raw`` (indexes into the batch) that failed ``rules``, found
     in the source at ``positions`` (:meth:`~dativo_ingest.ingest.sources.base.Source.locate`)."""
-    count = len(rows)
-    when = at or datetime.now(UTC)
     taken = visible(raw).take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()
-    records = [json.dumps(r, sort_keys=True, default=str) for r in taken]
-    columns = {
-        "run_id": [identity.run_id] * count,
-        "run_key": [identity.run_key] * count,
-        "tenant_id": [identity.tenant_id] * count,
-        "job_name": [identity.job_name] * count,
-        "contract_id": [identity.contract_id] * count,
-        "contract_version": [identity.contract_version] * count,
-        "source_row": [p.number for p in positions],
-        "failed_rules": rules,
-        "record": records,
-        "quarantined_at": [when] * count,
-        "source_file": [p.file for p in positions],
-        "source_location": [p.where for p in positions],
-    }
-    return pa.RecordBatch.from_pydict(columns, schema=QUARANTINE_SCHEMA)
+    return _quarantine_batch(
+        identity,
+        at,
+        source_row=[p.number for p in positions],
+        failed_rules=rules,
+        record=[json.dumps(r, sort_keys=True, default=str) for r in taken],
+        source_file=[p.file for p in positions],
+        source_location=[p.where for p in positions],
+    )
 
 
 def quarantine_malformed(identity: RunIdentity, rows: list, at: datetime | None = None) -> pa.RecordBatch:
     """Quarantine rows for source rows that could not be parsed (``failed_rules``: ``malformed_row``);
     ``record`` holds the file, line, raw text and reason, ``source_row`` the 1-based line."""
-    when = at or datetime.now(UTC)
-    count = len(rows)
-    records = [json.dumps({"file": r.path, "line": r.line, "text": r.text, "reason": r.reason}) for r in rows]
+    return _quarantine_batch(
+        identity,
+        at,
+        source_row=[r.line or 0 for r in rows],
+        failed_rules=[["malformed_row"]] * len(rows),
+        record=[
+            json.dumps({"file": r.path, "line": r.line, "text": r.text, "reason": r.reason}) for r in rows
+        ],
+        source_file=[r.path for r in rows],
+        source_location=[f"{r.path}:{r.line}" if r.line else r.path for r in rows],
+    )
+
+
+def _quarantine_batch(identity: RunIdentity, at: datetime | None, **per_row: list) -> pa.RecordBatch:
+    """A quarantine batch: the run's identity and time on every row, plus the ``per_row`` columns."""
+    count = len(per_row["record"])
     columns = {
         "run_id": [identity.run_id] * count,
         "run_key": [identity.run_key] * count,
@@ -92,11 +96,7 @@ def quarantine_malformed(identity: RunIdentity, rows: list, at: datetime | None 
         "job_name": [identity.job_name] * count,
         "contract_id": [identity.contract_id] * count,
         "contract_version": [identity.contract_version] * count,
-        "source_row": [r.line or 0 for r in rows],
-        "failed_rules": [["malformed_row"]] * count,
-        "record": records,
-        "quarantined_at": [when] * count,
-        "source_file": [r.path for r in rows],
-        "source_location": [f"{r.path}:{r.line}" if r.line else r.path for r in rows],
+        "quarantined_at": [at or datetime.now(UTC)] * count,
+        **per_row,
     }
     return pa.RecordBatch.from_pydict(columns, schema=QUARANTINE_SCHEMA)
