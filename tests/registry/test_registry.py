@@ -73,6 +73,14 @@ def test_identical_content_is_a_no_op(specs: Path) -> None:
     assert len(manager.get_contract_history("shop", "orders")) == 1
 
 
+def test_lock_files_are_git_ignored(specs: Path) -> None:
+    ContractManager(specs_dir=specs).save_contract(contract(), author="a@x.com")
+    registry = specs / "shop" / ".registry"
+    locks = list(specs.rglob("*.lock"))
+    assert locks and all(lock.is_relative_to(registry) for lock in locks)
+    assert (registry / ".gitignore").read_text() == "*.lock\n"
+
+
 def test_force_saves_and_records_it(specs: Path) -> None:
     manager = ContractManager(specs_dir=specs)
     manager.save_contract(contract(schema=[ID, EMAIL]))

@@ -3,7 +3,7 @@
 ``specs/<source_type>/.registry/<object>/history.jsonl`` is the append-only history and
 ``.../versions/<version>.yaml`` an immutable snapshot of every saved version (the layout file holds the
 latest patch of its MAJOR.MINOR line). Contracts placed by hand in the layout, without a history, are
-found too.
+found too. The registry keeps a ``.gitignore`` for its lock files, so ``specs/`` can be versioned as is.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dativo_ingest.fileio import atomic_write_text
 from dativo_ingest.registry.names import check_name
 from dativo_ingest.registry.semver import Version
 
@@ -36,6 +37,12 @@ class Layout:
     @property
     def registry_dir(self) -> Path:
         return self.source_dir / REGISTRY_DIR / self.object
+
+    def ignore_lock_files(self) -> None:
+        """Write ``.registry/.gitignore`` (``*.lock``) once, so lock files stay out of version control."""
+        ignore = self.source_dir / REGISTRY_DIR / ".gitignore"
+        if not ignore.is_file():
+            atomic_write_text(ignore, "*.lock\n")
 
     @property
     def history(self) -> Path:

@@ -126,6 +126,7 @@ class ContractRegistry:
         if validate:
             _require_valid(asset)
         text, digest = content_of(asset)
+        layout.ignore_lock_files()
         with locked(layout.history):
             latest = self.latest(layout.source_type, layout.object)
             same = self._entry_of(layout, version)
