@@ -201,6 +201,26 @@ def test_unknown_field_keys_survive_odcs_in_custom_properties() -> None:
     assert AssetDefinition.from_dict(document).fields[0].model_extra == {"source_column": "ID"}
 
 
+@pytest.mark.parametrize("version", ["v3.0.2", "v3.1.0"])
+def test_keys_of_the_team_and_its_members_odcs_has_no_field_for_survive(version: str) -> None:
+    team = {
+        "owner": "data@x.com",
+        "oncall": "pager@x.com",
+        "roles": [
+            {"name": "Steward", "email": "ann@x.com", "slack": "#data"},
+            {"name": "Analyst", "email": "bo@x.com"},
+        ],
+    }
+    asset = AssetDefinition(version="1.0.0", team=team, schema=[{"name": "id", "type": "string"}])
+    document = asset.to_odcs(version)
+    assert official_errors(document, version.removeprefix("v")) == []
+    back = AssetDefinition.from_dict(document)
+    back.api_version = asset.api_version
+    assert back == asset
+    assert back.team.model_extra == {"oncall": "pager@x.com"}
+    assert back.team.roles[0].model_extra == {"slack": "#data"} and not back.team.roles[1].model_extra
+
+
 def test_unknown_top_level_key_is_a_clear_error() -> None:
     with pytest.raises(ContractValidationError) as caught:
         AssetDefinition.from_dict({"version": "1.0.0", "schema": [], "colour": "blue"}, source="c.yaml")

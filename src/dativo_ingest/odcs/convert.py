@@ -155,10 +155,25 @@ def _dativo_sections(
     if asset.data_quality is not None:
         rest = {k: v for k, v in (values["data_quality"] or {}).items() if k != "expectations"}
         values["data_quality"] = {**rest, "expectations": unplaced} if unplaced else rest
-    team = authoring.get("team") or {}
-    if not api_version.startswith("v3.1"):
-        values["team"] = {k: team[k] for k in ("name", "description") if k in team} or None
+    values["team"] = _team_meta(asset, api_version)
     return [{"property": PREFIX + key, "value": value} for key, value in values.items() if value is not None]
+
+
+def _team_meta(asset: AssetDefinition, api_version: str) -> dict[str, Any] | None:
+    """What the ODCS team cannot hold: name and description before v3.1, and keys of the team and of
+    its members that ODCS has no field for (kept so converting back gives an equal model)."""
+    team = asset.team
+    if team is None:
+        return None
+    meta: dict[str, Any] = {}
+    if not api_version.startswith("v3.1"):
+        meta.update({k: v for k, v in (("name", team.name), ("description", team.description)) if v})
+    if team.model_extra:
+        meta["extra"] = team.model_extra
+    members = {str(i): m.model_extra for i, m in enumerate(team.roles) if m.model_extra}
+    if members:
+        meta["member_extra"] = members
+    return meta or None
 
 
 def _team_to_odcs(asset: AssetDefinition, api_version: str) -> Any:
@@ -403,12 +418,15 @@ def _split_retention(entries: Any) -> tuple[Any, int | None]:
 
 
 def _team_from_odcs(team: Any, meta: Any) -> Any:
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    extra, member_extra = meta.pop("extra", None) or {}, meta.pop("member_extra", None) or {}
     if isinstance(team, dict) and "members" in team:
         members, head = team.get("members") or [], {k: v for k, v in team.items() if k != "members"}
     elif isinstance(team, list):
-        members, head = team, dict(meta or {})
+        members, head = team, meta
     else:
         return team
+    head.update(extra)
     owner, roles = None, []
     for member in members:
         if not isinstance(member, dict):
@@ -420,6 +438,9 @@ def _team_from_odcs(team: Any, meta: Any) -> Any:
             if set(member) <= {"username", "role"}:
                 continue
         roles.append(dict(member))
+    for index, keys in member_extra.items():
+        if str(index).isdigit() and int(index) < len(roles) and isinstance(roles[int(index)], dict):
+            roles[int(index)].update(keys)
     return {**head, "owner": owner, "roles": roles} if owner else {**head, "roles": roles}
 
 
