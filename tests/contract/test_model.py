@@ -100,6 +100,28 @@ def test_every_official_example_loads_converts_and_round_trips(version: str) -> 
         assert back == asset, example
 
 
+def test_official_examples_survive_a_trip_through_odcs_31() -> None:
+    """v3.0 quality rules v3.1 has no metric for come back by name; library rules lose nothing either."""
+    for example in sorted(reference_dir("odcs", "examples").rglob("*.yaml")):
+        asset = AssetDefinition.from_yaml(example)
+        back = AssetDefinition.from_dict(asset.to_odcs("v3.1.0"))
+        back.api_version = asset.api_version
+        before, after = asset.to_odcs("v3.0.2"), back.to_odcs("v3.0.2")
+        assert _rules(after) == [_with_implied_operator(r) for r in _rules(before)], example
+
+
+def _rules(document: dict) -> list[dict]:
+    objects = document.get("schema") or []
+    return [q for o in objects for p in [o, *(o.get("properties") or [])] for q in p.get("quality") or []]
+
+
+def _with_implied_operator(rule: dict) -> dict:
+    """v3.1 needs an operator: a v3.0 null/duplicate check without one comes back with ``mustBe: 0``."""
+    known = rule.get("rule") in ("nullCheck", "duplicateCount", "validValues", "rowCount", "missingCheck")
+    has_operator = any(k.startswith(("mustBe", "mustNot")) for k in rule)
+    return {**rule, "mustBe": 0} if known and not has_operator else rule
+
+
 def test_multi_object_contract_keeps_every_object() -> None:
     example = reference_dir("odcs", "examples", "all") / "postgresql-adventureworks-contract.odcs.yaml"
     asset = AssetDefinition.from_yaml(example)

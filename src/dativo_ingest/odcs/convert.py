@@ -254,17 +254,27 @@ _METRIC_TO_RULE = {metric: rule for rule, metric in _RULE_TO_METRIC.items()}
 
 
 def quality_for_version(rule: Any, api_version: str) -> Any:
-    """A library quality rule in the vocabulary of ``api_version`` (v3.0 ``rule`` vs v3.1 ``metric``)."""
-    if not isinstance(rule, dict) or rule.get("type", "library") != "library":
+    """A library quality rule in the vocabulary of ``api_version`` (v3.0 ``rule`` vs v3.1 ``metric``).
+
+    A v3.0 rule v3.1 has no metric for (``minCheck``, ...) becomes a ``text`` rule that remembers its name
+    in ``customProperties`` (``dativo.rule``), so converting back restores it."""
+    if not isinstance(rule, dict):
+        return rule
+    if rule.get("type") == "text" and not api_version.startswith("v3.1"):
+        return _library_rule_from_text(rule)
+    if rule.get("type", "library") != "library":
         return rule
     out = dict(rule)
     if api_version.startswith("v3.1") and "metric" not in out and "rule" in out:
         name = out.pop("rule")
         if name not in _RULE_TO_METRIC:
+            rest = {k: v for k, v in out.items() if k not in ("type", "description", "customProperties")}
+            custom = [*(out.get("customProperties") or []), {"property": PREFIX + "rule", "value": name}]
             return {
                 "type": "text",
                 "description": out.get("description") or f"library rule {name}",
-                **{k: v for k, v in out.items() if k not in ("type", "description")},
+                **rest,
+                "customProperties": custom,
             }
         out["metric"] = _RULE_TO_METRIC[name]
         out["type"] = "library"
@@ -279,6 +289,22 @@ def quality_for_version(rule: Any, api_version: str) -> Any:
             out["validValues"] = arguments.pop("validValues")
         if arguments:
             out["arguments"] = arguments
+    return out
+
+
+def _library_rule_from_text(rule: dict[str, Any]) -> dict[str, Any]:
+    """The v3.0 library rule a ``text`` rule stands for (see :func:`quality_for_version`), else ``rule``."""
+    custom = rule.get("customProperties") or []
+    name = next((c.get("value") for c in custom if c.get("property") == PREFIX + "rule"), None)
+    if not name:
+        return rule
+    out = {k: v for k, v in rule.items() if k not in ("type", "customProperties")}
+    out = {"type": "library", "rule": name, **out}
+    if out.get("description") == f"library rule {name}":
+        del out["description"]
+    rest = [c for c in custom if c.get("property") != PREFIX + "rule"]
+    if rest:
+        out["customProperties"] = rest
     return out
 
 
