@@ -30,7 +30,6 @@ from dativo_ingest.policy.guard import AuditEntry, PolicyGuard
 from dativo_ingest.policy.rules import AccessRequest
 from dativo_ingest.policy.sql import check_sql as _check_sql
 from dativo_ingest.policy.sql import enforce_sql as _enforce_sql
-from dativo_ingest.policy.views import asset_context
 from dativo_ingest.store.search import Visibility
 
 __all__ = ["AIContextAPI", "PolicyConfig", "PolicyGuard"]
@@ -146,7 +145,17 @@ class AIContextAPI:
             raise ContractNotFoundError(not_found, field="object")
         self.policy_guard.enforce(entry, decision)
 
-    def _load(self, entry: AuditEntry, source_type: str, object_name: str, version: str | None) -> Any:
+    def _load(
+        self,
+        entry: AuditEntry,
+        source_type: str,
+        object_name: str,
+        version: str | None,
+        *,
+        views: bool = False,
+    ) -> Any:
+        """The contract (or, with ``views``, its cached :class:`ContextViews`), once the requester may
+        see it."""
         for value, what in ((source_type, "source_type"), (object_name, "object_name")):
             if not isinstance(value, str) or not value.strip():
                 raise UsageError(f"{what} must be a non-empty string", field=what)
@@ -155,7 +164,10 @@ class AIContextAPI:
         self.policy_guard.require_requester(entry)
         not_found = f"no contract {source_type}/{object_name}" + (f" version {version}" if version else "")
         try:
-            asset = self.catalog.get(source_type, object_name, version)
+            if views:
+                asset = self.catalog.views(source_type, object_name, version)
+            else:
+                asset = self.catalog.get(source_type, object_name, version)
         except ContractNotFoundError as exc:
             # the registry's message names its directory: keep that in the server log only
             logger.info("contract not found", extra={"fields": {"error": str(exc)}})
@@ -177,8 +189,8 @@ class AIContextAPI:
         """Schema, governance, description, quality, lineage, cost and dbt names of one contract."""
         resource = f"{source_type}/{object_name}" + (f"@{version}" if version else "")
         with self._audited(requester, "get_asset_context", "asset", resource) as entry:
-            asset = self._load(entry, source_type, object_name, version)
-            context = asset_context(asset, self.policy, entry.requester)
+            asset = self._load(entry, source_type, object_name, version, views=True)
+            context = asset.context(self.policy, entry.requester)
             lineage = self._lineage_view(entry.requester, asset, lineage_depth)
             context["lineage"] = {
                 "upstream": lineage["upstream"],

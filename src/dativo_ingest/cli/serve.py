@@ -69,6 +69,11 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     policy: Path | None = POLICY_OPTION,
     no_mcp: bool = typer.Option(False, "--no-mcp", help="Do not serve MCP at /mcp."),
+    access_log: bool = typer.Option(
+        False,
+        "--access-log/--no-access-log",
+        help="Log every request (off by default: the audit log records every decision).",
+    ),
 ) -> None:
     """Serve the AI context API over HTTP (OpenAPI at /openapi.json) and MCP at /mcp, behind API keys."""
     import uvicorn
@@ -79,7 +84,16 @@ def serve(
     console.print(
         esc(f"dativo AI context API on http://{host}:{port} (docs /docs, MCP /mcp)"), highlight=False
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # uvicorn picks uvloop and httptools when they are installed ("auto"), else asyncio and h11
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        loop="auto",
+        http="auto",
+    )
 
 
 def mcp(
@@ -91,7 +105,7 @@ def mcp(
 ) -> None:
     """Run the MCP server: over stdio as the requester bound to the API key, or over streamable HTTP."""
     if transport == "http":
-        serve(host=host, port=port, policy=policy, no_mcp=False)
+        serve(host=host, port=port, policy=policy, no_mcp=False, access_log=False)
         return
     if transport != "stdio":
         raise UsageError(f"--transport must be stdio or http, got {transport!r}", field="transport")

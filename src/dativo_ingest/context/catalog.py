@@ -4,7 +4,8 @@ The index is synchronised from the registry lazily: on first use, then whenever 
 the registry's directories (checked at most every ``refresh_seconds``) changes; only contracts whose
 latest version changed are reloaded. Loaded versions are cached in memory (a registered version never
 changes) and "latest" means the version the index knows, so a save shows up within ``refresh_seconds``
-(call :meth:`Catalog.sync` to see it at once).
+(call :meth:`Catalog.sync` to see it at once). The latest version of every indexed contract is kept in
+memory too, replaced as a whole by each sync, so a request does not ask the index for it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from dativo_ingest.logging import get_logger
 from dativo_ingest.store import search
 
 logger = get_logger(__name__)
-CACHE_SIZE = 2048
+CACHE_SIZE = 2048  # parsed contracts (about 16 KB each)
+VIEW_CACHE_SIZE = 20_000  # policy views of contract versions (a few KB each, per visibility class)
 LOAD_CHUNK = 500
 OPTIMIZE_AFTER = 100  # contracts (re)indexed or removed by one sync before the index is merged
 
@@ -49,6 +51,9 @@ class Catalog:
         self._checked_at = 0.0
         self._fingerprint_seen: tuple | None = None
         self._recheck = False
+        # (source, object) -> latest version, as the index holds it after this process's last sync
+        self._latest: dict[tuple[str, str], str] = {}
+        self._views: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
 
     # ----- contracts ------------------------------------------------------------------------------
     def get(self, source_type: str, object_name: str, version: str | None = None) -> Any:
@@ -58,10 +63,7 @@ class Catalog:
         index does not know yet are asked of the registry.
         """
         if version is None:
-            self.ensure_index()
-            doc = search.document(self.store, f"{source_type}/{object_name}")
-            if doc is not None and doc["source_type"] == source_type and doc["object"] == object_name:
-                version = doc["version"]
+            version = self.latest(source_type, object_name)
         if version is not None:
             key = (source_type, object_name, str(version))
             with self._lock:
@@ -77,6 +79,43 @@ class Catalog:
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return asset
+
+    def latest(self, source_type: str, object_name: str) -> str | None:
+        """The latest version the index knows (None when it knows none): from memory, as of the last
+        sync; a contract the last sync did not see is looked up in the index itself."""
+        self.ensure_index()
+        version = self._latest.get((source_type, object_name))
+        if version is not None:
+            return version
+        doc = search.document(self.store, f"{source_type}/{object_name}")
+        if doc is not None and doc["source_type"] == source_type and doc["object"] == object_name:
+            return doc["version"]
+        return None
+
+    def views(self, source_type: str, object_name: str, version: str | None = None) -> Any:
+        """The :class:`~dativo_ingest.policy.views.ContextViews` of a contract version (latest when
+        ``version`` is None), cached per version; :class:`ContractNotFoundError` when unknown."""
+        from dativo_ingest.policy.views import ContextViews
+
+        if version is None:
+            version = self.latest(source_type, object_name)
+        if version is not None:
+            with self._lock:
+                hit = self._views.get((source_type, object_name, str(version)))
+                if hit is not None:
+                    self._views.move_to_end((source_type, object_name, str(version)))
+                    return hit
+        asset = self.get(source_type, object_name, version)
+        s, o, v = asset.source_type, asset.object_name, str(asset.version)
+        if (s, o) != (source_type, object_name):
+            # the registry answered for another key: never cache it under this one
+            return ContextViews(asset, lambda: asset)
+        views = ContextViews(asset, lambda: self.get(s, o, v))
+        with self._lock:
+            views = self._views.setdefault((s, o, v), views)
+            while len(self._views) > VIEW_CACHE_SIZE:
+                self._views.popitem(last=False)
+        return views
 
     # ----- index ----------------------------------------------------------------------------------
     def _fingerprint(self) -> tuple | None:
@@ -151,6 +190,12 @@ class Catalog:
             search.remove(self.store, gone)
         if written + len(gone) >= OPTIMIZE_AFTER:
             search.optimize(self.store)
+        if written or gone or len(changed) or len(indexed) != len(listed):
+            # the index changed (or not every change could be indexed): read it back
+            self._latest = search.latest_versions(self.store)
+        else:
+            # the index already held exactly the registry's latest versions
+            self._latest = {(s, o): v for s, o, v in listed.values()}
         self._synced_at = time.monotonic()
         if written or gone:
             logger.info(

@@ -44,17 +44,48 @@ def _node(item: dict[str, Any], direction: str) -> dict[str, Any]:
     }
 
 
+MAX_KNOWN_NODES = 100_000  # above this many lineage nodes, nodes are not listed (asked one by one)
+
+
 class LineageCache:
     """Answers of :func:`lineage_of` kept ``ttl`` seconds (lineage changes per run, not per request);
-    each caller gets its own copy."""
+    each caller gets its own copy.
+
+    The ids of all lineage nodes are listed once per ``ttl`` too (up to :data:`MAX_KNOWN_NODES`), so
+    a node that is not in the graph, as most assets without recorded runs are not, is answered
+    without a query; it is seen within ``ttl`` of being recorded, as a cached answer would be."""
 
     def __init__(self, ttl: float = 1.0, size: int = 4096) -> None:
         self.ttl = ttl
         self.size = size
         self._entries: dict[tuple[int, str, int], tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._known: tuple[int, float, frozenset[str] | None] | None = None
+        self._known_lock = threading.Lock()
+
+    def _known_nodes(self, tracker: Any) -> frozenset[str] | None:
+        """Ids of every node of ``tracker``'s graph (at most ``ttl`` old), or None when not listable."""
+        store = getattr(getattr(tracker, "repository", None), "store", None)
+        if store is None or type(tracker).__name__ != "LineageTracker":
+            return None
+        known = self._known
+        now = time.monotonic()
+        if known is not None and known[0] == id(tracker) and now - known[1] < self.ttl:
+            return known[2]
+        with self._known_lock:
+            known = self._known
+            if known is not None and known[0] == id(tracker) and time.monotonic() - known[1] < self.ttl:
+                return known[2]
+            started = time.monotonic()
+            ids = _node_ids(store)
+            self._known = (id(tracker), started, ids)
+            return ids
 
     def get(self, tracker: Any, node_id: str, max_depth: int) -> dict[str, Any]:
+        if tracker is not None:
+            known = self._known_nodes(tracker)
+            if known is not None and node_id not in known:
+                return {"available": True, "upstream": [], "downstream": []}
         key = (id(tracker), node_id, max_depth)
         now = time.monotonic()
         with self._lock:
@@ -72,6 +103,21 @@ class LineageCache:
             "upstream": [dict(n) for n in view["upstream"]],
             "downstream": [dict(n) for n in view["downstream"]],
         }
+
+
+def _node_ids(store: Any) -> frozenset[str] | None:
+    """Every lineage node id in ``store`` (None when there are too many to list, or on error)."""
+    try:
+        from sqlalchemy import select
+
+        from dativo_ingest.store.lineage import lineage_nodes
+
+        with store.connect() as conn:
+            ids = conn.execute(select(lineage_nodes.c.id).limit(MAX_KNOWN_NODES + 1)).scalars().all()
+    except (DativoError, ImportError) as exc:
+        logger.warning("lineage nodes not listed", extra={"fields": {"error": str(exc)}})
+        return None
+    return None if len(ids) > MAX_KNOWN_NODES else frozenset(ids)
 
 
 def lineage_of(tracker: Any, node_id: str, max_depth: int) -> dict[str, Any]:

@@ -53,7 +53,9 @@ def _redacted_entry(info: FieldInfo, restricted: frozenset[str]) -> dict[str, An
     }
 
 
-def schema_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Any]:
+def schema_view(
+    asset: Any, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
+) -> dict[str, Any]:
     """``fields`` (flat, dotted names), ``field_count`` and ``restricted_fields`` as seen by requester.
 
     A shown field's examples are withheld when something nested in it is withheld (an example object
@@ -61,10 +63,10 @@ def schema_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, A
     withheld (``redact``) or left out (``hide``).
     """
     restricted = policy.restricted_for(requester)
-    seen = _Treatments(asset, policy, requester)
+    seen = seen or _Treatments(asset, policy, requester)
     fields: list[dict[str, Any]] = []
     marked: list[str] = []
-    for info in asset_fields(asset):
+    for info in seen.infos:
         how = seen.how[info.path]
         if how == "show":
             entry = _field_entry(info)
@@ -136,18 +138,27 @@ class _Treatments:
         self.policy = policy
         self.asset = asset
         self.withheld_mode = "redact" if policy.on_restricted == "redact" else "hide"
+        self.infos = asset_fields(asset)  # the one walk over the fields
         self.how: dict[str, str] = {}
-        for info in asset_fields(asset):
+        for info in self.infos:
             self.how[info.path] = treatment(info.labels, restricted, policy)
         self.any_withheld = any(h != "show" for h in self.how.values())
         self._words: re.Pattern[str] | None = None
-        if self.any_withheld:
-            names = set()
-            for info in asset_fields(asset):
-                if self.how[info.path] != "show":
-                    names |= _names(info.field)
-            words = sorted((re.escape(n) for n in names if n), key=len, reverse=True)
-            self._words = re.compile(r"(?<![\w])(" + "|".join(words) + r")(?![\w])", re.IGNORECASE)
+        self._words_built = False
+
+    def _withheld_words(self) -> re.Pattern[str] | None:
+        """Names of withheld fields as whole words (compiled when first needed: only quality rules and
+        monitoring text are matched against it)."""
+        if not self._words_built:
+            if self.any_withheld:
+                names = set()
+                for info in self.infos:
+                    if self.how[info.path] != "show":
+                        names |= _names(info.field)
+                words = sorted((re.escape(n) for n in names if n), key=len, reverse=True)
+                self._words = re.compile(r"(?<![\w])(" + "|".join(words) + r")(?![\w])", re.IGNORECASE)
+            self._words_built = True
+        return self._words
 
     def of_column(self, column: str) -> tuple[str, str | None]:
         """(treatment, logical path) of an expectation's column. A column matching no field is
@@ -160,10 +171,11 @@ class _Treatments:
 
     def of_text(self, value: Any) -> str:
         """``show`` unless ``value`` (any JSON data) mentions the name of a withheld field."""
-        if self._words is None:
+        words = self._withheld_words()
+        if words is None:
             return "show"
         text = json.dumps(value, default=str, sort_keys=True)
-        return self.withheld_mode if self._words.search(text) else "show"
+        return self.withheld_mode if words.search(text) else "show"
 
     def descendants_withheld(self, path: str) -> bool:
         return any(
@@ -172,11 +184,13 @@ class _Treatments:
         )
 
 
-def _quality_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Any] | None:
+def _quality_view(
+    asset: Any, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
+) -> dict[str, Any] | None:
     dq = asset.data_quality
     if dq is None:
         return None
-    seen = _Treatments(asset, policy, requester)
+    seen = seen or _Treatments(asset, policy, requester)
     expectations = []
     for exp in dq.expectations:
         entry = {k: v for k, v in exp.model_dump(mode="json").items() if v is not None}
@@ -203,13 +217,15 @@ def _quality_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[str,
     return {"monitoring": monitoring, "expectations": expectations}
 
 
-def governance_view(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Any]:
+def governance_view(
+    asset: Any, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
+) -> dict[str, Any]:
     comp = asset.compliance
     security = dict(comp.security) if comp else {}
     restricted = policy.restricted_for(requester)
     visible: set[str] = set()
-    for info in asset_fields(asset):
-        how = treatment(info.labels, restricted, policy)
+    for info in seen.infos if seen else asset_fields(asset):
+        how = seen.how[info.path] if seen else treatment(info.labels, restricted, policy)
         if how == "show":
             visible.update(info.labels)
         elif how == "redact":
@@ -244,6 +260,7 @@ def dbt_names(asset: Any) -> dict[str, Any]:
 def asset_context(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Any]:
     """Every part of the context that comes from the contract itself, filtered by the policy."""
     desc = asset.description
+    seen = _Treatments(asset, policy, requester)
     return {
         "asset": {
             "id": asset.id,
@@ -257,11 +274,61 @@ def asset_context(asset: Any, policy: PolicyConfig, requester: str) -> dict[str,
             "data_product": asset.data_product,
             "tags": list(asset.tags),
         },
-        "schema": schema_view(asset, policy, requester),
-        "governance": governance_view(asset, policy, requester),
+        "schema": schema_view(asset, policy, requester, seen),
+        "governance": governance_view(asset, policy, requester, seen),
         "description": (
             {"purpose": desc.purpose, "usage": desc.usage, "limitations": desc.limitations} if desc else None
         ),
-        "data_quality": _quality_view(asset, policy, requester),
+        "data_quality": _quality_view(asset, policy, requester, seen),
         "dbt": dbt_names(asset),
     }
+
+
+def _copy(value: Any) -> Any:
+    """A fresh copy of JSON-like data (dicts and lists copied, other values shared: they are immutable
+    or are copied nowhere else either)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(v) for v in value]
+    return value
+
+
+class ContextViews:
+    """The policy-filtered :func:`asset_context` of one contract version, per visibility class.
+
+    The view depends on the requester only through the labels restricted for it and the policy's
+    ``on_restricted``; both form the cache key, so requesters of one class share one computed view
+    and every caller gets its own copy. Built for a registered version (versions never change);
+    ``load`` returns the asset again when a class not seen yet is asked for. Also carries what the
+    policy decision needs (labels, tenant) so a cached request does not need the parsed contract.
+    """
+
+    __slots__ = ("_load", "_views", "classifications", "object_name", "source_type", "tenant", "version")
+
+    def __init__(self, asset: Any, load: Any) -> None:
+        self.source_type = asset.source_type
+        self.object_name = asset.object_name
+        self.version = asset.version
+        self.classifications = tuple(asset.classifications)
+        self.tenant = asset.tenant
+        self._load = load
+        self._views: dict[tuple[frozenset[str], str], tuple[str | None, dict[str, Any]]] = {}
+
+    def context(self, policy: PolicyConfig, requester: str) -> dict[str, Any]:
+        """A fresh ``asset_context(asset, policy, requester)``."""
+        key = (policy.restricted_for(requester), policy.on_restricted)
+        hit = self._views.get(key)
+        if hit is None:
+            view = asset_context(self._load(), policy, requester)
+            text: str | None = None
+            try:
+                text = json.dumps(view, ensure_ascii=False, allow_nan=False)
+                if json.loads(text) != view:  # tuples, non-string keys...: keep the data itself
+                    text = None
+            except (TypeError, ValueError):
+                text = None
+            hit = self._views[key] = (text, view if text is None else {})
+        text, view = hit
+        return json.loads(text) if text is not None else _copy(view)

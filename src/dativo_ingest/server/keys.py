@@ -71,14 +71,21 @@ class KeyVerifier:
         self._cache: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, presented: str | None) -> str | None:
+        """The requester of a key verified less than ``cache_seconds`` ago, else None (no I/O: callers
+        on an event loop use this first and run :meth:`requester` in a thread only when it misses)."""
+        if not presented:
+            return None
+        hit = self._cache.get(_hash(presented))
+        return hit[0] if hit and hit[1] > time.monotonic() else None
+
     def requester(self, presented: str | None) -> str:
         """The requester bound to ``presented``; :class:`AuthenticationError` when missing or invalid."""
         if not presented:
             raise AuthenticationError("missing API key (send 'Authorization: Bearer <key>' or 'X-API-Key')")
         digest = _hash(presented)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
+        hit = self._cache.get(digest)
         if hit and hit[1] > now:
             return hit[0]
         parts = presented.split("_", 2)

@@ -2,16 +2,29 @@
 
 Times are ISO-8601 UTC strings with microseconds (``2025-01-31T12:00:00.000001Z``), which sort
 correctly as text on every dialect. ``details`` is JSON text.
+
+Writes use group commit without a writer thread: a caller whose row arrives while another caller is
+committing waits; when that commit ends, the first waiting caller becomes the next committer and
+stores every row waiting at that moment in one transaction. Each caller returns only once its own
+row is committed (or raises :class:`~dativo_ingest.errors.StoreError` when it could not be stored), so
+concurrent decisions share commits and none is ever answered before it is recorded. A lone caller
+simply commits its own row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import threading
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from dativo_ingest.errors import DativoError, StoreError
 from dativo_ingest.store.database import MetadataStore, create_tables, metadata, migration
 
 audit_log = Table(
@@ -43,12 +56,146 @@ def utc_stamp(moment: datetime | None = None) -> str:
 
 
 def insert(store: MetadataStore, entry: dict[str, Any]) -> None:
-    """Store one decision (committed before returning)."""
+    """Store one decision; returns once its row is committed, raises StoreError when it is not."""
     row = dict(entry)
     row["details"] = json.dumps(row.get("details") or {}, sort_keys=True, default=str)
     row.setdefault("at", utc_stamp())
-    with store.begin() as conn:
-        conn.execute(_INSERT, [row])
+    _writer_for(store).write(row)
+
+
+MAX_BATCH = 256
+
+
+class _Pending:
+    __slots__ = ("committed", "done", "error", "lead", "row")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+        self.done = threading.Lock()  # released when the row is committed, or when its caller leads
+        self.done.acquire()
+        self.error: BaseException | None = None
+        self.lead = False
+        self.committed = False
+
+
+class _GroupCommit:
+    """Group commit of audit rows into one database (see the module docstring)."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+        self.lock = threading.Lock()
+        self.queue: deque[_Pending] = deque()
+        self.busy = False  # a caller is committing
+        self.conn: Any = None  # SQLite: the connection committing callers share (one at a time)
+
+    def write(self, row: dict[str, Any]) -> None:
+        me = _Pending(row)
+        with self.lock:
+            self.queue.append(me)
+            lead = not self.busy
+            self.busy = True
+        if not lead:
+            me.done.acquire()  # committed by another caller, or handed the lead
+            if not me.lead:
+                if me.error is not None:
+                    raise me.error
+                return
+        self._lead(me)
+        if me.error is not None:
+            raise me.error
+
+    def _lead(self, me: _Pending) -> None:
+        """Commit every waiting row (``me``'s among them), then hand over to the next waiting caller."""
+        with self.lock:
+            batch = [self.queue.popleft() for _ in range(min(len(self.queue), MAX_BATCH))]
+        try:
+            self._commit(batch)
+        finally:
+            for p in batch:
+                if p.error is None and not p.committed:
+                    p.error = StoreError("audit write interrupted")
+                if p is not me:
+                    p.done.release()
+            with self.lock:
+                if self.queue:
+                    nxt = self.queue[0]
+                    nxt.lead = True
+                    nxt.done.release()
+                else:
+                    self.busy = False
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            self._insert([p.row for p in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = _store_error(exc)
+                return
+            # one bad row must not refuse the others: store each on its own
+            for p in batch:
+                try:
+                    self._insert([p.row])
+                except Exception as one:
+                    p.error = _store_error(one)
+                else:
+                    p.committed = True
+            return
+        for p in batch:
+            p.committed = True
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        engine = getattr(self.store, "engine", None)
+        if engine is None or engine.dialect.name != "sqlite":
+            with self.store.begin() as conn:
+                conn.execute(_INSERT, rows)
+            return
+        # SQLite (a local file): the committing caller reuses one connection instead of a pool checkout
+        # per batch; only one caller commits at a time, and any error discards the connection
+        try:
+            if self.conn is None:
+                self.conn = engine.connect()
+            with self.conn.begin():
+                self.conn.execute(_INSERT, rows)
+        except SQLAlchemyError as exc:
+            conn, self.conn = self.conn, None
+            if conn is not None:
+                with contextlib.suppress(SQLAlchemyError):
+                    conn.invalidate()
+            raise StoreError(f"metadata store error: {exc.__class__.__name__}: {exc.orig or exc}") from exc
+
+
+def _store_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, DativoError):
+        return exc
+    return StoreError(f"audit write failed: {exc.__class__.__name__}: {exc}")
+
+
+_writers_lock = threading.Lock()
+_writers: dict[int, _GroupCommit] = {}
+
+
+def _after_fork() -> None:
+    # a forked child starts with no caller committing (the parent's pending rows are the parent's)
+    global _writers_lock, _writers
+    _writers_lock = threading.Lock()
+    _writers = {}
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _writer_for(store: MetadataStore) -> _GroupCommit:
+    """The group commit of ``store``'s database (one per engine: every store on a database shares it;
+    engines live as long as the process)."""
+    engine = getattr(store, "engine", store)
+    key = id(engine)
+    writer = _writers.get(key)
+    if writer is None:
+        with _writers_lock:
+            writer = _writers.get(key)
+            if writer is None:
+                writer = _writers[key] = _GroupCommit(store)
+    return writer
 
 
 def _where(requester: str | None, since: datetime | None, action: str | None) -> list[Any]:

@@ -366,6 +366,14 @@ def versions(store: MetadataStore) -> dict[str, str]:
         return dict(conn.execute(select(search_documents.c.key, search_documents.c.version)).all())
 
 
+def latest_versions(store: MetadataStore) -> dict[tuple[str, str], str]:
+    """(source type, object) -> indexed version, for the catalog's in-memory copy (refreshed per sync)."""
+    d = search_documents.c
+    with store.connect() as conn:
+        rows = conn.execute(select(d.source_type, d.object, d.version)).all()
+    return {(s, o): v for s, o, v in rows}
+
+
 # ----- reading ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Visibility:
