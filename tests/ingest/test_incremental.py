@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +12,7 @@ import pytest
 from dativo_ingest.ingest import load_job, run_job
 from dativo_ingest.ingest.jobconfig import CatalogConfig
 from dativo_ingest.ingest.targets.iceberg import load_catalog_for
-from tests.ingest.helpers import write_contract, write_job
+from tests.ingest.helpers import JsonApi, serving, write_contract, write_job
 
 TABLE = "dativo_incr_test"
 
@@ -145,7 +142,7 @@ def test_sql_cursor_is_recovered_from_the_table_when_the_state_file_lags(workspa
 
 
 # ----- HTTP ---------------------------------------------------------------------------------------
-class _Customers(BaseHTTPRequestHandler):
+class _Customers(JsonApi):
     """A Stripe-like list endpoint over ``records``; honours ``created[gt]`` / ``created[gte]``."""
 
     records: list[dict] = []
@@ -157,15 +154,7 @@ class _Customers(BaseHTTPRequestHandler):
             if param in query:
                 bound = int(query[param][0])
                 rows = [r for r in rows if keep(_epoch(r["created_at"]), bound)]
-        payload = json.dumps({"data": rows, "has_more": False}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.send_json({"data": rows, "has_more": False})
 
 
 def _epoch(value: str) -> int:
@@ -174,11 +163,9 @@ def _epoch(value: str) -> int:
 
 @pytest.fixture
 def customers_api():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Customers)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     _Customers.records = []
-    yield f"http://127.0.0.1:{server.server_port}/v1/customers"
-    server.shutdown()
+    with serving(_Customers) as base:
+        yield f"{base}/v1/customers"
 
 
 def test_http_incremental_keeps_reading_new_rows(workspace: Path, customers_api: str) -> None:

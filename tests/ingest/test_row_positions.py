@@ -20,8 +20,8 @@ from dativo_ingest.ingest.jobconfig import CatalogConfig
 from dativo_ingest.ingest.sources import build_source, csvlines
 from dativo_ingest.ingest.sources.csvlines import RecordLines
 from dativo_ingest.ingest.targets.iceberg import load_catalog_for
-from tests.ingest.helpers import HEADER, good_rows, write_contract, write_csv, write_job
-from tests.ingest.test_sources import _Api, api_server, ctx  # noqa: F401  (api_server is a fixture)
+from tests.ingest.helpers import HEADER, PagedCustomersApi, good_rows, write_contract, write_csv, write_job
+from tests.ingest.test_sources import ctx
 
 BAD = "cus_bad,,active,1,2024-01-01T00:00:00Z"  # no email: fails required:email
 
@@ -151,8 +151,8 @@ def test_parquet_rows_are_numbered_within_their_file(workspace: Path) -> None:
         run_job(job)
 
 
-def test_http_rows_are_numbered_in_the_run_with_their_page(tmp_path: Path, api_server: str) -> None:  # noqa: F811
-    _Api.fail_first = 0
+def test_http_rows_are_numbered_in_the_run_with_their_page(tmp_path: Path, api_server: str) -> None:
+    PagedCustomersApi.fail_first = 0
     options = {
         "url": api_server,
         "headers": {"Authorization": "Bearer tok_secret_123"},

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import json
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +16,7 @@ from dativo_ingest.errors import SourceError
 from dativo_ingest.ingest import load_job, run_job
 from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
 from dativo_ingest.ingest.sources.prefetch import prefetch
+from tests.ingest.helpers import PagedCustomersApi
 
 COLUMNS = {"id": pa.string(), "n": pa.int64(), "ts": pa.timestamp("us", tz="UTC")}
 
@@ -112,52 +109,6 @@ def test_parquet_streams_only_contract_columns_and_filters_after_the_cursor(tmp_
     assert "other" not in table.column_names
 
 
-class _Api(BaseHTTPRequestHandler):
-    calls: list[str] = []
-    fail_first = 1
-
-    def do_GET(self) -> None:
-        _Api.calls.append(self.path)
-        if _Api.fail_first > 0:
-            _Api.fail_first -= 1
-            self.send_response(429)
-            self.send_header("Retry-After", "0")
-            self.end_headers()
-            return
-        if self.headers.get("Authorization") != "Bearer tok_secret_123":
-            self.send_response(401)
-            self.end_headers()
-            return
-        query = parse_qs(urlsplit(self.path).query)
-        after = query.get("starting_after", ["cus_0"])[0]
-        start = int(after.split("_")[1]) + 1
-        limit = int(query["limit"][0])
-        ids = [i for i in range(start, min(start + limit, 8))]
-        body = {
-            "data": [{"id": f"cus_{i}", "n": i, "ts": 1700000000 + i} for i in ids],
-            "has_more": ids[-1] < 7,
-        }
-        payload = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def api_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Api.calls, _Api.fail_first = [], 1
-    yield f"http://127.0.0.1:{server.server_port}/v1/customers"
-    server.shutdown()
-
-
 def test_http_pages_with_cursor_and_retries_429_then_succeeds(tmp_path: Path, api_server: str) -> None:
     options = {
         "url": api_server,
@@ -169,15 +120,18 @@ def test_http_pages_with_cursor_and_retries_429_then_succeeds(tmp_path: Path, ap
     table = read_all(source)
     assert table.column("id").to_pylist() == [f"cus_{i}" for i in range(1, 8)]
     assert source.stats.api_calls == 4  # one 429 + three pages
-    assert "starting_after=cus_3" in _Api.calls[2] and "starting_after=cus_6" in _Api.calls[3]
+    assert (
+        "starting_after=cus_3" in PagedCustomersApi.calls[2]
+        and "starting_after=cus_6" in PagedCustomersApi.calls[3]
+    )
 
 
 def test_http_gives_up_after_retries_and_fails_fast_on_4xx(tmp_path: Path, api_server: str) -> None:
-    _Api.fail_first = 10
+    PagedCustomersApi.fail_first = 10
     options = {"url": api_server, "max_retries": 2, "backoff_seconds": 0.0}
     with pytest.raises(SourceError, match="HTTP 429 after 3 attempts"):
         read_all(build_source("http", options, ctx(tmp_path)))
-    _Api.fail_first = 0
+    PagedCustomersApi.fail_first = 0
     with pytest.raises(SourceError, match="HTTP 401"):
         read_all(build_source("http", {"url": api_server}, ctx(tmp_path)))
 
@@ -264,7 +218,7 @@ def test_http_errors_never_show_secrets_of_the_url(
     from dativo_ingest.cli.app import main
     from tests.ingest.helpers import write_contract, write_job
 
-    _Api.fail_first = 0  # the server answers 401: no Authorization header
+    PagedCustomersApi.fail_first = 0  # the server answers 401: no Authorization header
     monkeypatch.setenv("REVIEW_TOKEN", "TopSecret99tok")
     write_contract(workspace)
     url = api_server + "?api_key=${REVIEW_TOKEN}&token=literalTok42"
