@@ -131,17 +131,10 @@ class SqlSource(Source):
                 result = conn.execution_options(stream_results=True, max_row_buffer=size).execute(
                     text(sql), params
                 )
-                names = list(result.keys())
-                if self.options.query:
-                    self.check_columns(names, "query")
-                for rows in result.partitions(size):
-                    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-                    arrays = [
-                        column_array(list(values), self.context.columns.get(name, pa.string()))
-                        for name, values in zip(names, columns, strict=True)
-                    ]
-                    self.stats.bytes_read += sum(a.nbytes for a in arrays)
-                    yield pa.RecordBatch.from_arrays(arrays, names=names)
+                try:
+                    yield from self._record_batches(result, size)
+                finally:
+                    result.close()  # the server-side cursor, also when stopped early or refused
         except SQLAlchemyError as exc:
             detail = getattr(exc, "orig", None) or exc
             raise SourceError(
@@ -149,3 +142,17 @@ class SqlSource(Source):
             ) from exc
         finally:
             engine.dispose()
+
+    def _record_batches(self, result: Any, size: int) -> Iterator[pa.RecordBatch]:
+        """The result's rows as record batches of ``size`` rows (a query must return required columns)."""
+        names = list(result.keys())
+        if self.options.query:
+            self.check_columns(names, "query")
+        for rows in result.partitions(size):
+            columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+            arrays = [
+                column_array(list(values), self.context.columns.get(name, pa.string()))
+                for name, values in zip(names, columns, strict=True)
+            ]
+            self.stats.bytes_read += sum(a.nbytes for a in arrays)
+            yield pa.RecordBatch.from_arrays(arrays, names=names)
