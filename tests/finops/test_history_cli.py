@@ -20,10 +20,9 @@ from dativo_ingest.cli.app import main
 from dativo_ingest.finops import FinOpsMetrics, cost_report, get_cost_summary, get_recent_runs
 from dativo_ingest.store import MetadataStore
 
-from ..conftest import REFERENCE
+from ..conftest import reference_dir
 from .conftest import store_run
 
-FOCUS_COLUMNS = REFERENCE / "focus" / "focus_1.2_columns.csv"
 SERVICE_CATEGORIES = {
     "AI and Machine Learning",
     "Analytics",
@@ -145,7 +144,7 @@ def test_cli_bad_input_is_one_clear_line(
 
 
 def _mandatory_columns() -> list[dict[str, str]]:
-    with FOCUS_COLUMNS.open(encoding="utf-8") as handle:
+    with (reference_dir("focus") / "focus_1.2_columns.csv").open(encoding="utf-8") as handle:
         return [row for row in csv.DictReader(handle) if row["level"] == "Mandatory"]
 
 
