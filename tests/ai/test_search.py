@@ -160,7 +160,7 @@ def sqlite_path(request, workspace, monkeypatch):
     from dativo_ingest.store.database import MetadataStore
 
     for name, value in PATHS[request.param].items():
-        monkeypatch.setattr(search, name, value)
+        monkeypatch.setattr(search.fts, name, value)
     store = MetadataStore.for_workspace()
     search.upsert(store, assets())
     return store
@@ -212,6 +212,6 @@ def test_words_complete_to_indexed_words(workspace, monkeypatch):
         "stripe/customers",
         "hubspot/contacts",
     ]
-    monkeypatch.setattr(search, "MAX_EXPANSIONS", 0)  # too many completions: FTS5 prefix query
+    monkeypatch.setattr(search.fts, "MAX_EXPANSIONS", 0)  # too many completions: FTS5 prefix query
     assert keys(search.search(store, Visibility(), query="zebra")) == ["stripe/customers"]
     assert search.search(store, Visibility(), query="zebrafishes") == []
