@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dativo_ingest.dbt.columns import Column
-from dativo_ingest.dbt.naming import escape_string, quote, sql_string
+from dativo_ingest.dbt.naming import escape_string, jinja_text, quote, sql_string
 from dativo_ingest.dbt.rules import Rule
 
 BUILTIN_KINDS = frozenset({"not_null", "unique", "accepted_values", "relationships"})
@@ -81,14 +81,14 @@ def column_tests(
         elif rule.kind in ("range", "length"):
             out.append({f"dativo_{rule.kind}": {"arguments": _bounds(args)}})
         elif rule.kind == "regex":
-            out.append({"dativo_regex": {"arguments": {"pattern": str(args["pattern"])}}})
+            out.append({"dativo_regex": {"arguments": {"pattern": jinja_text(str(args["pattern"]))}}})
     return out
 
 
 def _accepted(values: list[Any], column: Column, adapter: str) -> dict[str, Any]:
     """accepted_values arguments: escaped strings (dbt quotes them), else literals with ``quote: false``."""
     if column.is_string:
-        return {"values": [escape_string(v, adapter) for v in values]}
+        return {"values": [jinja_text(escape_string(v, adapter)) for v in values]}
     return {"values": [_literal(v, adapter) if isinstance(v, str) else v for v in values], "quote": False}
 
 
@@ -121,7 +121,7 @@ def _literal(value: Any, adapter: str) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    return sql_string(value, adapter)
+    return jinja_text(sql_string(value, adapter))
 
 
 def _condition(args: dict[str, Any], adapter: str) -> str:

@@ -12,6 +12,7 @@ from dativo_ingest.dbt.metadata import column_config, contract_meta, contract_ta
 from dativo_ingest.dbt.naming import (
     default_model_name,
     default_source_name,
+    jinja_text,
     needs_quoting,
     object_of,
     slug,
@@ -30,7 +31,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 def _description(asset: Any, fallback: str) -> str:
     purpose = asset.description.purpose if asset.description else None
-    return purpose or fallback
+    return jinja_text(purpose) if purpose else fallback
 
 
 def _column_entry(
@@ -38,7 +39,7 @@ def _column_entry(
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": column.name if staged else column.raw_name}
     if column.field.description:
-        entry["description"] = column.field.description
+        entry["description"] = jinja_text(column.field.description)
     entry["data_type"] = column.staged_type if staged else column.contract_type
     if needs_quoting(entry["name"]):
         entry["quote"] = True
@@ -229,7 +230,9 @@ def exposure_document(
     if url:
         exposure["url"] = url
     exposure["description"] = (
-        description or f"Consumer of data contract {contract_meta(asset)['contract_id']}"
+        jinja_text(description)
+        if description
+        else f"Consumer of data contract {contract_meta(asset)['contract_id']}"
     )
     exposure["depends_on"] = nodes
     exposure["owner"] = owner

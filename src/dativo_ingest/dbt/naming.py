@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -144,6 +145,19 @@ def escape_string(value: Any, adapter: str = "duckdb") -> str:
     if adapter == "snowflake":
         text = text.replace("\\", "\\\\")
     return text.replace("'", "''")
+
+
+_JINJA_OPENERS = ("{{", "{%", "{#")
+
+
+def jinja_text(value: str) -> str:
+    """``value`` as text dbt's Jinja renders back to exactly ``value`` (descriptions and test arguments
+    are rendered, so contract text holding ``{{``, ``{%`` or ``{#`` would break the parse or run)."""
+    if not any(opener in value for opener in _JINJA_OPENERS):
+        return value
+    if "endraw" not in value:
+        return "{% raw %}" + value + "{% endraw %}"
+    return "{{ " + json.dumps(value) + " }}"  # a Jinja string literal (JSON escapes are Jinja's too)
 
 
 def sql_string(value: Any, adapter: str = "duckdb") -> str:
