@@ -30,6 +30,7 @@ def customers():
             "retention_days": 30,
             "event_time_column": "created_at",
             "user_consent_required": True,
+            "consent_column": "marketing_consent",
         },
     )
 
@@ -127,10 +128,16 @@ def test_unknown_columns_tables_and_statements(customers):
         check_sql("SELECT 1; SELECT 2", resolver(customers), REDACT, "bot")
 
 
-def test_consent_without_consent_column_cannot_be_enforced():
-    asset = make_asset(
-        "shop", "leads", [{"name": "id", "type": "string"}], compliance={"user_consent_required": True}
-    )
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [{"name": "id", "type": "string"}],
+        [{"name": "id", "type": "string"}, {"name": "consent", "type": "boolean"}],
+    ],
+    ids=["no-column", "undeclared-boolean-column-is-not-guessed"],
+)
+def test_consent_without_consent_column_cannot_be_enforced(fields):
+    asset = make_asset("shop", "leads", fields, compliance={"user_consent_required": True})
     report = enforce_sql("SELECT id FROM shop.leads", resolver(asset), REDACT, "bot")
     assert kinds(report, "error") == ["consent_unenforceable"] and report.sql is None
 

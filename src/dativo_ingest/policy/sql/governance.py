@@ -67,14 +67,11 @@ def retention_column(asset: Any) -> str | None:
 
 
 def consent_column(asset: Any) -> str | None:
-    """The boolean consent column: ``compliance.consent_column``, else a boolean field named ``*consent*``."""
+    """The boolean consent column as the dbt staging model reads it: ``compliance.consent_column``; never
+    guessed (a query on a table that requires consent without one is refused). Returns the physical name.
+    """
     name = declared_column(asset, "consent_column")
-    if name is not None:
-        return _field_physical(asset, name)
-    for f in asset.fields:
-        if (f.type or "") == "boolean" and "consent" in physical(f).lower():
-            return physical(f)
-    return None
+    return _field_physical(asset, name) if name is not None else None
 
 
 def refused(asset: Any, policy: PolicyConfig, requester: str) -> bool:
