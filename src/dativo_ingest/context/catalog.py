@@ -217,7 +217,7 @@ class Catalog:
 
         name, db = table.name, table.db
         lower = name.lower()
-        attempts: list[dict[str, str]] = []
+        attempts: list[dict[str, Any]] = []
         if db:
             attempts.append({"key": f"{db}/{name}"})
             if db.lower().startswith("raw_"):
@@ -225,17 +225,26 @@ class Catalog:
         attempts += [{"name": name}, {"physical_name": name}]
         if lower.startswith("stg_"):
             attempts.append({"name": name[4:]})
-        for i, char in enumerate(name):
-            if char == "_" and 0 < i < len(name) - 1:
-                attempts.append({"key": f"{name[:i]}/{name[i + 1 :]}"})
+        else:  # <source>_<object>, as ingestion names its Iceberg tables: all splits together, so two
+            # contracts that both name a table that way (a/b_c and a_b/c) are ambiguous, not first-wins
+            splits = [
+                f"{name[:i]}/{name[i + 1 :]}"
+                for i, c in enumerate(name)
+                if c == "_" and 0 < i < len(name) - 1
+            ]
+            attempts.append({"keys": splits})
         if not db:
             attempts.append({"object_name": name})
+        ambiguous = f"table {'.'.join(p.name for p in table.parts)} is ambiguous"
         for attempt in attempts:
-            hits = search.lookup(self.store, **attempt)
+            if "keys" in attempt:
+                hits = [hit for key in attempt["keys"] for hit in search.lookup(self.store, key=key)]
+            else:
+                hits = search.lookup(self.store, **attempt)
             if len(hits) == 1:
                 return self.get(hits[0]["source_type"], hits[0]["object"])
             if len(hits) > 1:
-                return f"table {'.'.join(p.name for p in table.parts)} is ambiguous"
+                return ambiguous
         if lower.startswith("stg_") and "__" in lower:
             _, _, obj = lower[4:].partition("__")
             staged = []
@@ -246,5 +255,5 @@ class Catalog:
             if len(staged) == 1:
                 return staged[0]
             if staged:
-                return f"table {'.'.join(p.name for p in table.parts)} is ambiguous"
+                return ambiguous
         return None
