@@ -16,8 +16,8 @@ def test_a_default_iceberg_name_two_contracts_share_is_ambiguous(registry, store
     from dativo_ingest.context.catalog import Catalog
 
     fields = [{"name": "id", "type": "string"}]
-    registry.save_contract(contract=make_asset("a", "b_c", fields), author="t@example.com")
-    registry.save_contract(contract=make_asset("a_b", "c", fields), author="t@example.com")
+    registry.save_contract(contract=make_asset("a", "b_c", fields, name="first"), author="t@example.com")
+    registry.save_contract(contract=make_asset("a_b", "c", fields, name="second"), author="t@example.com")
     registry.save_contract(contract=make_asset("shop", "orders", fields), author="t@example.com")
     catalog = Catalog(registry, store)
     catalog.sync()
