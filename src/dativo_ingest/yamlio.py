@@ -87,7 +87,9 @@ def loads(text: str, *, source: str | Path | None = None) -> Any:
         return data
     if "alias" in reason:
         raise YAMLLoadError("too many YAML alias expansions (possible alias bomb)", path=source)
-    return _strict_load(text, source)  # PyYAML's result, or the problem and its line as PyYAML sees it
+    _strict_load(text, source)  # raises with the problem and its line as PyYAML sees it
+    # PyYAML reads it (by YAML 1.1 rules: `yes` is true there): refuse rather than change the meaning
+    raise YAMLLoadError(f"unsupported YAML: {reason}", path=source)
 
 
 def _strict_load(text: str, source: str | Path | None) -> Any:

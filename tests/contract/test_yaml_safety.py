@@ -102,11 +102,16 @@ def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
     assert yamlio.line_of("\ufeffa: 1\nb: 2\n", "b") == 2
 
 
-def test_pyyaml_result_when_yaml_rs_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_document_yaml_rs_refuses_is_refused_even_when_pyyaml_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyYAML reads YAML 1.1 (``yes`` is true): its result would change the meaning, so it only explains."""
+
     def refuse(*_: object, **__: object) -> None:
         raise yamlio.yaml_rs.YAMLDecodeError("unsupported construct at line 1")
 
     monkeypatch.setattr(yamlio.yaml_rs, "loads", refuse)
-    assert yamlio.loads("a: 1\nb: [x]\n") == {"a": 1, "b": ["x"]}
+    with pytest.raises(YAMLLoadError, match="unsupported YAML: unsupported construct at line 1"):
+        yamlio.loads("a: yes\n", source="odd.yaml")
     with pytest.raises(YAMLLoadError, match="malformed YAML"):
         yamlio.loads("a: [1\n", source="bad.yaml")
