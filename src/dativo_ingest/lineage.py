@@ -322,8 +322,8 @@ class LineageTracker:
 
     def _known_fields(self, source_type: str, object_name: str) -> set[str]:
         """Fields of a source as lineage knows them: its contract versions' fields and its column edges."""
-        prefix = m.asset_id(source_type, object_name, "0").rpartition("@")[0] + "@"
-        assets = [a for a in self.repository.nodes([m.ASSET]) if a.id.startswith(prefix)]
+        prefix = m.asset_id(source_type, object_name, "0").rpartition("@")[0] + "@"  # every version
+        assets = self.repository.nodes([m.ASSET], id_prefix=prefix)
         known = {f["name"] for a in assets for f in a.attributes.get("fields", [])}
         source = m.source_id(source_type, object_name)
         known.update(e.from_field for e in self.repository.column_edges([source], incoming=False))

@@ -153,9 +153,6 @@ def setup_logging(
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time of each record (it may be swapped later)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property
     def stream(self) -> Any:  # type: ignore[override]
         return sys.stderr

@@ -239,10 +239,13 @@ class GraphRepository:
         with self.store.connect() as conn:
             return [r.id for r in conn.execute(select(lineage_nodes.c.id).order_by(lineage_nodes.c.id))]
 
-    def nodes(self, kinds: Sequence[str] | None = None) -> list[LineageNode]:
+    def nodes(self, kinds: Sequence[str] | None = None, id_prefix: str | None = None) -> list[LineageNode]:
+        """Stored nodes (of ``kinds``, with ids starting ``id_prefix``), sorted by id."""
         query = select(lineage_nodes).order_by(lineage_nodes.c.id)
         if kinds:
             query = query.where(lineage_nodes.c.kind.in_(list(kinds)))
+        if id_prefix:
+            query = query.where(lineage_nodes.c.id.startswith(id_prefix, autoescape=True))
         with self.store.connect() as conn:
             return [node_from_row(r) for r in conn.execute(query)]
 
