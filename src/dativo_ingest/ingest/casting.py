@@ -14,6 +14,7 @@ zone offset are UTC.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -61,6 +62,16 @@ def try_cast(array: pa.Array, target: pa.DataType) -> tuple[pa.Array, pa.Array |
         return _finish(array, _elementwise(array, target))
     text = pc.utf8_trim_whitespace(text)
     return _finish(array, _from_text(text, target))
+
+
+def as_mask(mask: pa.Array, *, writable: bool = False) -> np.ndarray:
+    """A boolean Arrow array (``try_cast``'s ``failed``, a comparison) as a NumPy mask, null = False.
+
+    ``writable=True`` always returns a copy the caller may modify; otherwise the result may share
+    Arrow's (read-only) memory.
+    """
+    values = mask.fill_null(False).to_numpy(zero_copy_only=False)
+    return np.array(values, dtype=bool) if writable else np.asarray(values, dtype=bool)
 
 
 def _finish(original: pa.Array, converted: pa.Array) -> tuple[pa.Array, pa.Array | None]:

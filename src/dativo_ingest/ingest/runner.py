@@ -47,8 +47,10 @@ from dativo_ingest.workspace import Workspace
 
 log = get_logger(__name__)
 
+KEYS_COUNT = "dativo.cursor-keys-count"
 Progress = Callable[[int, int], None]  # (rows read so far, rows quarantined so far)
-MAX_COMMITTED_KEYS = 1000  # boundary identities stored in a commit (all of them go to the state file)
+MAX_COMMITTED_KEYS = 1000  # boundary identities stored in a commit (the state file keeps up to
+# boundary.MAX_BOUNDARY_KEYS); a commit with more stores none, only their count
 
 
 @dataclass
@@ -112,43 +114,46 @@ def run_job(
     table = job.target_table(asset)
     target = build_target(job, ws.warehouse, table)
     state = CursorState(ws.state, job.tenant_id, job.name)
-    incremental = _incremental(job, rules, state, target)
-    source = build_source(
-        job.source.type,
-        job.source.options,
-        SourceContext(
-            job.base_dir,
-            {c.name: c.type for c in rules.columns},
-            job.batch_size,
-            incremental,
-            fingerprint_cache=ws.state / "state" / "fingerprints.json",
-            required=frozenset(c.name for c in rules.columns if c.required),
-        ),
-    )
     contract_id = asset.id or _default_contract_id(asset)
-    key = run_key or _run_key(
-        job, target.dataset().identifier, asset.version, source.fingerprint(), incremental
-    )
-    result = RunResult(
-        tenant_id=job.tenant_id,
-        job_name=job.name,
-        status="running",
-        run_id=uuid.uuid4().hex,
-        run_key=key,
-        target=target.dataset().identifier,
-        contract={
-            "id": contract_id,
-            "name": asset.name,
-            "version": asset.version,
-            "source_type": asset.source_type,
-            "object": asset.object_name,
-        },
-        warnings=list(rules.warnings),
-    )
     registered = components.register_contract(ws, asset, author=f"dativo run {job.tenant_id}/{job.name}")
-    if registered:
-        result.contract.update(registered)
+    # The window is read (and the state recovered from the target) under the job's lock: a concurrent
+    # run of the job must not see a cursor the lock holder is about to advance, nor write it back.
     with locked(ws.state / "locks" / f"{job.tenant_id}__{job.name}"):
+        recovery: list[str] = []
+        incremental = _incremental(job, rules, state, target, recovery)
+        source = build_source(
+            job.source.type,
+            job.source.options,
+            SourceContext(
+                job.base_dir,
+                {c.name: c.type for c in rules.columns},
+                job.batch_size,
+                incremental,
+                fingerprint_cache=ws.state / "state" / "fingerprints.json",
+                required=frozenset(c.name for c in rules.columns if c.required),
+            ),
+        )
+        key = run_key or _run_key(
+            job, target.dataset().identifier, asset.version, source.fingerprint(), incremental
+        )
+        result = RunResult(
+            tenant_id=job.tenant_id,
+            job_name=job.name,
+            status="running",
+            run_id=uuid.uuid4().hex,
+            run_key=key,
+            target=target.dataset().identifier,
+            contract={
+                "id": contract_id,
+                "name": asset.name,
+                "version": asset.version,
+                "source_type": asset.source_type,
+                "object": asset.object_name,
+            },
+            warnings=list(rules.warnings) + recovery,
+        )
+        if registered:
+            result.contract.update(registered)
         earlier = target.find_committed(key)
         if earlier is not None:
             quarantine = target.dataset().quarantine if job.validation.mode == "warn" else None
@@ -238,6 +243,8 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
             _check_ratio(job, result)
             cursor, keys = boundary.result() if boundary else (None, [])
             result.cursor = _jsonable(cursor)
+            if boundary is not None:
+                result.warnings += boundary.warnings
             properties = {
                 RUN_KEY: result.run_key,
                 "dativo.run-id": result.run_id,
@@ -250,6 +257,7 @@ def _execute(job, ws, asset, rules, source, target, state, incremental, result, 
             if incremental is not None:
                 properties["dativo.cursor-field"] = incremental.cursor_field
                 properties["dativo.cursor"] = json.dumps(result.cursor)
+                properties[KEYS_COUNT] = str(len(keys))
                 if len(keys) <= MAX_COMMITTED_KEYS:
                     properties["dativo.cursor-keys"] = json.dumps(keys)
             commit = target.commit(properties)
@@ -311,9 +319,12 @@ def _once_answered(batches: Iterator[pa.RecordBatch], answered: Callable[[], Non
         answered()
 
 
-def _incremental(job: JobConfig, rules: RuleSet, state: CursorState, target: Any) -> Incremental | None:
+def _incremental(
+    job: JobConfig, rules: RuleSet, state: CursorState, target: Any, warnings: list[str]
+) -> Incremental | None:
     """The window to read: after the committed cursor (state file, or the target's newest commit of this
-    job when the state file is missing or behind it), else from ``incremental.start``."""
+    job when the state file is missing or behind it), else from ``incremental.start``. Call it holding
+    the job's lock (it may write the state)."""
     if job.incremental is None:
         return None
     field_name = job.incremental.cursor_field
@@ -324,7 +335,7 @@ def _incremental(job: JobConfig, rules: RuleSet, state: CursorState, target: Any
             path=job.config_path,
             field="incremental.cursor_field",
         )
-    _recover_state(job, state, target)
+    _recover_state(job, state, target, warnings)
     since = state.cursor(field_name)
     if since is None:
         return Incremental(field_name, column.type, job.incremental.start)
@@ -349,15 +360,34 @@ def _window(batches: Iterator[pa.RecordBatch], boundary: Boundary | None) -> Ite
         yield batch
 
 
-def _recover_state(job: JobConfig, state: CursorState, target: Any) -> None:
+def _recover_state(job: JobConfig, state: CursorState, target: Any, warnings: list[str]) -> None:
     """Write the cursor of the target's newest commit of this job into the state when the state lags
-    (a run that committed but died before advancing the state file)."""
+    (a run that committed but died before advancing the state file). Call it holding the job's lock.
+
+    A commit that could not carry all its boundary identities restores the cursor with the ones it has:
+    the rows at the cursor value are read again (at-least-once: duplicates, never loss) and a warning
+    in ``warnings`` says so."""
     last = target.last_commit(f"{job.tenant_id}/{job.name}")
     if not last or last.get(RUN_KEY) == state.load().get("run_key"):
         return
     field_name, cursor = last.get("dativo.cursor-field"), last.get("dativo.cursor")
     if field_name and cursor not in (None, "null"):
-        state.advance(field_name, json.loads(cursor), last[RUN_KEY], last.get("snapshot-id"), _keys(last))
+        keys = _keys(last)
+        _warn_missing_keys(last, keys, "recovered from", warnings)
+        state.advance(field_name, json.loads(cursor), last[RUN_KEY], last.get("snapshot-id"), keys)
+
+
+def _warn_missing_keys(props: dict[str, str], keys: list[str], how: str, warnings: list[str]) -> None:
+    """Warn when a commit's cursor comes without (all of) its boundary identities."""
+    count = props.get(KEYS_COUNT)
+    missing = int(count) > len(keys) if count is not None else "dativo.cursor-keys" not in props
+    if missing:
+        warnings.append(
+            f"incremental cursor {props.get('dativo.cursor')} {how} commit {props.get('snapshot-id')} "
+            f"without its boundary identities ({count or 'unknown number'}; a commit stores at most "
+            f"{MAX_COMMITTED_KEYS:,}): the rows at that cursor value will be read again "
+            "(duplicates, never loss)"
+        )
 
 
 def _run_key(
@@ -393,9 +423,13 @@ def _already_committed(
     result.warnings.append(f"run {result.run_key[:12]} was already committed; nothing written")
     if job.incremental is not None and props.get("dativo.cursor") not in (None, "null"):
         result.cursor = json.loads(props["dativo.cursor"])
-        state.advance(
-            job.incremental.cursor_field, result.cursor, result.run_key, result.snapshot_id, _keys(props)
-        )
+        field_name = job.incremental.cursor_field
+        if state.load().get("run_key") == result.run_key:  # the state already has all the keys kept
+            keys = state.boundary_keys(field_name)
+        else:
+            keys = _keys(props)
+            _warn_missing_keys(props, keys, "restored from", result.warnings)
+        state.advance(field_name, result.cursor, result.run_key, result.snapshot_id, keys)
     result.duration_seconds = round(time.perf_counter() - started, 3)
     return result
 

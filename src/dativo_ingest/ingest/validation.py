@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dativo_ingest.ingest.casting import try_cast
+from dativo_ingest.ingest.casting import as_mask, try_cast
 from dativo_ingest.ingest.rules import ColumnRules, RuleSet
 from dativo_ingest.ingest.uniqueness import Pending, SeenIndex
 
@@ -182,7 +182,7 @@ class Validator:
         source = batch.column(rules.name) if rules.name in batch.schema.names else pa.nulls(batch.num_rows)
         converted, failed = try_cast(source, rules.type)
         keys = self.seen[rules.name].prepare(converted) if rules.unique else None
-        type_failed = _np(failed) if failed is not None else None
+        type_failed = as_mask(failed) if failed is not None else None
         checks = [("type", type_failed)] if type_failed is not None else []
         return converted, checks + _column_checks(rules, converted, type_failed), keys
 
@@ -192,10 +192,6 @@ def _source_nulls(batch: pa.RecordBatch, name: str) -> int:
     return batch.column(name).null_count if name in batch.schema.names else batch.num_rows
 
 
-def _np(mask: pa.Array) -> np.ndarray:
-    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _column_checks(
     rules: ColumnRules, values: pa.Array, type_failed: np.ndarray | None
 ) -> list[tuple[str, np.ndarray]]:
@@ -203,27 +199,27 @@ def _column_checks(
     checks: list[tuple[str, np.ndarray]] = []
     present = pc.is_valid(values)
     if rules.required and values.null_count:
-        missing = _np(pc.invert(present))
+        missing = as_mask(pc.invert(present))
         checks.append(("required", missing & ~type_failed if type_failed is not None else missing))
     if values.null_count != len(values):
         if rules.accepted is not None:
             allowed = pa.array([v.as_py() for v in rules.accepted], type=rules.type)
             checks.append(
-                ("accepted_values", _np(pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed)))))
+                ("accepted_values", as_mask(pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed)))))
             )
         if rules.pattern:
             text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-            checks.append(("pattern", _np(pc.invert(pc.match_substring_regex(text, rules.pattern)))))
+            checks.append(("pattern", as_mask(pc.invert(pc.match_substring_regex(text, rules.pattern)))))
         if rules.minimum is not None:
             compare = pc.less_equal if rules.exclusive_minimum else pc.less
-            checks.append(("minimum", _np(compare(values, rules.minimum))))
+            checks.append(("minimum", as_mask(compare(values, rules.minimum))))
         if rules.maximum is not None:
             compare = pc.greater_equal if rules.exclusive_maximum else pc.greater
-            checks.append(("maximum", _np(compare(values, rules.maximum))))
+            checks.append(("maximum", as_mask(compare(values, rules.maximum))))
         if rules.min_length is not None or rules.max_length is not None:
             lengths = pc.utf8_length(values) if pa.types.is_string(values.type) else pc.binary_length(values)
             if rules.min_length is not None:
-                checks.append(("min_length", _np(pc.less(lengths, rules.min_length))))
+                checks.append(("min_length", as_mask(pc.less(lengths, rules.min_length))))
             if rules.max_length is not None:
-                checks.append(("max_length", _np(pc.greater(lengths, rules.max_length))))
+                checks.append(("max_length", as_mask(pc.greater(lengths, rules.max_length))))
     return [(rule, mask) for rule, mask in checks if mask.any()]

@@ -34,7 +34,14 @@ import pyarrow.csv as pacsv
 from pydantic import Field
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import FileOptions, FileSource, MalformedRow, RowPosition
+from dativo_ingest.ingest.sources.base import (
+    FileOptions,
+    FileSource,
+    MalformedRow,
+    RowPosition,
+    SourceContext,
+    SourceOptions,
+)
 from dativo_ingest.ingest.sources.csvlines import RecordLines
 
 
@@ -56,6 +63,14 @@ class CsvSource(FileSource):
     options: CsvOptions
     suffixes = (".csv", ".csv.gz", ".tsv")
     prefetch_depth = 1
+
+    def __init__(self, options: SourceOptions, context: SourceContext) -> None:
+        super().__init__(options, context)
+        # Both filled by the reader (the prefetch thread) and read by the run: created here, before
+        # that thread starts, never lazily on it.
+        self._widths: dict[str, int] = {}  # columns of each file read (a well-formed record's width)
+        self._rejected_in: dict[str, list] = {}  # rows Arrow rejected so far, by file, in order
+        self._scanner: RecordLines | None = None
 
     def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
         opts = self.options
@@ -98,31 +113,17 @@ class CsvSource(FileSource):
         if rejected:
             self.malformed.extend(_locate(path, rejected, opts.encoding, opts.quote_char))
 
-    @property
-    def _widths(self) -> dict[str, int]:
-        """Columns of each file read (what a well-formed record of it has)."""
-        if not hasattr(self, "_width_of"):
-            self._width_of: dict[str, int] = {}
-        return self._width_of
-
     def close(self) -> None:
-        scanner = getattr(self, "_scanner", None)
+        scanner = self._scanner
         if scanner is not None:
             scanner.close()
             self._scanner = None
-
-    @property
-    def _rejected_in(self) -> dict[str, list]:
-        """The rows Arrow rejected so far, by file (filled by the reader as it parses, in order)."""
-        if not hasattr(self, "_rejected_of"):
-            self._rejected_of: dict[str, list] = {}
-        return self._rejected_of
 
     def _positions(self, path: str | None, numbers: list[int], pages: list[int | None]) -> list[RowPosition]:
         """Record ordinals -> physical lines (``record N`` when the line cannot be known exactly)."""
         lines = None
         if path is not None and path in self._widths:
-            scanner = getattr(self, "_scanner", None)
+            scanner = self._scanner
             if scanner is None or scanner.path != path:
                 if scanner is not None:
                     scanner.close()
