@@ -98,6 +98,12 @@ class UsageError(DativoError, ValueError):
     """A value passed to an API is out of range or of the wrong kind (negative usage, bad name)."""
 
 
+class LockTimeoutError(DativoError):
+    """Another process held a lock (a job's run, a contract's history) longer than the wait allows."""
+
+    http_status = 409
+
+
 class StoreError(DativoError):
     """The metadata store cannot be opened, migrated or written."""
 

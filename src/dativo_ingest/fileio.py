@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
+
+from dativo_ingest.errors import LockTimeoutError
 
 
 def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
@@ -42,5 +44,15 @@ def locked(path: str | Path, timeout: float = 60.0) -> Iterator[None]:
     """Hold an inter-process lock on ``path`` (a ``.lock`` file beside it)."""
     lock_path = Path(f"{path}.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock_path), timeout=timeout):
+    lock = FileLock(str(lock_path), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise LockTimeoutError(
+            f"another process has held this lock for over {timeout:g} s (is another run still going?)",
+            path=str(lock_path),
+        ) from exc
+    try:
         yield
+    finally:
+        lock.release()
