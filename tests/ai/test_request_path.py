@@ -149,3 +149,140 @@ def test_a_new_version_is_served_after_a_sync(registry, store):
     assert [f["name"] for f in context["schema"]["fields"]] == ["id", "total"]
     old = api.get_asset_context("shop", "orders", version="1.0.0", requester="bot")
     assert [f["name"] for f in old["schema"]["fields"]] == ["id"]
+
+
+def _row(requester: str) -> dict[str, Any]:
+    return {
+        "requester": requester,
+        "channel": "python",
+        "action": "test",
+        "resource_type": "asset",
+        "resource_id": "x",
+        "allowed": True,
+        "outcome": "allowed",
+        "reason": "allowed",
+    }
+
+
+def test_a_database_error_without_orig_is_a_store_error(store, monkeypatch):
+    """Only DBAPI errors carry ``orig``; any other SQLAlchemy error must still become a StoreError."""
+    from sqlalchemy.exc import InvalidRequestError
+
+    from dativo_ingest.errors import StoreError
+    from dativo_ingest.store import audit
+    from dativo_ingest.store.database import store_error
+
+    assert "boom" in str(store_error(InvalidRequestError("boom")))
+    if store.dialect != "sqlite":
+        pytest.skip("the kept connection is SQLite's")
+    writer = audit._writer_for(store)
+    invalidated: list[bool] = []
+
+    class Broken:
+        def begin(self) -> Any:
+            raise InvalidRequestError("boom")
+
+        def invalidate(self) -> None:
+            invalidated.append(True)
+
+    monkeypatch.setattr(writer, "conn", Broken())
+    with pytest.raises(StoreError, match="InvalidRequestError: boom"):
+        audit.insert(store, _row("r"))
+    assert invalidated == [True] and writer.conn is None
+    audit.insert(store, _row("r"))  # a fresh connection next time
+    assert audit.count(store, requester="r") == 1
+
+
+@pytest.mark.parametrize("when", ["while queued", "when handed the lead"])
+def test_a_caller_interrupted_while_waiting_does_not_block_later_writes(store, monkeypatch, when):
+    from dativo_ingest.store import audit
+
+    writer = audit._writer_for(store)
+    gate = threading.Event()
+    real_insert = audit._GroupCommit._insert
+
+    def slow(self: Any, rows: list[dict[str, Any]]) -> None:
+        if any(r["requester"] == "first" for r in rows):
+            assert gate.wait(10)
+        real_insert(self, rows)
+
+    monkeypatch.setattr(audit._GroupCommit, "_insert", slow)
+
+    class Interrupted:
+        """The waiting lock of one pending row: raises KeyboardInterrupt once, like Ctrl-C would."""
+
+        def __init__(self, lock: Any) -> None:
+            self.lock = lock
+
+        def acquire(self) -> bool:
+            if when == "when handed the lead":
+                self.lock.acquire()  # released by the leader handing over, then interrupted
+            raise KeyboardInterrupt
+
+        def release(self) -> None:
+            self.lock.release()
+
+    real_pending = audit._Pending
+
+    class Pending(real_pending):
+        __slots__ = ()
+
+        def __init__(self, row: dict[str, Any]) -> None:
+            super().__init__(row)
+            if row["requester"] == "interrupted":
+                self.done = Interrupted(self.done)
+
+    monkeypatch.setattr(audit, "_Pending", Pending)
+    raised: dict[str, BaseException | None] = {}
+
+    def one(requester: str) -> None:
+        try:
+            audit.insert(store, _row(requester))
+            raised[requester] = None
+        except BaseException as exc:
+            raised[requester] = exc
+
+    first = threading.Thread(target=one, args=("first",))
+    first.start()
+    while not writer.busy:  # "first" leads, held in its commit
+        threading.Event().wait(0.005)
+    waiting = threading.Thread(target=one, args=("interrupted",))
+    waiting.start()
+    if when == "while queued":
+        waiting.join(10)
+        assert not waiting.is_alive()
+    else:
+        while not writer.queue:
+            threading.Event().wait(0.005)
+    gate.set()
+    first.join(10)
+    waiting.join(10)
+    assert not first.is_alive() and not waiting.is_alive()
+    assert isinstance(raised["interrupted"], KeyboardInterrupt)
+
+    later = threading.Thread(target=one, args=("later",))
+    later.start()
+    later.join(10)
+    assert not later.is_alive(), "audit writes hang after an interrupted waiter"
+    assert raised["first"] is None and raised["later"] is None
+    assert not writer.busy and not writer.queue
+    assert audit.count(store, requester="first") == audit.count(store, requester="later") == 1
+    assert audit.count(store, requester="interrupted") == 0
+
+
+def test_dispose_all_closes_the_audit_writers(store):
+    from dativo_ingest.store import audit
+    from dativo_ingest.store.database import MetadataStore
+
+    audit.insert(store, _row("r"))
+    writer = audit._writer_for(store)
+    conn = writer.conn
+    assert audit._writers
+    MetadataStore.dispose_all()
+    assert not audit._writers
+    assert writer.conn is None
+    if conn is not None:  # SQLite keeps one
+        assert conn.closed
+    fresh = MetadataStore(store.url)  # a new engine and writer work as before
+    audit.insert(fresh, _row("r"))
+    assert audit.count(fresh, requester="r") == 2

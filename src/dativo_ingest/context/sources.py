@@ -66,7 +66,13 @@ class LineageCache:
     def _known_nodes(self, tracker: Any) -> frozenset[str] | None:
         """Ids of every node of ``tracker``'s graph (at most ``ttl`` old), or None when not listable."""
         store = getattr(getattr(tracker, "repository", None), "store", None)
-        if store is None or type(tracker).__name__ != "LineageTracker":
+        if store is None:
+            return None
+        try:
+            from dativo_ingest.lineage import LineageTracker
+        except ImportError:
+            return None
+        if not isinstance(tracker, LineageTracker):  # only its graph is listed by node id
             return None
         known = self._known
         now = time.monotonic()

@@ -24,6 +24,7 @@ from dativo_ingest.errors import (
 )
 from dativo_ingest.logging import get_logger
 from dativo_ingest.policy.config import PolicyConfig, load_policy
+from dativo_ingest.policy.keyids import key_id_of
 from dativo_ingest.policy.rules import REQUESTER_RULES, AccessRequest, Decision, evaluate
 
 logger = get_logger(__name__)
@@ -34,7 +35,10 @@ RESERVED_REQUESTERS = frozenset({ANONYMOUS, UNAUTHENTICATED})
 _REQUESTER = re.compile(r"^[\w.@:+/-]{1,255}$")
 
 
-_ABS_PATH = re.compile(r"(?<![\w.~-])(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\,;()]+[/\\])+[^\s'\",;()]*")
+# not the ``//host/...`` of a URL (``https://api.x.com/v1/foo`` is kept): no match at ``://``
+_ABS_PATH = re.compile(
+    r"(?<![\w.~-])(?!(?<=:)//)(?<!:/)(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\,;()]+[/\\])+[^\s'\",;()]*"
+)
 
 
 def scrub_paths(text: str) -> str:
@@ -152,8 +156,6 @@ class PolicyGuard:
     ) -> None:
         """Record a request refused for want of a valid API key; ``details.key_id`` names the presented
         key's id when it parses as one (so a revoked key can be traced; the secret is never recorded)."""
-        from dativo_ingest.server.keys import key_id_of
-
         entry = AuditEntry(
             UNAUTHENTICATED,
             "authenticate",

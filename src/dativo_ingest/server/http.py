@@ -160,10 +160,8 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
         # the key was verified before the input was (a bad key is a 401); record the refusal
         presented = presented_key(request.headers)
         if presented:
-            try:
-                who = verifier.requester(presented)
-            except AuthenticationError:
-                who = None
+            # verified moments ago, so cached; no store query on the event loop (a miss: not recorded)
+            who = verifier.cached(presented)
             if who is not None:
                 route = request.scope.get("route")
                 action = getattr(route, "name", None) or "request"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 import threading
 import time
@@ -16,11 +15,10 @@ from typing import Any
 
 from dativo_ingest.errors import AuthenticationError, NotFoundError, UsageError
 from dativo_ingest.policy.guard import RESERVED_REQUESTERS, requester_name
+from dativo_ingest.policy.keyids import PREFIX, key_id_of
 from dativo_ingest.store import apikeys
 from dativo_ingest.store.audit import utc_stamp
 
-PREFIX = "dtv"
-_KEY_ID = re.compile(r"^[0-9a-f]{1,32}$")
 CACHE_SECONDS = 1.0  # a verified key is trusted this long before the store is asked again
 
 
@@ -83,15 +81,14 @@ class KeyVerifier:
         """The requester bound to ``presented``; :class:`AuthenticationError` when missing or invalid."""
         if not presented:
             raise AuthenticationError("missing API key (send 'Authorization: Bearer <key>' or 'X-API-Key')")
+        if (who := self.cached(presented)) is not None:
+            return who
+        key_id = key_id_of(presented)
+        if key_id is None:
+            raise AuthenticationError("invalid API key")
         digest = _hash(presented)
         now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit and hit[1] > now:
-            return hit[0]
-        parts = presented.split("_", 2)
-        if len(parts) != 3 or parts[0] != PREFIX or not parts[1]:
-            raise AuthenticationError("invalid API key")
-        row = apikeys.get(self.store, parts[1])
+        row = apikeys.get(self.store, key_id)
         if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["key_hash"], digest):
             raise AuthenticationError("invalid API key")
         with self._lock:
@@ -99,16 +96,6 @@ class KeyVerifier:
                 self._cache.clear()
             self._cache[digest] = (row["requester"], now + self.cache_seconds)
         return row["requester"]
-
-
-def key_id_of(presented: str | None) -> str | None:
-    """The key id of a presented key (``dtv_<id>_...``) when it parses as one; never the secret."""
-    if not presented or not isinstance(presented, str):
-        return None
-    parts = presented.split("_", 2)
-    if len(parts) == 3 and parts[0] == PREFIX and _KEY_ID.match(parts[1]):
-        return parts[1]
-    return None
 
 
 def presented_key(headers: Any) -> str | None:

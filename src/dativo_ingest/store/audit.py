@@ -25,7 +25,14 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Tabl
 from sqlalchemy.exc import SQLAlchemyError
 
 from dativo_ingest.errors import DativoError, StoreError
-from dativo_ingest.store.database import MetadataStore, create_tables, metadata, migration
+from dativo_ingest.store.database import (
+    MetadataStore,
+    create_tables,
+    metadata,
+    migration,
+    on_dispose,
+    store_error,
+)
 
 audit_log = Table(
     "audit_log",
@@ -87,28 +94,55 @@ class _GroupCommit:
         self.queue: deque[_Pending] = deque()
         self.busy = False  # a caller is committing
         self.conn: Any = None  # SQLite: the connection committing callers share (one at a time)
+        self.closed = False  # dropped by MetadataStore.dispose_all: close the connection once idle
 
     def write(self, row: dict[str, Any]) -> None:
         me = _Pending(row)
         with self.lock:
             self.queue.append(me)
-            lead = not self.busy
+            me.lead = not self.busy
             self.busy = True
-        if not lead:
-            me.done.acquire()  # committed by another caller, or handed the lead
+        try:
             if not me.lead:
-                if me.error is not None:
-                    raise me.error
-                return
-        self._lead(me)
+                me.done.acquire()  # committed by another caller, or handed the lead
+            if me.lead:
+                self._lead(me)
+        except BaseException:
+            # interrupted (KeyboardInterrupt, ...) while waiting: never leave the lead with nobody
+            self._abandon(me)
+            raise
         if me.error is not None:
             raise me.error
 
+    def _abandon(self, me: _Pending) -> None:
+        """``me``'s caller stops waiting: withdraw its row if still queued, and pass on the lead if it
+        was handed to it (a row already taken into a batch is its leader's to finish)."""
+        with self.lock:
+            if me not in self.queue:
+                return
+            self.queue.remove(me)
+            if me.lead:
+                me.lead = False
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        """(under ``lock``) Make the first waiting caller the next leader, or go idle."""
+        if self.queue:
+            nxt = self.queue[0]
+            nxt.lead = True
+            nxt.done.release()
+            return
+        self.busy = False
+        if self.closed:
+            self._close_conn()
+
     def _lead(self, me: _Pending) -> None:
         """Commit every waiting row (``me``'s among them), then hand over to the next waiting caller."""
-        with self.lock:
-            batch = [self.queue.popleft() for _ in range(min(len(self.queue), MAX_BATCH))]
+        batch: list[_Pending] = []
         try:
+            with self.lock:
+                while self.queue and len(batch) < MAX_BATCH:
+                    batch.append(self.queue.popleft())
             self._commit(batch)
         finally:
             for p in batch:
@@ -117,12 +151,20 @@ class _GroupCommit:
                 if p is not me:
                     p.done.release()
             with self.lock:
-                if self.queue:
-                    nxt = self.queue[0]
-                    nxt.lead = True
-                    nxt.done.release()
-                else:
-                    self.busy = False
+                self._hand_over()
+
+    def close(self) -> None:
+        """Close the kept connection now, or when the caller committing now is done."""
+        with self.lock:
+            self.closed = True
+            if not self.busy:
+                self._close_conn()
+
+    def _close_conn(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:
@@ -161,7 +203,7 @@ class _GroupCommit:
             if conn is not None:
                 with contextlib.suppress(SQLAlchemyError):
                     conn.invalidate()
-            raise StoreError(f"metadata store error: {exc.__class__.__name__}: {exc.orig or exc}") from exc
+            raise store_error(exc) from exc
 
 
 def _store_error(exc: BaseException) -> BaseException:
@@ -184,9 +226,19 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
+@on_dispose
+def _close_writers() -> None:
+    """Close and drop every writer's kept connection (run by :meth:`MetadataStore.dispose_all`)."""
+    with _writers_lock:
+        writers = list(_writers.values())
+        _writers.clear()
+    for writer in writers:
+        writer.close()
+
+
 def _writer_for(store: MetadataStore) -> _GroupCommit:
     """The group commit of ``store``'s database (one per engine: every store on a database shares it;
-    engines live as long as the process)."""
+    :meth:`MetadataStore.dispose_all` drops them with the engines)."""
     engine = getattr(store, "engine", store)
     key = id(engine)
     writer = _writers.get(key)

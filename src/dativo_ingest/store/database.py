@@ -51,6 +51,20 @@ class Migration:
 
 
 _MIGRATIONS: list[Migration] = []
+_DISPOSE_HOOKS: list[Callable[[], None]] = []
+
+
+def store_error(exc: BaseException) -> StoreError:
+    """``exc`` (a database error) as the StoreError callers see; ``raise store_error(exc) from exc``.
+    Only DBAPI errors carry ``orig`` (the driver's exception); any other error is named as it is."""
+    return StoreError(f"metadata store error: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}")
+
+
+def on_dispose(hook: Callable[[], None]) -> Callable[[], None]:
+    """Run ``hook`` from :meth:`MetadataStore.dispose_all` before the engines are disposed (modules that
+    keep connections of their own, such as the audit writers, close them there). Decorator."""
+    _DISPOSE_HOOKS.append(hook)
+    return hook
 
 
 def migration(component: str, version: int) -> Callable[[Callable[[Connection], None]], Callable]:
@@ -111,7 +125,7 @@ class MetadataStore:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"metadata store error: {exc.__class__.__name__}: {exc.orig or exc}") from exc
+            raise store_error(exc) from exc
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -120,7 +134,7 @@ class MetadataStore:
             with self.engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"metadata store error: {exc.__class__.__name__}: {exc.orig or exc}") from exc
+            raise store_error(exc) from exc
 
     @property
     def dialect(self) -> str:
@@ -133,7 +147,10 @@ class MetadataStore:
 
     @classmethod
     def dispose_all(cls) -> None:
-        """Close every pooled connection (tests and forked workers)."""
+        """Close every pooled connection (tests and forked workers), and those kept outside the pools
+        (see :func:`on_dispose`)."""
+        for hook in list(_DISPOSE_HOOKS):
+            hook()
         with cls._lock:
             for engine in cls._engines.values():
                 engine.dispose()
