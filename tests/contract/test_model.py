@@ -292,3 +292,15 @@ def test_to_yaml_writes_deterministically(tmp_path: Path, stripe_contract_path: 
         == first
         == AssetDefinition.from_yaml(tmp_path / "out.yaml").to_yaml()
     )
+
+
+def test_compliance_columns_must_be_declared_fields() -> None:
+    asset = AssetDefinition(
+        version="1.0.0",
+        schema=[{"name": "id", "type": "string"}, {"name": "ts", "type": "timestamp"}],
+        compliance={"event_time_column": "ts", "consent_column": "opt_in"},
+    )
+    assert asset.compliance_column("event_time_column") == "ts"
+    assert asset.compliance_column("retention_column") is None
+    with pytest.raises(ContractValidationError, match=r"compliance\.consent_column: names 'opt_in'"):
+        asset.compliance_column("consent_column")

@@ -13,7 +13,7 @@ from dativo_ingest.cli.app import main
 from dativo_ingest.config import AssetDefinition
 from dativo_ingest.dbt.registry import latest_contracts
 from dativo_ingest.dbt_integration import DBTGenerator, ProjectConfig
-from dativo_ingest.errors import DbtError
+from dativo_ingest.errors import ContractValidationError, DbtError
 
 SPECS = Path(__file__).parent / "fixtures" / "specs"
 
@@ -134,7 +134,7 @@ def test_retention_and_consent_need_declared_columns(asset: AssetDefinition) -> 
     )
     assert "  and cast(email as boolean) = true" in sql
     declared.compliance.__pydantic_extra__["event_time_column"] = "nope"
-    with pytest.raises(DbtError, match="'nope', which is not a column"):
+    with pytest.raises(ContractValidationError, match=r"event_time_column: names 'nope', which is not"):
         DBTGenerator().generate_staging_sql(declared)
 
 

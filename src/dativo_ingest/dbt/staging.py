@@ -42,19 +42,6 @@ class StagingSQL:
     warnings: list[str] = field(default_factory=list)
 
 
-def declared_column(asset: Any, key: str) -> str | None:
-    """A column named in ``compliance.<key>``; a name missing from the schema is an error."""
-    extra = (asset.compliance.model_extra or {}) if asset.compliance else {}
-    name = extra.get(key)
-    if name is None:
-        return None
-    if not any(f.name == name for f in asset.fields):
-        raise DbtError(
-            f"compliance.{key} names '{name}', which is not a column of the schema", field=f"compliance.{key}"
-        )
-    return str(name)
-
-
 def _select_expr(column: Column, options: GenerationOptions) -> str:
     raw = quote(column.raw_name, options.adapter)
     cast = f"cast({raw} as {column.contract_type})"
@@ -85,7 +72,7 @@ def staging_sql(asset: Any, options: GenerationOptions, *, source_name: str, hea
     compliance = asset.compliance
     days = compliance.retention_days if compliance else None
     if days is not None:
-        event = declared_column(asset, "event_time_column")
+        event = asset.compliance_column("event_time_column")
         if event is None:
             _missing(
                 f"retention_days is {days} but compliance.event_time_column is not declared",
@@ -99,7 +86,7 @@ def staging_sql(asset: Any, options: GenerationOptions, *, source_name: str, hea
             filters.append(f"{expr} >= {{{{ dbt.dateadd('day', -{int(days)}, dbt.current_timestamp()) }}}}")
             notes.append(f"retention: rows older than {days} days on {event} are excluded")
     if compliance is not None and compliance.user_consent_required:
-        consent = declared_column(asset, "consent_column")
+        consent = asset.compliance_column("consent_column")
         if consent is None:
             _missing(
                 "user_consent_required is true but compliance.consent_column is not declared",

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from dativo_ingest.errors import ContractValidationError
 from dativo_ingest.odcs.types import normalize_type
 
 DEFAULT_API_VERSION = "v3.0.2"
@@ -318,6 +319,18 @@ class AssetDefinition(BaseModel):
             prefix = f"{obj.name}." if all_objects else ""
             for top in obj.properties:
                 yield from top.walk(prefix)
+
+    def compliance_column(self, key: str) -> str | None:
+        """The column named in ``compliance.<key>`` (``event_time_column``, ``consent_column``, ...), or None;
+        a name the schema does not declare is a :class:`ContractValidationError`."""
+        extra = (self.compliance.model_extra or {}) if self.compliance else {}
+        name = extra.get(key)
+        if name is None:
+            return None
+        if not any(f.name == name for f in self.fields):
+            message = f"names '{name}', which is not a column of the schema"
+            raise ContractValidationError(message, field=f"compliance.{key}")
+        return str(name)
 
     def get_field(self, path: str) -> SchemaField | None:
         """The field at a dotted path of the primary object (``address.city``), or None."""

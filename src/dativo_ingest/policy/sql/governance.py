@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dativo_ingest.dbt.staging import declared_column
 from dativo_ingest.errors import DativoError
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.fields import Treatment, column_treatments
@@ -60,7 +59,7 @@ def retention_column(asset: Any) -> str | None:
     guessed. Returns the physical name.
     """
     for key in ("event_time_column", "retention_column"):
-        name = declared_column(asset, key)
+        name = asset.compliance_column(key)
         if name is not None:
             return _field_physical(asset, name)
     return None
@@ -70,7 +69,7 @@ def consent_column(asset: Any) -> str | None:
     """The boolean consent column as the dbt staging model reads it: ``compliance.consent_column``; never
     guessed (a query on a table that requires consent without one is refused). Returns the physical name.
     """
-    name = declared_column(asset, "consent_column")
+    name = asset.compliance_column("consent_column")
     return _field_physical(asset, name) if name is not None else None
 
 
