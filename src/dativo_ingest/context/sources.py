@@ -65,9 +65,6 @@ class LineageCache:
 
     def _known_nodes(self, tracker: Any) -> frozenset[str] | None:
         """Ids of every node of ``tracker``'s graph (at most ``ttl`` old), or None when not listable."""
-        store = getattr(getattr(tracker, "repository", None), "store", None)
-        if store is None:
-            return None
         try:
             from dativo_ingest.lineage import LineageTracker
         except ImportError:
@@ -83,7 +80,7 @@ class LineageCache:
             if known is not None and known[0] == id(tracker) and time.monotonic() - known[1] < self.ttl:
                 return known[2]
             started = time.monotonic()
-            ids = _node_ids(store)
+            ids = _node_ids(tracker)
             self._known = (id(tracker), started, ids)
             return ids
 
@@ -111,16 +108,11 @@ class LineageCache:
         }
 
 
-def _node_ids(store: Any) -> frozenset[str] | None:
-    """Every lineage node id in ``store`` (None when there are too many to list, or on error)."""
+def _node_ids(tracker: Any) -> frozenset[str] | None:
+    """Every node id of ``tracker``'s graph (None when there are too many to list, or on error)."""
     try:
-        from sqlalchemy import select
-
-        from dativo_ingest.store.lineage import lineage_nodes
-
-        with store.connect() as conn:
-            ids = conn.execute(select(lineage_nodes.c.id).limit(MAX_KNOWN_NODES + 1)).scalars().all()
-    except (DativoError, ImportError) as exc:
+        ids = tracker.repository.iter_node_ids(limit=MAX_KNOWN_NODES + 1)
+    except DativoError as exc:
         logger.warning("lineage nodes not listed", extra={"fields": {"error": str(exc)}})
         return None
     return None if len(ids) > MAX_KNOWN_NODES else frozenset(ids)

@@ -235,9 +235,11 @@ class GraphRepository:
         with self.store.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
 
-    def iter_node_ids(self) -> list[str]:
+    def iter_node_ids(self, limit: int | None = None) -> list[str]:
+        """Stored node ids, sorted (the first ``limit`` of them when given)."""
+        query = select(lineage_nodes.c.id).order_by(lineage_nodes.c.id).limit(limit)
         with self.store.connect() as conn:
-            return [r.id for r in conn.execute(select(lineage_nodes.c.id).order_by(lineage_nodes.c.id))]
+            return [r.id for r in conn.execute(query)]
 
     def nodes(self, kinds: Sequence[str] | None = None, id_prefix: str | None = None) -> list[LineageNode]:
         """Stored nodes (of ``kinds``, with ids starting ``id_prefix``), sorted by id."""
