@@ -143,10 +143,10 @@ def test_expectations_need_their_arguments_and_columns() -> None:
         }
     )
     assert found == [
-        ("error", "expectations_well_formed", "data_quality.expectations[0]"),
-        ("error", "expectations_well_formed", "data_quality.expectations[1].column"),
-        ("warning", "expectations_well_formed", "data_quality.expectations[3].column"),
-        ("warning", "expectations_well_formed", "data_quality.expectations[4].type"),
+        ("error", "checks_understood", "data_quality.expectations[0]"),
+        ("error", "checks_understood", "data_quality.expectations[1].column"),
+        ("warning", "checks_understood", "data_quality.expectations[3].column"),
+        ("warning", "checks_understood", "data_quality.expectations[4].type"),
     ]
 
 

@@ -11,6 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dativo_ingest.errors import UsageError
+from dativo_ingest.odcs.quality import (
+    AcceptedValues,
+    Check,
+    NotNull,
+    RowCount,
+    SqlCheck,
+    Unique,
+    contract_checks,
+)
 from dativo_ingest.odcs.types import DATIVO_TYPES, normalize_type, odcs_logical_type
 
 if TYPE_CHECKING:
@@ -95,8 +105,6 @@ _RETENTION_UNITS = {
 def to_odcs(asset: AssetDefinition, api_version: str = "v3.0.2") -> dict[str, Any]:
     """An ODCS document of ``api_version`` for ``asset`` (the model is not modified)."""
     if api_version not in SUPPORTED_VERSIONS:
-        from dativo_ingest.errors import UsageError
-
         raise UsageError(
             f"unsupported ODCS version {api_version!r}; use one of {', '.join(SUPPORTED_VERSIONS)}"
         )
@@ -326,9 +334,11 @@ def _expectation_rules(asset: AssetDefinition) -> tuple[dict[str, list[dict]], l
     placed: dict[str, list[dict]] = {}
     unplaced: list[dict] = []
     paths = {path for path, _ in asset.iter_fields()}
+    checks = contract_checks(asset)
     for index, expectation in enumerate(asset.expectations):
         body = expectation.dump()
-        rule = _quality_rule(expectation)
+        written = checks.written_at(f"data_quality.expectations[{index}]")
+        rule = _quality_rule(written[0] if written else None, expectation.type)
         rule.setdefault("customProperties", []).append(
             {"property": EXPECTATION_MARK, "value": {"index": index, **body}}
         )
@@ -344,31 +354,24 @@ def _expectation_rules(asset: AssetDefinition) -> tuple[dict[str, list[dict]], l
     return placed, unplaced
 
 
-def _quality_rule(expectation: Any) -> dict[str, Any]:
-    """The ODCS library rule closest to a dativo expectation."""
-    kind = expectation.type
-    extra = expectation.model_extra or {}
-    if kind == "not_null":
+def _quality_rule(check: Check | None, written: str) -> dict[str, Any]:
+    """The ODCS rule closest to an expectation's check (a text rule where ODCS has no library metric)."""
+    if isinstance(check, NotNull):
         return {"type": "library", "rule": "nullCheck", "mustBe": 0, "dimension": "completeness"}
-    if kind == "unique":
+    if isinstance(check, Unique):
         return {"type": "library", "rule": "duplicateCount", "mustBe": 0, "dimension": "uniqueness"}
-    if kind == "accepted_values":
-        return {
-            "type": "library",
-            "rule": "validValues",
-            "validValues": list(expectation.values or []),
-            "dimension": "conformity",
-        }
-    if kind == "row_count":
-        rule: dict[str, Any] = {"type": "library", "rule": "rowCount", "dimension": "completeness"}
-        if "min" in extra:
-            rule["mustBeGreaterOrEqualTo"] = extra["min"]
-        if "max" in extra:
-            rule["mustBeLessOrEqualTo"] = extra["max"]
-        return rule
-    if kind in ("sql", "custom_sql") and "query" in extra:
-        return {"type": "sql", "query": extra["query"]}
-    return {"type": "text", "description": f"dativo expectation {kind}"}
+    if isinstance(check, AcceptedValues):
+        values = list(check.values)
+        return {"type": "library", "rule": "validValues", "validValues": values, "dimension": "conformity"}
+    if isinstance(check, RowCount):
+        return {"type": "library", "rule": "rowCount", "dimension": "completeness", **_operators(check)}
+    if isinstance(check, SqlCheck):
+        return {"type": "sql", "query": check.query, **_operators(check)}
+    return {"type": "text", "description": f"dativo expectation {written}"}
+
+
+def _operators(check: RowCount | SqlCheck) -> dict[str, Any]:
+    return {op: list(value) if isinstance(value, tuple) else value for op, value in check.threshold}
 
 
 # ===== ODCS -> canonical =============================================================================

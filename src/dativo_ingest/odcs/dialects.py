@@ -7,7 +7,6 @@ flat list of typed fields. Keyword construction goes through the same path.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from dativo_ingest.errors import ContractValidationError
+from dativo_ingest.odcs.convert import from_odcs
+from dativo_ingest.odcs.paths import in_dialect
 
 if TYPE_CHECKING:
     from dativo_ingest.odcs.model import AssetDefinition
@@ -35,8 +36,6 @@ def is_odcs_document(data: dict[str, Any]) -> bool:
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Canonical constructor arguments from either dialect (input is never mutated)."""
     if is_odcs_document(data):
-        from dativo_ingest.odcs.convert import from_odcs
-
         return from_odcs(data)
     return _from_authoring(data)
 
@@ -76,25 +75,6 @@ def _describe(error: dict[str, Any], odcs: bool) -> dict[str, str]:
     if error.get("type") == "extra_forbidden":
         return {"path": path, "message": f"unknown top-level key '{path}'"}
     return {"path": path, "message": f"{error.get('msg', 'invalid value')}"}
-
-
-_FIELD_PATH = r"schema\[\d+\](?:\.properties\[\d+\]|\.items)*"
-#: Model paths whose ODCS home has another name (retention lives in ``slaProperties``).
-_ODCS_HOMES = {"team.owner": "team", "compliance.retention_days": "slaProperties"}
-
-
-def in_dialect(path: str, *, odcs: bool, single: bool) -> str:
-    """A model path (``schema[0].properties[1].type``) as the document's own dialect spells it.
-
-    ODCS: ``schema[0].properties[1].logicalType``; the dativo format lists the fields of a single object
-    flat: ``schema[1].type``.
-    """
-    if odcs:
-        path = re.sub(rf"^({_FIELD_PATH}\.(?:properties\[\d+\]|items))\.type$", r"\1.logicalType", path)
-        return _ODCS_HOMES.get(path, path)
-    if single:
-        path = re.sub(r"^schema\[0\]\.properties\[(\d+)\]", r"schema[\1]", path)
-    return re.sub(rf"^({_FIELD_PATH})\.logicalType$", r"\1.type", path)
 
 
 def _path_text(loc: tuple[Any, ...]) -> str:
@@ -209,9 +189,7 @@ _ALWAYS = ("apiVersion", "kind", "id", "name", "version", "status")
 
 def to_authoring(asset: AssetDefinition) -> dict[str, Any]:
     """The dativo authoring document for ``asset`` (deterministic key order)."""
-    from dativo_ingest.odcs.model import _prune
-
-    body = _prune(asset.model_dump(by_alias=True, exclude_defaults=True, mode="json"))
+    body = prune(asset.model_dump(by_alias=True, exclude_defaults=True, mode="json"))
     for name, info in type(asset).model_fields.items():
         key = info.alias or name
         if isinstance(getattr(asset, name), BaseModel) and key not in body:
@@ -258,3 +236,13 @@ def _team_to_authoring(team: dict[str, Any]) -> dict[str, Any]:
         )
         roles.append(entry)
     return {**team, "roles": roles} if roles else team
+
+
+def prune(value: Any) -> Any:
+    """Drop None, empty lists and empty dicts recursively (authoring output stays minimal)."""
+    if isinstance(value, dict):
+        pruned = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [prune(v) for v in value]
+    return value

@@ -16,7 +16,18 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from dativo_ingest.errors import ContractValidationError
+from dativo_ingest.fileio import atomic_write_text
+from dativo_ingest.odcs.convert import to_odcs
+from dativo_ingest.odcs.dialects import (
+    build,
+    contract_errors,
+    is_odcs_document,
+    normalise,
+    prune,
+    to_authoring,
+)
 from dativo_ingest.odcs.types import normalize_type
+from dativo_ingest.yamlio import dumps, load_mapping
 
 DEFAULT_API_VERSION = "v3.0.2"
 
@@ -28,7 +39,7 @@ class Element(BaseModel):
 
     def dump(self) -> dict[str, Any]:
         """The element in authoring form (aliases, defaults and empty values left out)."""
-        return _prune(self.model_dump(by_alias=True, exclude_defaults=True, mode="json"))
+        return prune(self.model_dump(by_alias=True, exclude_defaults=True, mode="json"))
 
 
 class SchemaField(Element):
@@ -209,8 +220,6 @@ class AssetDefinition(BaseModel):
 
     # ----- construction -------------------------------------------------------------------------
     def __init__(self, /, **data: Any) -> None:
-        from dativo_ingest.odcs.dialects import contract_errors, is_odcs_document, normalise
-
         with contract_errors(data):
             super().__init__(**normalise(data))
         self._odcs_source = is_odcs_document(data)
@@ -226,39 +235,27 @@ class AssetDefinition(BaseModel):
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> AssetDefinition:
         """Build from a dativo-format or ODCS document; errors name ``source`` and the field."""
-        from dativo_ingest.odcs.dialects import build
-
         return build(cls, data, source=source)
 
     @classmethod
     def from_yaml(cls, path: Any) -> AssetDefinition:
         """Load a contract file (dativo format or ODCS v3.x)."""
-        from dativo_ingest.yamlio import load_mapping
-
         return cls.from_dict(load_mapping(path), source=str(path))
 
     # ----- output -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The contract in the dativo authoring format (flat ``schema`` for a single-object contract)."""
-        from dativo_ingest.odcs.dialects import to_authoring
-
         return to_authoring(self)
 
     def to_yaml(self, path: Any = None) -> str:
         """The authoring format as YAML; also written (atomically) to ``path`` when given."""
-        from dativo_ingest.yamlio import dumps
-
         text = dumps(self.to_dict())
         if path is not None:
-            from dativo_ingest.fileio import atomic_write_text
-
             atomic_write_text(path, text)
         return text
 
     def to_odcs(self, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
         """An official ODCS document (``v3.0.2`` or ``v3.1.0``) that validates against its JSON Schema."""
-        from dativo_ingest.odcs.convert import to_odcs
-
         return to_odcs(self, api_version=api_version)
 
     # ----- convenience views --------------------------------------------------------------------
@@ -292,6 +289,11 @@ class AssetDefinition(BaseModel):
         if self.objects:
             return self.objects[0].name
         return self.name or "unnamed"
+
+    @property
+    def is_odcs_source(self) -> bool:
+        """True when built from an official ODCS document (messages then use ODCS paths)."""
+        return self._odcs_source
 
     @property
     def owner(self) -> str | None:
@@ -335,16 +337,6 @@ class AssetDefinition(BaseModel):
     def get_field(self, path: str) -> SchemaField | None:
         """The field at a dotted path of the primary object (``address.city``), or None."""
         return next((f for p, f in self.iter_fields() if p == path), None)
-
-
-def _prune(value: Any) -> Any:
-    """Drop None, empty lists and empty dicts recursively (authoring output stays minimal)."""
-    if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v is not None and v != [] and v != {}}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
 
 
 SchemaField.model_rebuild()

@@ -18,8 +18,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
+
+from dativo_ingest.errors import DativoError
+from dativo_ingest.odcs.dialects import FIELD_CONSTRAINTS
 from dativo_ingest.odcs.model import AssetDefinition, SchemaField
+from dativo_ingest.odcs.paths import in_dialect
+from dativo_ingest.odcs.quality import contract_checks
 from dativo_ingest.odcs.types import DATIVO_TYPES, normalize_type
+from dativo_ingest.yamlio import line_of, read_mapping
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -27,19 +34,6 @@ STATUSES = frozenset({"active", "proposed", "draft", "deprecated", "retired"})
 CLASSIFICATIONS = frozenset(
     {"PUBLIC", "INTERNAL", "CONFIDENTIAL", "RESTRICTED", "SENSITIVE", "PII", "PHI", "PCI", "SECRET"}
 )
-#: Expectation type -> the extra keys it needs (any one of each tuple).
-EXPECTATION_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "not_null": (),
-    "unique": (),
-    "accepted_values": (("values",),),
-    "relationships": (("to",), ("field",)),
-    "range": (("min", "max"),),
-    "regex": (("pattern",),),
-    "length": (("min", "max"),),
-    "row_count": (("min", "max"),),
-    "sql": (("query",),),
-}
-TABLE_LEVEL_EXPECTATIONS = frozenset({"row_count", "sql"})
 
 
 @dataclass(frozen=True)
@@ -222,7 +216,6 @@ _ODCS_EXTRA_KEYS = frozenset({"id", "relationships"})
 
 def known_field_keys(asset: AssetDefinition) -> Iterator[Issue]:
     """A key a field does not know (a typo like ``uniqe``) is a warning; it is kept in customProperties."""
-    from dativo_ingest.odcs.dialects import FIELD_CONSTRAINTS
 
     known = sorted(
         {info.alias or name for name, info in SchemaField.model_fields.items()}
@@ -247,38 +240,10 @@ def retention_not_negative(asset: AssetDefinition) -> Iterator[Issue]:
         yield _error("compliance.retention_days", f"must be 0 or more, got {days}", "retention_not_negative")
 
 
-def expectations_well_formed(asset: AssetDefinition) -> Iterator[Issue]:
-    columns = {path for path, _ in asset.iter_fields()}
-    for i, expectation in enumerate(asset.expectations):
-        path = f"data_quality.expectations[{i}]"
-        needs = EXPECTATION_NEEDS.get(expectation.type)
-        if needs is None:
-            yield _warning(
-                f"{path}.type",
-                f"unknown expectation type '{expectation.type}' (not checked)",
-                "expectations_well_formed",
-            )
-            needs = ()
-        present = {
-            k
-            for k, v in {**(expectation.model_extra or {}), "values": expectation.values}.items()
-            if v not in (None, [])
-        }
-        for options in needs:
-            if not present.intersection(options):
-                yield _error(
-                    path, f"'{expectation.type}' needs {' or '.join(options)}", "expectations_well_formed"
-                )
-        if expectation.type in TABLE_LEVEL_EXPECTATIONS:
-            continue
-        if not expectation.column:
-            yield _error(f"{path}.column", f"'{expectation.type}' needs a column", "expectations_well_formed")
-        elif expectation.column not in columns:
-            yield _warning(
-                f"{path}.column",
-                f"column '{expectation.column}' is not declared in the schema",
-                "expectations_well_formed",
-            )
+def checks_understood(asset: AssetDefinition) -> Iterator[Issue]:
+    """Every check form is understood (else it is enforced nowhere) and carries what it needs."""
+    for note in contract_checks(asset).unsupported:
+        yield Issue(note.path, note.message, note.severity, "checks_understood")
 
 
 def monitoring_has_oncall(asset: AssetDefinition) -> Iterator[Issue]:
@@ -306,7 +271,7 @@ RULES: tuple[Rule, ...] = (
     known_classifications,
     known_field_keys,
     retention_not_negative,
-    expectations_well_formed,
+    checks_understood,
     monitoring_has_oncall,
 )
 
@@ -323,10 +288,7 @@ def validate_asset(
 
     Paths are spelled in the contract's dialect (``odcs``: default, the one it was built from).
     """
-    from dativo_ingest.odcs.dialects import in_dialect
-    from dativo_ingest.yamlio import line_of
-
-    odcs = asset._odcs_source if odcs is None else odcs
+    odcs = asset.is_odcs_source if odcs is None else odcs
     single = len(asset.objects) == 1
     issues: list[Issue] = []
     for rule in rules:
@@ -340,9 +302,6 @@ def validate_asset(
 
 def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | None, ValidationReport]:
     """Load and validate a contract file; load failures become a one-issue report (no exception)."""
-    from dativo_ingest.errors import DativoError
-    from dativo_ingest.yamlio import line_of, read_mapping
-
     text = None
     try:
         data, text = read_mapping(file)
@@ -356,8 +315,6 @@ def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | No
 @cache
 def _validator(api_version: str) -> Any:
     """The official schema compiled with jsonschema-rs (a 10,000-property contract: ~30 ms, not ~6 s)."""
-    import jsonschema_rs
-
     name = (
         "odcs-json-schema-v3.1.0.json" if api_version.startswith("v3.1") else "odcs-json-schema-v3.0.2.json"
     )
