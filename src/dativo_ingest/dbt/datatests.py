@@ -1,9 +1,11 @@
 """Rendering :class:`~dativo_ingest.dbt.rules.Rule` values as dbt data tests.
 
 not_null, unique, accepted_values and relationships use dbt-core's generic tests. Range, length, regex,
-row count and custom SQL rules use dativo's own generic tests, defined in one project file
-(``tests/generic/dativo_contract_tests.sql``, see :func:`data_test_definitions`) — no dbt package needed,
-and every rule stays a named test on its column in YAML. Arguments sit under ``arguments:``.
+forbidden values, row count and custom SQL rules use dativo's own generic tests, defined in one project
+file (``tests/generic/dativo_contract_tests.sql``, see :func:`data_test_definitions`) — no dbt package
+needed, and every rule stays a named test on its column in YAML. Table metrics (a count or percentage of
+null, missing, invalid or duplicate values against an ODCS threshold) are SQL rules built here for the
+adapter. Arguments sit under ``arguments:``; a warning-severity check is a test with ``severity: warn``.
 
 Masked columns: value tests (accepted values, regex, range, length, relationships) check raw values, so
 they run on the dbt source, where the raw values are. On a staging column masked by the policy only the
@@ -19,10 +21,11 @@ from typing import Any
 
 from dativo_ingest.dbt.columns import Column
 from dativo_ingest.dbt.naming import escape_string, jinja_text, quote, sql_string
-from dativo_ingest.dbt.rules import Rule
+from dativo_ingest.dbt.rules import MODEL_PLACEHOLDER, Rule
+from dativo_ingest.odcs.quality import OPERATORS
 
 BUILTIN_KINDS = frozenset({"not_null", "unique", "accepted_values", "relationships"})
-COLUMN_KINDS = frozenset({"range", "length", "regex"})
+COLUMN_KINDS = frozenset({"range", "length", "regex", "forbidden_values"})
 #: Where the definitions of dativo's generic tests live in a project.
 DEFINITIONS_PATH = "tests/generic/dativo_contract_tests.sql"
 
@@ -38,23 +41,24 @@ _NOT_MATCHING = {
     "spark": "not ({e} rlike {p})",
     "trino": "not regexp_like({e}, {p})",
 }
-_OPERATORS = {
-    "mustBe": "=",
-    "mustNotBe": "<>",
-    "mustBeGreaterThan": ">",
-    "mustBeGreaterOrEqualTo": ">=",
-    "mustBeGreaterThanOrEqualTo": ">=",
-    "mustBeLessThan": "<",
-    "mustBeLessOrEqualTo": "<=",
-    "mustBeLessThanOrEqualTo": "<=",
-}
 
 
 def _bounds(args: dict[str, Any]) -> dict[str, Any]:
     out = {k: args[s] for k, s in (("min_value", "min"), ("max_value", "max")) if args.get(s) is not None}
-    if args.get("exclusive"):
-        out["exclusive"] = True
+    for side in ("min_exclusive", "max_exclusive"):
+        if args.get(side):
+            out[side] = True
     return out
+
+
+def _with_severity(entry: Any, rule: Rule) -> Any:
+    """``entry`` with ``config: {severity: warn}`` when the check is a warning."""
+    if rule.severity != "warning":
+        return entry
+    if isinstance(entry, str):
+        return {entry: {"config": {"severity": "warn"}}}
+    ((name, body),) = entry.items()
+    return {name: {**body, "config": {"severity": "warn"}}}
 
 
 def column_tests(
@@ -71,17 +75,21 @@ def column_tests(
         if staged and column.masking and rule.kind not in _SURVIVES_MASKING[column.masking]:
             continue
         args = rule.arguments
+        entry: Any = None
         if rule.kind in ("not_null", "unique"):
-            out.append(rule.kind)
-        elif rule.kind == "accepted_values":
-            out.append({"accepted_values": {"arguments": _accepted(list(args["values"]), column, adapter)}})
+            entry = rule.kind
+        elif rule.kind in ("accepted_values", "forbidden_values"):
+            name = "accepted_values" if rule.kind == "accepted_values" else "dativo_forbidden_values"
+            entry = {name: {"arguments": _accepted(list(args["values"]), column, adapter)}}
         elif rule.kind == "relationships":
             target = {"to": resolve(str(args["to"])), "field": quote(str(args["field"]), adapter)}
-            out.append({"relationships": {"arguments": target}})
+            entry = {"relationships": {"arguments": target}}
         elif rule.kind in ("range", "length"):
-            out.append({f"dativo_{rule.kind}": {"arguments": _bounds(args)}})
+            entry = {f"dativo_{rule.kind}": {"arguments": _bounds(args)}}
         elif rule.kind == "regex":
-            out.append({"dativo_regex": {"arguments": {"pattern": jinja_text(str(args["pattern"]))}}})
+            entry = {"dativo_regex": {"arguments": {"pattern": jinja_text(str(args["pattern"]))}}}
+        if entry is not None:
+            out.append(_with_severity(entry, rule))
     return out
 
 
@@ -105,15 +113,65 @@ def table_tests(rules: list[Rule], adapter: str = "duckdb") -> list[Any]:
     out: list[Any] = []
     for rule in rules:
         args = rule.arguments
+        entry: Any = None
         if rule.kind == "row_count":
-            out.append({"dativo_row_count": {"arguments": _bounds(args)}})
-        elif rule.kind == "sql":
-            arguments = {"query": str(args["query"])}
+            entry = {"dativo_row_count": {"arguments": _bounds(args)}}
+        elif rule.kind in ("sql", "metric"):
+            query = str(args["query"]) if rule.kind == "sql" else jinja_text(metric_query(args, adapter))
+            arguments = {"query": query}
             condition = _condition(args, adapter)
             if condition:
                 arguments["condition"] = condition
-            out.append({"dativo_sql_rule": {"arguments": arguments}})
+            entry = {"dativo_sql_rule": {"arguments": arguments}}
+        if entry is not None:
+            out.append(_with_severity(entry, rule))
     return out
+
+
+def metric_query(args: dict[str, Any], adapter: str) -> str:
+    """The SQL measuring a table metric (a count, or a percentage of the rows) on ``__model__``."""
+    columns = [quote(str(c), adapter) for c in args["columns"]]
+    percent = args.get("unit") == "percent"
+    if args["metric"] == "duplicate_values":
+        present = " and ".join(f"{c} is not null" for c in columns)
+        listed = ", ".join(columns)
+        groups = f"(select count(*) as n from {MODEL_PLACEHOLDER} where {present} group by {listed}) as keyed"
+        duplicates = f"(select coalesce(sum(n - 1), 0) from {groups})"
+        if not percent:
+            return f"select {duplicates}"
+        return f"select coalesce(100.0 * {duplicates} / nullif(count(*), 0), 0) from {MODEL_PLACEHOLDER}"
+    failing = _failing_predicate(args, columns[0], adapter)
+    counted = f"sum(case when {failing} then 1 else 0 end)"
+    if percent:
+        return f"select coalesce(100.0 * {counted} / nullif(count(*), 0), 0) from {MODEL_PLACEHOLDER}"
+    return f"select coalesce({counted}, 0) from {MODEL_PLACEHOLDER}"
+
+
+def _failing_predicate(args: dict[str, Any], column: str, adapter: str) -> str:
+    """The rows a null, missing or invalid values metric counts."""
+    if args["metric"] == "null_values":
+        return f"{column} is null"
+    if args["metric"] == "missing_values":
+        present = [v for v in args.get("values") or () if v is not None]
+        listed = ", ".join(_plain_literal(v, adapter) for v in present)
+        return f"({column} is null or {column} in ({listed}))" if present else f"{column} is null"
+    checks = []
+    if args.get("values") is not None:
+        listed = ", ".join(_plain_literal(v, adapter) for v in args["values"] if v is not None)
+        checks.append(f"{column} not in ({listed})" if listed else "true")
+    if args.get("pattern"):
+        text = f"cast({column} as varchar)"
+        checks.append(_NOT_MATCHING[adapter].format(e=text, p=sql_string(args["pattern"], adapter)))
+    return f"({column} is not null and ({' or '.join(checks)}))"
+
+
+def _plain_literal(value: Any, adapter: str) -> str:
+    """A SQL literal (the whole query is made Jinja-safe afterwards)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return sql_string(value, adapter)
 
 
 def _literal(value: Any, adapter: str) -> str:
@@ -126,25 +184,37 @@ def _literal(value: Any, adapter: str) -> str:
 
 def _condition(args: dict[str, Any], adapter: str) -> str:
     """The ODCS ``mustBe...`` operators as one SQL condition on ``check_value`` ("" when none)."""
-    checks = [
-        f"check_value {op} {_literal(args[key], adapter)}" for key, op in _OPERATORS.items() if key in args
-    ]
-    for key, negate in (("mustBeBetween", ""), ("mustNotBeBetween", "not ")):
-        if key in args:
+    checks = []
+    for key, op in OPERATORS.items():
+        if key not in args:
+            continue
+        if key.endswith("Between"):
             low, high = (_literal(v, adapter) for v in list(args[key])[:2])
-            checks.append(f"check_value {negate}between {low} and {high}")
+            checks.append(f"check_value {op} {low} and {high}")
+        else:
+            checks.append(f"check_value {op} {_literal(args[key], adapter)}")
     return " and ".join(checks)
 
 
-_DEFINITIONS = """{% test dativo_range(model, column_name, min_value=none, max_value=none, exclusive=false) %}
+_DEFINITIONS = """{% test dativo_range(model, column_name, min_value=none, max_value=none,
+    min_exclusive=false, max_exclusive=false) %}
 select * from {{ model }}
 where {{ column_name }} is not null and (false
 {%- if min_value is not none %}
-    or {{ column_name }} {{ '<=' if exclusive else '<' }} {{ min_value }}
+    or {{ column_name }} {{ '<=' if min_exclusive else '<' }} {{ min_value }}
 {%- endif %}
 {%- if max_value is not none %}
-    or {{ column_name }} {{ '>=' if exclusive else '>' }} {{ max_value }}
+    or {{ column_name }} {{ '>=' if max_exclusive else '>' }} {{ max_value }}
 {%- endif %})
+{% endtest %}
+
+{% test dativo_forbidden_values(model, column_name, values, quote=true) %}
+select * from {{ model }}
+where {{ column_name }} in (
+{%- for value in values -%}
+    {%- if quote %}'{{ value }}'{% else %}{{ value }}{% endif %}{% if not loop.last %}, {% endif %}
+{%- endfor -%}
+)
 {% endtest %}
 
 {% test dativo_length(model, column_name, min_value=none, max_value=none) %}

@@ -1,18 +1,12 @@
-"""The contract compiled into per-column rules that ingestion enforces.
+"""The contract's checks (:func:`~dativo_ingest.odcs.quality.contract_checks`) as per-column rules that
+ingestion enforces row by row.
 
-Rules come from four places in the canonical model:
-
-* field flags: ``required`` (and ``primary_key``) -> required; ``unique`` (and ``primary_key``) -> unique;
-* ``logicalTypeOptions``: ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum`` (a number, or
-  ODCS 3.0's boolean modifier), ``minLength``/``maxLength``, ``pattern``;
-* field-level ODCS quality: ``rule: nullCheck`` / ``duplicateCount`` / ``validValues``;
-* ``data_quality.expectations``: ``not_null``, ``unique``, ``accepted_values`` (``values``),
-  ``regex``/``pattern`` (``pattern``), ``between``/``range`` (``min``/``max``), ``length``
-  (``min_length``/``max_length``), and their Great Expectations spellings.
-
-Anything else (e.g. a SQL ``query`` rule, ``rowCount``, an expectation on a column the schema does not
-declare) is not enforced row by row; it is listed in :attr:`RuleSet.warnings` instead of silently
-dropped.
+Row-level checks become :class:`ColumnRules` (several checks of one kind on a column combine: the
+tightest bounds, the values every list accepts, every pattern); checks of severity ``warning`` are
+evaluated the same way but only counted (``warn:<rule>:<column>``), never quarantined. Table-level checks
+(row counts, metrics over the table, SQL rules, relationships to other tables) cannot judge single rows
+during one run: each is listed in :attr:`RuleSet.warnings`, naming ingestion, and left to dbt and
+``contract test``. Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -24,13 +18,21 @@ import pyarrow as pa
 
 from dativo_ingest.ingest.casting import try_cast
 from dativo_ingest.ingest.schema import arrow_field, contract_schema
+from dativo_ingest.odcs.model import AssetDefinition
+from dativo_ingest.odcs.quality import (
+    AcceptedValues,
+    Check,
+    ForbiddenValues,
+    Length,
+    NotNull,
+    Pattern,
+    Range,
+    Unique,
+    contract_checks,
+)
 
-_NOT_NULL = {"not_null", "notnull", "expect_column_values_to_not_be_null", "required"}
-_UNIQUE = {"unique", "expect_column_values_to_be_unique"}
-_ACCEPTED = {"accepted_values", "expect_column_values_to_be_in_set", "in_set", "valid_values"}
-_PATTERN = {"regex", "pattern", "expect_column_values_to_match_regex"}
-_RANGE = {"between", "range", "expect_column_values_to_be_between"}
-_LENGTH = {"length", "expect_column_value_lengths_to_be_between"}
+#: Prefix of the rule names of warning-severity checks (counted, never quarantined).
+ADVISORY = "warn:"
 
 
 @dataclass
@@ -42,7 +44,8 @@ class ColumnRules:
     required: bool = False
     unique: bool = False
     accepted: list[Any] | None = None
-    pattern: str | None = None
+    forbidden: list[Any] | None = None
+    patterns: list[str] = field(default_factory=list)
     minimum: Any = None
     maximum: Any = None
     exclusive_minimum: bool = False
@@ -50,12 +53,18 @@ class ColumnRules:
     min_length: int | None = None
     max_length: int | None = None
 
+    @property
+    def pattern(self) -> str | None:
+        """The first pattern (rules with several patterns check each)."""
+        return self.patterns[0] if self.patterns else None
+
     def names(self) -> list[str]:
         """Rule identifiers enforced on this column (``required:email``, ...)."""
         checks = ["type"]
         checks += ["required"] if self.required else []
         checks += ["accepted_values"] if self.accepted is not None else []
-        checks += ["pattern"] if self.pattern else []
+        checks += ["forbidden_values"] if self.forbidden is not None else []
+        checks += ["pattern"] if self.patterns else []
         checks += ["minimum"] if self.minimum is not None else []
         checks += ["maximum"] if self.maximum is not None else []
         checks += ["min_length"] if self.min_length is not None else []
@@ -63,14 +72,21 @@ class ColumnRules:
         checks += ["unique"] if self.unique else []
         return [f"{check}:{self.name}" for check in checks]
 
+    @property
+    def has_value_rules(self) -> bool:
+        """True when a rule other than the type applies (advisory sets are kept only then)."""
+        return len(self.names()) > 1
+
 
 @dataclass
 class RuleSet:
-    """Every column's rules, the target Arrow schema and what could not be enforced."""
+    """Every column's rules, the target Arrow schema and what ingestion does not enforce (and why)."""
 
     columns: list[ColumnRules]
     schema: pa.Schema
     warnings: list[str] = field(default_factory=list)
+    #: Warning-severity rules per column (evaluated and counted, never quarantined).
+    advisory: dict[str, ColumnRules] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnRules | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -83,117 +99,91 @@ class RuleSet:
         return [c.name for c in self.columns if c.unique]
 
 
-def compile_rules(asset: Any) -> RuleSet:
-    """The rules of ``asset`` (an :class:`~dativo_ingest.config.AssetDefinition`)."""
+def compile_rules(asset: AssetDefinition) -> RuleSet:
+    """The rules of ``asset`` that ingestion enforces, built from its check list."""
     schema = contract_schema(asset)
     warnings: list[str] = []
-    columns = []
-    for contract_field in asset.fields:
-        arrow = arrow_field(contract_field)
-        rules = ColumnRules(
-            name=contract_field.name,
-            type=arrow.type,
-            required=bool(contract_field.required or contract_field.primary_key),
-            unique=bool(contract_field.unique or contract_field.primary_key),
-        )
-        _apply_options(rules, contract_field.logical_type_options or {}, warnings)
-        for quality in contract_field.quality or []:
-            _apply_quality(rules, quality, warnings)
-        columns.append(rules)
-    by_name = {c.name: c for c in columns}
-    for expectation in asset.expectations:
-        _apply_expectation(by_name, expectation, warnings)
-    for rules in columns:
+    columns = {f.name: ColumnRules(name=f.name, type=arrow_field(f).type) for f in asset.fields}
+    advisory = {name: ColumnRules(name=name, type=rules.type) for name, rules in columns.items()}
+    checks = contract_checks(asset)
+    warnings += [f"{note.path}: {note.message}" for note in checks.unsupported]
+    for check in checks:
+        where = f"{check.kind} on {check.column or 'the table'} ({check.origin.path})"
+        if not check.row_level or check.column is None:
+            warnings.append(f"{where}: not enforced during ingestion (a table-level check); dbt checks it")
+            continue
+        if check.severity == "warning" and isinstance(check, Unique):
+            warnings.append(f"{where}: a warning-severity unique check is not counted during ingestion")
+            continue
+        target = advisory if check.severity == "warning" else columns
+        _apply(target[check.column], check, warnings, where)
+    for rules in [*columns.values(), *advisory.values()]:
         _cast_bounds(rules, warnings)
-    return RuleSet(columns=columns, schema=schema, warnings=warnings)
+    kept = {name: rules for name, rules in advisory.items() if rules.has_value_rules}
+    return RuleSet(columns=list(columns.values()), schema=schema, warnings=warnings, advisory=kept)
 
 
-def _apply_options(rules: ColumnRules, options: dict[str, Any], warnings: list[str]) -> None:
-    for key in ("minimum", "maximum"):
-        if options.get(key) is not None:
-            setattr(rules, key, options[key])
-    for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        value = options.get(key)
-        if isinstance(value, bool):
-            setattr(rules, f"exclusive_{bound}", value)
-        elif value is not None:
-            setattr(rules, bound, value)
-            setattr(rules, f"exclusive_{bound}", True)
-    if options.get("minLength") is not None:
-        rules.min_length = int(options["minLength"])
-    if options.get("maxLength") is not None:
-        rules.max_length = int(options["maxLength"])
-    if options.get("pattern"):
-        rules.pattern = str(options["pattern"])
-    if options.get("format") and options["format"] not in ("date", "date-time", "uuid"):
-        warnings.append(f"{rules.name}: format {options['format']!r} is not checked during ingestion")
-
-
-def _apply_quality(rules: ColumnRules, quality: dict[str, Any], warnings: list[str]) -> None:
-    rule = str(quality.get("rule") or quality.get("type") or "")
-    if rule == "nullCheck":
+def _apply(rules: ColumnRules, check: Check, warnings: list[str], where: str) -> None:
+    """Tighten ``rules`` by one row-level check."""
+    if isinstance(check, NotNull):
         rules.required = True
-    elif rule == "duplicateCount":
+    elif isinstance(check, Unique):
         rules.unique = True
-    elif rule == "validValues" and isinstance(quality.get("validValues"), list):
-        rules.accepted = list(quality["validValues"])
-    else:
-        warnings.append(f"{rules.name}: quality rule {rule or quality!r} is not enforced row by row")
+    elif isinstance(check, AcceptedValues):
+        values = list(check.values)
+        rules.accepted = values if rules.accepted is None else [v for v in rules.accepted if v in values]
+    elif isinstance(check, ForbiddenValues):
+        rules.forbidden = [*(rules.forbidden or []), *check.values]
+    elif isinstance(check, Pattern):
+        if check.pattern not in rules.patterns:
+            rules.patterns.append(check.pattern)
+    elif isinstance(check, Range):
+        _tighten_range(rules, check, warnings)
+    elif isinstance(check, Length):
+        if check.minimum is not None:
+            rules.min_length = max(check.minimum, rules.min_length or 0)
+        if check.maximum is not None:
+            rules.max_length = (
+                check.maximum if rules.max_length is None else min(check.maximum, rules.max_length)
+            )
+    else:  # a new row-level kind without an ingestion rule yet
+        warnings.append(f"{where}: not enforced during ingestion")
 
 
-def _apply_expectation(by_name: dict[str, ColumnRules], expectation: Any, warnings: list[str]) -> None:
-    kind = str(expectation.type).lower()
-    extra = dict(expectation.model_extra or {})
-    column = expectation.column or extra.get("field")
-    rules = by_name.get(column) if column else None
-    if rules is None:
-        where = f"column {column!r} is not in the schema" if column else "it names no column"
-        warnings.append(f"expectation {kind}: not enforced, {where}")
-        return
-    if kind in _NOT_NULL:
-        rules.required = True
-    elif kind in _UNIQUE:
-        rules.unique = True
-    elif kind in _ACCEPTED:
-        values = expectation.values if expectation.values is not None else extra.get("value_set")
-        if values is None:
-            warnings.append(f"expectation {kind} on {column}: no values given")
-        else:
-            rules.accepted = list(values)
-    elif kind in _PATTERN:
-        pattern = extra.get("pattern") or extra.get("regex")
-        if pattern:
-            rules.pattern = str(pattern)
-        else:
-            warnings.append(f"expectation {kind} on {column}: no pattern given")
-    elif kind in _RANGE:
-        low = extra.get("min", extra.get("min_value"))
-        high = extra.get("max", extra.get("max_value"))
-        rules.minimum = low if low is not None else rules.minimum
-        rules.maximum = high if high is not None else rules.maximum
-    elif kind in _LENGTH:
-        low = extra.get("min_length", extra.get("min_value"))
-        high = extra.get("max_length", extra.get("max_value"))
-        rules.min_length = int(low) if low is not None else rules.min_length
-        rules.max_length = int(high) if high is not None else rules.max_length
-    else:
-        warnings.append(f"expectation {kind} on {column}: not enforced row by row")
-
-
-def _cast_bounds(rules: ColumnRules, warnings: list[str]) -> None:
-    """Bounds and accepted values converted to the column's type (a bound that cannot be is dropped)."""
+def _tighten_range(rules: ColumnRules, check: Range, warnings: list[str]) -> None:
     comparable = not (pa.types.is_struct(rules.type) or pa.types.is_list(rules.type))
-    for key in ("minimum", "maximum"):
-        value = getattr(rules, key)
+    for value, exclusive, side in (
+        (check.minimum, check.min_exclusive, "minimum"),
+        (check.maximum, check.max_exclusive, "maximum"),
+    ):
         if value is None:
             continue
         converted = _convert(value, rules.type) if comparable else None
         if converted is None:
-            warnings.append(f"{rules.name}: {key} {value!r} does not fit type {rules.type}; not enforced")
-        setattr(rules, key, converted)
-    if rules.accepted is not None:
-        converted = [_convert(v, rules.type) for v in rules.accepted if v is not None]
-        rules.accepted = [v for v in converted if v is not None]
+            warnings.append(f"{rules.name}: {side} {value!r} does not fit type {rules.type}; not enforced")
+            continue
+        current = getattr(rules, side)
+        if current is None or _tighter(
+            converted, exclusive, current, getattr(rules, f"exclusive_{side}"), side
+        ):
+            setattr(rules, side, converted)
+            setattr(rules, f"exclusive_{side}", exclusive)
+
+
+def _tighter(new: pa.Scalar, new_exclusive: bool, old: pa.Scalar, old_exclusive: bool, side: str) -> bool:
+    a, b = new.as_py(), old.as_py()
+    if a == b:
+        return new_exclusive and not old_exclusive
+    return bool(a > b) if side == "minimum" else bool(a < b)
+
+
+def _cast_bounds(rules: ColumnRules, warnings: list[str]) -> None:
+    """Accepted and forbidden values converted to the column's type (values that cannot be are dropped)."""
+    for key in ("accepted", "forbidden"):
+        values = getattr(rules, key)
+        if values is not None:
+            converted = [_convert(v, rules.type) for v in values if v is not None]
+            setattr(rules, key, [v for v in converted if v is not None])
 
 
 def _convert(value: Any, target: pa.DataType) -> Any:

@@ -2,12 +2,14 @@
 
 For each batch: every contract column is cast to its contract type (:mod:`~dativo_ingest.ingest.casting`),
 then each rule yields a boolean mask of failing rows: ``type``, ``required``, ``accepted_values``,
-``pattern``, ``minimum``/``maximum``, ``min_length``/``max_length`` and finally ``unique`` (within the run,
+``forbidden_values``, ``pattern``, ``minimum``/``maximum``, ``min_length``/``max_length`` and finally
+``unique`` (within the run,
 and against the table when the job asks; the first occurrence wins, and only rows that pass every other
 rule take part, since only those land). Python touches only the failing rows, to list their rules.
 Columns are cast and checked on worker threads, one task per column (NumPy, DuckDB and Arrow compute
 release the GIL); the unique column's task also hashes and sorts its keys. Only the cross-batch part
 of the unique check runs after, once the other rules have said which rows may take part.
+Warning-severity rules (``warn:pattern:email``) are evaluated alongside and only counted.
 
 Missing values: a null fails ``required``. An empty CSV field is read as null (see
 :mod:`dativo_ingest.ingest.sources.csv`), so it counts as missing in a required column; elsewhere an
@@ -28,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dativo_ingest.ingest.casting import as_mask, try_cast
-from dativo_ingest.ingest.rules import ColumnRules, RuleSet
+from dativo_ingest.ingest.rules import ADVISORY, ColumnRules, RuleSet
 from dativo_ingest.ingest.uniqueness import Pending, SeenIndex
 
 _POOL: ThreadPoolExecutor | None = None
@@ -126,7 +128,7 @@ class Validator:
         pool = _pool() if batch.num_rows >= _PARALLEL_ROWS else None
         if pool is None:
             return [self._column(rules, batch) for rules in columns]
-        costly = sorted(columns, key=lambda r: (not r.unique, not r.pattern))
+        costly = sorted(columns, key=lambda r: (not r.unique, not r.patterns))
         futures = {r.name: pool.submit(self._column, r, batch) for r in costly}
         return [futures[r.name] for r in columns]
 
@@ -148,6 +150,9 @@ class Validator:
                 prepared[rules.name] = keys
             for rule, mask in checks:
                 masks[f"{rule}:{rules.name}"] = mask
+        counted = {rule: mask for rule, mask in masks.items() if rule.startswith(ADVISORY)}
+        for rule in counted:
+            del masks[rule]
         bad = np.zeros(n, dtype=bool)
         for mask in masks.values():
             bad |= mask
@@ -164,6 +169,7 @@ class Validator:
                 self.seen[name].add(state, ~bad)
         counts = Counter({rule: int(mask.sum()) for rule, mask in masks.items() if mask.any()})
         self.failures.update(counts)
+        self.failures.update({rule: int(mask.sum()) for rule, mask in counted.items()})
         table = pa.RecordBatch.from_arrays(arrays, schema=self.rules.schema)
         if not bad.any():
             return BatchOutcome(table, np.empty(0, dtype=np.int64), [], counts)
@@ -184,7 +190,13 @@ class Validator:
         keys = self.seen[rules.name].prepare(converted) if rules.unique else None
         type_failed = as_mask(failed) if failed is not None else None
         checks = [("type", type_failed)] if type_failed is not None else []
-        return converted, checks + _column_checks(rules, converted, type_failed), keys
+        checks += _column_checks(rules, converted, type_failed)
+        advisory = self.rules.advisory.get(rules.name)
+        if advisory is not None:
+            checks += [
+                (ADVISORY + rule, mask) for rule, mask in _column_checks(advisory, converted, type_failed)
+            ]
+        return converted, checks, keys
 
 
 def _source_nulls(batch: pa.RecordBatch, name: str) -> int:
@@ -207,9 +219,16 @@ def _column_checks(
             checks.append(
                 ("accepted_values", as_mask(pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed)))))
             )
-        if rules.pattern:
+        if rules.forbidden is not None and rules.forbidden:
+            banned = pa.array([v.as_py() for v in rules.forbidden], type=rules.type)
+            checks.append(("forbidden_values", as_mask(pc.is_in(values, value_set=banned))))
+        if rules.patterns:
             text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-            checks.append(("pattern", as_mask(pc.invert(pc.match_substring_regex(text, rules.pattern)))))
+            failing = None
+            for pattern in rules.patterns:
+                mask = as_mask(pc.invert(pc.match_substring_regex(text, pattern)))
+                failing = mask if failing is None else failing | mask
+            checks.append(("pattern", failing))
         if rules.minimum is not None:
             compare = pc.less_equal if rules.exclusive_minimum else pc.less
             checks.append(("minimum", as_mask(compare(values, rules.minimum))))
