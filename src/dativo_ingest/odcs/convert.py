@@ -241,6 +241,13 @@ def _field_to_odcs(field: Any, api_version: str, placed: dict[str, list[dict]], 
     if quality:
         out["quality"] = [quality_for_version(rule, api_version) for rule in quality]
     custom = list(raw.get("customProperties", [])) + _extras_to_custom(field)
+    options = out.get("logicalTypeOptions")
+    if isinstance(options, dict) and "enum" in options:  # ODCS has no enum option: carried as dativo.enum
+        rest = {k: v for k, v in options.items() if k != "enum"}
+        out.pop("logicalTypeOptions")
+        if rest:
+            out["logicalTypeOptions"] = rest
+        custom.append({"property": PREFIX + "enum", "value": options["enum"]})
     derived = _types_from_odcs(out.get("logicalType"), out.get("physicalType"))
     if (derived.get("type"), derived.get("physicalType")) != (field.type, field.physical_type):
         custom.append(
@@ -507,6 +514,8 @@ def _field_from_odcs(prop: Any, expectations: list[dict[str, Any]]) -> Any:
     if custom:
         out["customProperties"] = custom
     out.update(extras)
+    if "enum" in out:
+        out["logicalTypeOptions"] = {**(out.get("logicalTypeOptions") or {}), "enum": out.pop("enum")}
     quality = _take_expectations(prop.get("quality"), expectations)
     if quality is not None:
         out["quality"] = quality

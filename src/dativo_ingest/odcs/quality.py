@@ -432,7 +432,7 @@ class _Reader:
                 path, f"quality metric '{name}' on the object needs arguments.properties", malformed=True
             )
             return
-        zero = not threshold or _means_none(threshold)
+        zero = not threshold or _means_none(threshold, unit)
         if name == "nullValues":
             self._metric_or_rows(zero, [NotNull(**common)], "null_values", threshold, unit, common)
         elif name == "duplicateValues":
@@ -684,12 +684,12 @@ def _threshold(spec: dict[str, Any]) -> Threshold | None:
     return tuple((name, ops[name]) for name in OPERATORS if name in ops)
 
 
-def _means_none(threshold: Threshold) -> bool:
-    """True when a count threshold allows no failing row at all (``mustBe: 0``, ``mustBeLessThan: 1``)."""
+def _means_none(threshold: Threshold, unit: str) -> bool:
+    """True when a threshold allows no failing row at all (``mustBe: 0``; in rows, ``mustBeLessThan: 1``)."""
     for op, value in threshold:
         if (op == "mustBe" and value == 0) or (op == "mustBeLessOrEqualTo" and value == 0):
             return True
-        if op == "mustBeLessThan" and isinstance(value, (int, float)) and 0 < value <= 1:
+        if op == "mustBeLessThan" and unit == "rows" and isinstance(value, (int, float)) and 0 < value <= 1:
             return True
         if op == "mustBeBetween" and list(value)[1] == 0:
             return True
