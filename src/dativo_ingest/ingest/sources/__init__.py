@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
-from dativo_ingest.ingest.sources.base import Incremental, Source, SourceContext, SourceStats
+from dativo_ingest.ingest.sources.base import Incremental, Source, SourceContext, SourceNode, SourceStats
 
 SOURCES: dict[str, str] = {
     "csv": "dativo_ingest.ingest.sources.csv:CsvSource",
@@ -55,6 +55,7 @@ __all__ = [
     "Incremental",
     "Source",
     "SourceContext",
+    "SourceNode",
     "SourceStats",
     "build_source",
     "source_class",
