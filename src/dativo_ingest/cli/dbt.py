@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from dativo_ingest.cli.app import console, esc, print_json
+from dativo_ingest.workspace import Workspace
 
 dbt_app = typer.Typer(
     help="Generate dbt projects from contracts and import dbt manifests.", no_args_is_help=True
@@ -47,45 +48,28 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Build a runnable dbt project for the latest version of every registered contract."""
-    from dativo_ingest.dbt.options import DEFAULT_RESTRICTED
+    # Lazy: generation imports sqlglot, jsonschema and the contract model (more than all of --help).
+    from dativo_ingest.dbt.options import DEFAULT_RESTRICTED, GenerationOptions
     from dativo_ingest.dbt.project import ProjectConfig
-    from dativo_ingest.dbt.registry import latest_contracts
-    from dativo_ingest.dbt_integration import DBTGenerator
-    from dativo_ingest.errors import ConfigError
-    from dativo_ingest.workspace import Workspace
-    from dativo_ingest.yamlio import load_mapping
+    from dativo_ingest.dbt.workspace import generate_workspace_project
 
-    workspace = Workspace.current()
-    specs_dir = specs or workspace.specs
-    out_dir = out or workspace.dbt
-    entries: tuple = ()
-    if exposures is not None:
-        listed = load_mapping(exposures).get("exposures")
-        if not isinstance(listed, list):
-            raise ConfigError("needs a list under 'exposures:'", path=exposures, field="exposures")
-        entries = tuple(listed)
-    generator = DBTGenerator(
-        out_dir,
+    options = GenerationOptions(
         adapter=adapter,
-        restricted_classifications=restricted or DEFAULT_RESTRICTED,
+        restricted_classifications=tuple(restricted or DEFAULT_RESTRICTED),
         masking=masking,
         materialized=materialized,
         style="legacy" if legacy else "current",
         strict=strict,
     )
-    config = ProjectConfig(
-        project_name=project_name,
-        input=source_input,
-        warehouse=warehouse or workspace.warehouse,
-        exposures=entries,
-        exposures_origin=str(exposures) if exposures else "exposures config",
+    config = ProjectConfig(project_name=project_name, input=source_input, warehouse=warehouse)
+    result = generate_workspace_project(
+        Workspace.current(), specs_dir=specs, out_dir=out, exposures=exposures, config=config, options=options
     )
-    result = generator.generate_project(latest_contracts(specs_dir), config)
     if as_json:
-        print_json({"out": str(out_dir), **result.as_dict()})
+        print_json(result.summary())
         return
     console.print(
-        f"dbt project at {esc(out_dir)}: {result.contracts} contract(s), "
+        f"dbt project at {esc(result.out_dir)}: {result.contracts} contract(s), "
         f"{len(result.written)} file(s) written, "
         f"{len(result.unchanged)} unchanged, {len(result.removed)} removed",
         highlight=False,
@@ -103,6 +87,7 @@ def import_manifest(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Record dbt sources, models, exposures, dependencies and the columns each model reads in lineage."""
+    # Lazy: the lineage tracker imports SQLAlchemy and openlineage (several times --help's start-up).
     from dativo_ingest.dbt.manifest import load_manifest, record_lineage
     from dativo_ingest.lineage import LineageTracker
 

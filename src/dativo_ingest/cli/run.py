@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.table import Table
 
 from dativo_ingest.cli.app import console, err_console, esc, print_json
 from dativo_ingest.errors import DativoError, UsageError
@@ -23,6 +24,7 @@ def run(
     run_key: str = typer.Option(None, "--run-key", help="Idempotency key (default: derived from the input)."),
 ) -> None:
     """Ingest through the contract: validate, quarantine, commit once to Iceberg, record lineage and cost."""
+    # Lazy: the run imports pyarrow and pyiceberg (about ten times --help's start-up).
     from dativo_ingest.ingest import load_job, run_job
 
     if (config is None) == (job_dir is None):
@@ -73,6 +75,7 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return None
+        # Lazy: rich.progress alone adds about 15% to --help's start-up, and only terminals use it.
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
@@ -98,8 +101,6 @@ class _progress:
 
 
 def _summary(result: dict[str, Any]) -> None:
-    from rich.table import Table
-
     status = result.get("status")
     colour = {"success": "green", "skipped": "yellow"}.get(status, "red")
     earlier = " (committed run)" if status == "skipped" else ""  # a skipped run reports what already landed

@@ -81,6 +81,7 @@ class ProjectResult:
     unchanged: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    out_dir: Path | None = None  # the project folder
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +91,10 @@ class ProjectResult:
             "removed": len(self.removed),
             "warnings": list(self.warnings),
         }
+
+    def summary(self) -> dict[str, Any]:
+        """:meth:`as_dict` with the project folder first (``out``): what the CLI, the demo and runs report."""
+        return {"out": str(self.out_dir), **self.as_dict()}
 
 
 def project_yml(project_name: str, profile_name: str | None = None, *, materialized: str = "table") -> dict:
@@ -247,7 +252,7 @@ def generate_project(
     if config.input not in INPUTS:
         raise DbtError(f"input must be one of {', '.join(INPUTS)}, got '{config.input}'", field="input")
     out_dir = Path(out_dir)
-    result = ProjectResult(contracts=len(assets))
+    result = ProjectResult(contracts=len(assets), out_dir=out_dir)
     files: dict[str, str] = {}
     by_key: dict[str, Any] = {}
     per_source: dict[str, tuple[list[dict], list[dict]]] = {}

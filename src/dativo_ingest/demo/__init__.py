@@ -19,17 +19,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dativo_ingest.dbt.manifest import load_manifest, record_lineage
+from dativo_ingest.dbt.workspace import generate_workspace_project
 from dativo_ingest.demo import samples
 from dativo_ingest.errors import DativoError, UsageError
 from dativo_ingest.fileio import atomic_write_text
+from dativo_ingest.ingest import load_job, run_job
+from dativo_ingest.lineage import LineageTracker  # FACE-IMPORT: the tracker lives only in the face today
+from dativo_ingest.lineage_graph.render import to_tree
 from dativo_ingest.workspace import Workspace
 
+EXPOSURES = "exposures.yaml"  # the demo's dashboards, dbt exposures of the generated project
 FILES = {
     "assets/stripe/v1.0/customers.yaml": lambda: samples.STRIPE_CUSTOMERS,
     "assets/shop/v1.0/orders.yaml": lambda: samples.SHOP_ORDERS,
     "jobs/stripe_customers.yaml": lambda: samples.CUSTOMERS_JOB,
     "jobs/shop_orders.yaml": lambda: samples.ORDERS_JOB,
-    "exposures.yaml": lambda: samples.EXPOSURES,
+    EXPOSURES: lambda: samples.EXPOSURES,
 }
 SOURCES = ("source://shop/orders", "source://stripe/customers")
 
@@ -65,8 +71,6 @@ def run_demo(
     root: Path, *, dbt: bool = True, say: Callable[[str, Any], None] | None = None
 ) -> dict[str, Any]:
     """Build and run the demo in ``root``; returns what each step did."""
-    from dativo_ingest.ingest import load_job, run_job
-
     report: dict[str, Any] = {"workspace": str(root)}
     emit = say or (lambda step, data: None)
     root = root.resolve()
@@ -89,10 +93,10 @@ def run_demo(
 
 
 def _dbt(ws: Workspace, *, run_build: bool) -> dict[str, Any]:
-    generated = _generate(ws)
-    result: dict[str, Any] = {"generated": generated}
+    generated = generate_workspace_project(ws, exposures=ws.root / EXPOSURES, exposures_origin=EXPOSURES)
+    result: dict[str, Any] = {"generated": generated.summary()}
     executable = shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt")
-    if executable is None or "skipped" in generated:
+    if executable is None:
         result["build"] = (
             "skipped (--no-dbt)"
             if not run_build
@@ -124,32 +128,8 @@ def _dbt(ws: Workspace, *, run_build: bool) -> dict[str, Any]:
     return result
 
 
-def _generate(ws: Workspace) -> dict[str, Any]:
-    """The workspace's dbt project from the registry, with the demo's dashboards as exposures."""
-    try:
-        from dativo_ingest.dbt.project import ProjectConfig
-        from dativo_ingest.dbt.registry import latest_contracts
-        from dativo_ingest.dbt_integration import DBTGenerator
-        from dativo_ingest.yamlio import load_mapping
-    except ImportError:
-        return {"skipped": "dbt generation is not installed"}
-    exposures = ws.root / "exposures.yaml"
-    config = ProjectConfig(
-        warehouse=ws.warehouse,
-        exposures=tuple(load_mapping(exposures).get("exposures") or ()),
-        exposures_origin=exposures.name,
-    )
-    result = DBTGenerator(ws.dbt).generate_project(latest_contracts(ws.specs), config)
-    return {"out": str(ws.dbt), **result.as_dict()}
-
-
 def _import_manifest(manifest: Path) -> dict[str, Any] | str:
     """dbt's sources, models and exposures into lineage, linked to the Iceberg tables the runs wrote."""
-    try:
-        from dativo_ingest.dbt.manifest import load_manifest, record_lineage
-        from dativo_ingest.lineage import LineageTracker
-    except ImportError:
-        return "skipped (lineage is not installed)"
     try:
         return record_lineage(load_manifest(manifest), LineageTracker())
     except DativoError as exc:
@@ -159,11 +139,6 @@ def _import_manifest(manifest: Path) -> dict[str, Any] | str:
 def _lineage(ws: Workspace) -> list[str]:
     """Each source's downstream graph as text-tree lines (branches stay branches), then the contract each
     of its validation steps applies (``asset://...  (applies) -> transformation://...``)."""
-    try:
-        from dativo_ingest.lineage import LineageTracker
-        from dativo_ingest.lineage_graph.render import to_tree
-    except ImportError:
-        return ["lineage is not installed"]
     tracker = LineageTracker(workspace=ws)
     lines: list[str] = []
     for source in SOURCES:

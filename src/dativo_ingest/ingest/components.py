@@ -1,9 +1,8 @@
 """Adapters from a run to the other components: contract registry, lineage, FinOps and dbt.
 
-Each adapter imports its component lazily; when the component is missing (or switched off in the job)
-the step is skipped with a log line and the run goes on. Failures inside lineage and dbt are recorded
-as run warnings, never hidden; a contract that the registry refuses (a breaking change without a MAJOR
-bump) fails the run before anything is written.
+Lineage and FinOps switched off in the job are skipped with a log line and the run goes on. Failures
+inside lineage and dbt are recorded as run warnings, never hidden; a contract that the registry refuses
+(a breaking change without a MAJOR bump) fails the run before anything is written.
 """
 
 from __future__ import annotations
@@ -13,15 +12,17 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from dativo_ingest.errors import ContractValidationError, DativoError
+from dativo_ingest.costs.tracker import FinOpsMetrics
+from dativo_ingest.dbt.workspace import generate_workspace_project
+from dativo_ingest.errors import ContractNotFoundError, ContractValidationError, DativoError
+from dativo_ingest.ingest.sources import SourceNode
+from dativo_ingest.lineage import LineageTracker  # FACE-IMPORT: the tracker lives only in the face today
 from dativo_ingest.logging import get_logger, redact_text
+from dativo_ingest.registry import ContractRegistry
+from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.workspace import Workspace
 
 log = get_logger(__name__)
-
-
-def _missing(component: str, exc: ImportError) -> None:
-    log.info(f"{component} not available; step skipped", extra={"fields": {"reason": str(exc)}})
 
 
 # ----- contract registry --------------------------------------------------------------------------
@@ -29,27 +30,17 @@ def load_registered_contract(
     workspace: Workspace, source_type: str, object_name: str, version: str | None
 ) -> Any:
     """A contract from the registry (``asset: {source_type, object, version}`` in a job)."""
-    try:
-        from dativo_ingest.contracts import ContractManager
-    except ImportError as exc:
-        raise ContractValidationError("the contract registry is not installed; give asset as a path") from exc
-    return ContractManager(specs_dir=workspace.specs).get_contract(source_type, object_name, version)
+    return ContractRegistry(workspace.specs).load(source_type, object_name, version)
 
 
 def register_contract(workspace: Workspace, asset: Any, author: str) -> dict[str, Any] | None:
     """Register this contract version (a no-op when already registered with the same content)."""
-    try:
-        from dativo_ingest.contracts import ContractManager
-        from dativo_ingest.errors import ContractNotFoundError
-    except ImportError as exc:
-        _missing("contract registry", exc)
-        return None
     if not asset.source_type:
         log.info("contract has no source_type; not registered")
         return None
-    manager = ContractManager(specs_dir=workspace.specs)
+    registry = ContractRegistry(workspace.specs)
     try:
-        registered = manager.get_contract(asset.source_type, asset.object_name, asset.version)
+        registered = registry.load(asset.source_type, asset.object_name, asset.version)
     except ContractNotFoundError:
         registered = None
     if registered is not None:
@@ -60,7 +51,7 @@ def register_contract(workspace: Workspace, asset: Any, author: str) -> dict[str
                 field="version",
             )
         return {"version": asset.version, "change_type": "none", "registered": False}
-    saved = manager.save_contract(contract=asset, author=author, force=False)
+    saved = registry.save(asset, author=author, force=False)
     return {"version": saved.version, "change_type": saved.change_type, "registered": True}
 
 
@@ -85,12 +76,6 @@ class LineageRun:
         if not enabled:
             log.info("lineage switched off for this job")
             return
-        try:
-            from dativo_ingest.lineage import LineageTracker
-            from dativo_ingest.store.database import MetadataStore
-        except ImportError as exc:
-            _missing("lineage", exc)
-            return
         self.tracker = LineageTracker(
             MetadataStore(workspace.database_url), workspace=workspace, openlineage=openlineage
         )
@@ -100,7 +85,7 @@ class LineageRun:
         tenant_id: str,
         job_name: str,
         *,
-        source: dict[str, Any],
+        source: SourceNode,
         asset: Any,
         target: Any,
         quarantine: bool,
@@ -110,9 +95,7 @@ class LineageRun:
             return
         try:
             t = self.tracker
-            source_node = t.add_source_node(
-                source["source_type"], source["object"], connection=source["connection"]
-            )
+            source_node = t.add_source_node(source.source_type, source.object, connection=source.connection)
             asset_node = t.add_asset_node(asset)
             check = t.add_transformation_node(
                 "schema_validation",
@@ -168,7 +151,7 @@ class LineageRun:
         """Turn the tracker's "openlineage emit failed" log records (delivery never fails a run) into
         run warnings, so a dead OPENLINEAGE_URL shows in the run result, not only on stderr."""
         collector = _Collector()
-        source = logging.getLogger("dativo_ingest.lineage")
+        source = logging.getLogger(type(self.tracker).__module__)  # the tracker logs under its module
         source.addHandler(collector)
         try:
             yield
@@ -228,12 +211,6 @@ class FinOpsRun:
         if not enabled:
             log.info("FinOps switched off for this job")
             return
-        try:
-            from dativo_ingest.finops import FinOpsMetrics
-            from dativo_ingest.store.database import MetadataStore
-        except ImportError as exc:
-            _missing("FinOps", exc)
-            return
         self.metrics = FinOpsMetrics(
             tenant_id,
             job_name,
@@ -258,16 +235,6 @@ class FinOpsRun:
 
 
 # ----- dbt --------------------------------------------------------------------------------------
-def refresh_dbt(workspace: Workspace) -> dict[str, Any] | None:
+def refresh_dbt(workspace: Workspace) -> dict[str, Any]:
     """Regenerate the workspace's dbt project from the registry (``dbt: {refresh: true}`` in a job)."""
-    try:
-        from dativo_ingest.dbt.project import ProjectConfig
-        from dativo_ingest.dbt.registry import latest_contracts
-        from dativo_ingest.dbt_integration import DBTGenerator
-    except ImportError as exc:
-        _missing("dbt generation", exc)
-        return None
-    result = DBTGenerator(workspace.dbt).generate_project(
-        latest_contracts(workspace.specs), ProjectConfig(warehouse=workspace.warehouse)
-    )
-    return {"out": str(workspace.dbt), **result.as_dict()}
+    return generate_workspace_project(workspace).summary()

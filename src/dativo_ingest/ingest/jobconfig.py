@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 from dativo_ingest.ingest.envsubst import substitute
+from dativo_ingest.ingest.sources import validate_source_options
+from dativo_ingest.yamlio import line_of, load_file, loads
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -181,8 +183,6 @@ class JobConfig(_Model):
         return job
 
     def _check_components(self, text: str | None) -> None:
-        from dativo_ingest.ingest.sources import validate_source_options
-
         if self.asset.path is None and not (self.asset.source_type and self.asset.object):
             raise ConfigError(
                 "give asset as a path or as {source_type, object[, version]}",
@@ -201,8 +201,6 @@ class JobConfig(_Model):
 
 def load_job(path: str | Path, *, env: dict[str, str] | None = None) -> JobConfig:
     """Read and validate a job YAML file."""
-    from dativo_ingest.yamlio import load_file, loads
-
     file = Path(path)
     load_file(file)  # clear errors for missing / malformed files
     text = file.read_text(encoding="utf-8")
@@ -215,6 +213,4 @@ def load_job(path: str | Path, *, env: dict[str, str] | None = None) -> JobConfi
 def _line(text: str | None, field: str) -> int | None:
     if not text:
         return None
-    from dativo_ingest.yamlio import line_of
-
     return line_of(text, field)

@@ -38,16 +38,35 @@ from dativo_ingest.ingest.jobconfig import JobConfig
 from dativo_ingest.ingest.memory import run_memory_pool
 from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch, quarantine_malformed
 from dativo_ingest.ingest.rules import RuleSet, compile_rules
-from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
+from dativo_ingest.ingest.sources import Incremental, Source, SourceContext, build_source
 from dativo_ingest.ingest.state import CursorState
-from dativo_ingest.ingest.targets import RUN_KEY, build_target
+from dativo_ingest.ingest.targets import CommitInfo, Target, build_target
+from dativo_ingest.ingest.targets.base import (
+    CONTRACT_VERSION,
+    CURSOR,
+    CURSOR_FIELD,
+    CURSOR_KEYS,
+    CURSOR_KEYS_COUNT,
+    JOB,
+    ROWS_QUARANTINED,
+    ROWS_READ,
+    ROWS_WRITTEN,
+    RUN_ID,
+    RUN_KEY,
+    SNAPSHOT_ID,
+    TABLE_CLASSIFICATION,
+    TABLE_CONTRACT_ID,
+    TABLE_CONTRACT_VERSION,
+    TABLE_OWNER,
+)
 from dativo_ingest.ingest.validation import Validator
 from dativo_ingest.logging import get_logger, redact_text
+from dativo_ingest.odcs.convert import default_contract_id
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.workspace import Workspace
 
 log = get_logger(__name__)
 
-KEYS_COUNT = "dativo.cursor-keys-count"
 Progress = Callable[[int, int], None]  # (rows read so far, rows quarantined so far)
 MAX_COMMITTED_KEYS = 1000  # boundary identities stored in a commit (the state file keeps up to
 # boundary.MAX_BOUNDARY_KEYS); a commit with more stores none, only their count
@@ -86,8 +105,6 @@ class RunResult:
 
 def load_asset(job: JobConfig, workspace: Workspace) -> Any:
     """The job's contract: a file (relative to the job file, else the workspace) or a registry entry."""
-    from dativo_ingest.config import AssetDefinition
-
     ref = job.asset
     if ref.path is None:
         return components.load_registered_contract(workspace, ref.source_type, ref.object, ref.version)
@@ -111,47 +128,19 @@ def run_job(
     started = time.perf_counter()
     asset = load_asset(job, ws)
     rules = compile_rules(asset)
-    table = job.target_table(asset)
-    target = build_target(job, ws.warehouse, table)
+    target = build_target(job, ws.warehouse, job.target_table(asset))
     state = CursorState(ws.state, job.tenant_id, job.name)
-    contract_id = asset.id or _default_contract_id(asset)
     registered = components.register_contract(ws, asset, author=f"dativo run {job.tenant_id}/{job.name}")
     # The window is read (and the state recovered from the target) under the job's lock: a concurrent
     # run of the job must not see a cursor the lock holder is about to advance, nor write it back.
     with locked(ws.state / "locks" / f"{job.tenant_id}__{job.name}"):
         recovery: list[str] = []
         incremental = _incremental(job, rules, state, target, recovery)
-        source = build_source(
-            job.source.type,
-            job.source.options,
-            SourceContext(
-                job.base_dir,
-                {c.name: c.type for c in rules.columns},
-                job.batch_size,
-                incremental,
-                fingerprint_cache=ws.state / "state" / "fingerprints.json",
-                required=frozenset(c.name for c in rules.columns if c.required),
-            ),
-        )
+        source = _build_source(job, ws, rules, incremental)
         key = run_key or _run_key(
             job, target.dataset().identifier, asset.version, source.fingerprint(), incremental
         )
-        result = RunResult(
-            tenant_id=job.tenant_id,
-            job_name=job.name,
-            status="running",
-            run_id=uuid.uuid4().hex,
-            run_key=key,
-            target=target.dataset().identifier,
-            contract={
-                "id": contract_id,
-                "name": asset.name,
-                "version": asset.version,
-                "source_type": asset.source_type,
-                "object": asset.object_name,
-            },
-            warnings=list(rules.warnings) + recovery,
-        )
+        result = _new_result(job, asset, target, key, warnings=list(rules.warnings) + recovery)
         if registered:
             result.contract.update(registered)
         earlier = target.find_committed(key)
@@ -159,8 +148,20 @@ def run_job(
             quarantine = target.dataset().quarantine if job.validation.mode == "warn" else None
             result.quarantine_table = quarantine[2] if quarantine else None
             return _already_committed(result, earlier, state, job, started)
+        run = RunContext(
+            job=job,
+            workspace=ws,
+            asset=asset,
+            rules=rules,
+            state=state,
+            incremental=incremental,
+            source=source,
+            target=target,
+            result=result,
+            progress=progress,
+        )
         with run_memory_pool():
-            _execute(job, ws, asset, rules, source, target, state, incremental, result, progress)
+            _execute(run)
     result.duration_seconds = round(time.perf_counter() - started, 3)
     if job.dbt.refresh:
         try:
@@ -180,130 +181,275 @@ def run_job(
     return result
 
 
-def _execute(job, ws, asset, rules, source, target, state, incremental, result, progress) -> None:
-    warn_mode = job.validation.mode == "warn"
-    identity = RunIdentity(
-        result.run_id, result.run_key, job.tenant_id, job.name, result.contract["id"], asset.version
+def _build_source(job: JobConfig, ws: Workspace, rules: RuleSet, incremental: Incremental | None) -> Source:
+    return build_source(
+        job.source.type,
+        job.source.options,
+        SourceContext(
+            job.base_dir,
+            {c.name: c.type for c in rules.columns},
+            job.batch_size,
+            incremental,
+            fingerprint_cache=ws.state / "state" / "fingerprints.json",
+            required=frozenset(c.name for c in rules.columns if c.required),
+        ),
     )
-    lineage = components.LineageRun(ws, enabled=job.lineage.enabled, openlineage=job.lineage.openlineage)
-    finops = components.FinOpsRun(
-        ws,
-        job.tenant_id,
-        job.name,
-        enabled=job.finops.enabled,
-        cost_center=job.finops.cost_center,
-        run_id=result.run_id,
+
+
+def _new_result(job: JobConfig, asset: Any, target: Target, key: str, *, warnings: list[str]) -> RunResult:
+    return RunResult(
+        tenant_id=job.tenant_id,
+        job_name=job.name,
+        status="running",
+        run_id=uuid.uuid4().hex,
+        run_key=key,
+        target=target.dataset().identifier,
+        contract={
+            "id": asset.id or default_contract_id(asset),
+            "name": asset.name,
+            "version": asset.version,
+            "source_type": asset.source_type,
+            "object": asset.object_name,
+        },
+        warnings=warnings,
     )
-    validator = Validator(rules)
-    boundary = _boundary(incremental, rules)
-    commit = None
-    error: Exception | None = None
-    try:
-        with finops.measure():
-            result.schema_changes = target.open(
-                rules.schema, quarantine=warn_mode, table_properties=_table_properties(asset, result)
-            )
-            if hasattr(target, "begin"):
-                target.begin(result.run_key, result.run_id)
-            dataset = target.dataset()
-            result.quarantine_table = dataset.quarantine[2] if warn_mode and dataset.quarantine else None
 
-            def source_answered() -> None:
-                lineage.start(
-                    job.tenant_id,
-                    job.name,
-                    source=_source_node(asset, source),
-                    asset=asset,
-                    target=target,
-                    quarantine=warn_mode,
-                )
-                result.lineage_run_id = lineage.run_id
 
-            if job.validation.unique_against_table:
-                for column in rules.unique_columns:
-                    for values in target.existing_values(column):
-                        validator.prime_unique(column, values)
-            batches = _window(_once_answered(source.numbered_batches(), source_answered), boundary)
-            for batch, outcome in validator.validate_stream(batches):
-                if outcome.failed_count:
-                    if not warn_mode:
-                        raise _strict_failure(outcome, source.locate(batch, outcome.failed_rows[:3]))
-                    rows, broken = outcome.failed_rows, outcome.failed_rules
-                    positions = source.locate(batch, rows)
-                    target.write_quarantine(quarantine_batch(identity, batch, rows, broken, positions))
-                for part in outcome.valid_parts():
-                    target.write(part)
-                result.rows_read += batch.num_rows
-                result.rows_written += outcome.valid_count
-                result.rows_quarantined += outcome.failed_count
-                _drain_malformed(source, target, identity, validator, result, warn_mode)
-                if progress is not None:
-                    progress(result.rows_read, result.rows_quarantined)
-            _drain_malformed(source, target, identity, validator, result, warn_mode)
-            _check_ratio(job, result)
-            cursor, keys = boundary.result() if boundary else (None, [])
-            result.cursor = _jsonable(cursor)
-            if boundary is not None:
-                result.warnings += boundary.warnings
-            properties = {
-                RUN_KEY: result.run_key,
-                "dativo.run-id": result.run_id,
-                "dativo.job": f"{job.tenant_id}/{job.name}",
-                "dativo.contract-version": asset.version,
-                "dativo.rows-read": str(result.rows_read),
-                "dativo.rows-written": str(result.rows_written),
-                "dativo.rows-quarantined": str(result.rows_quarantined),
-            }
-            if incremental is not None:
-                properties["dativo.cursor-field"] = incremental.cursor_field
-                properties["dativo.cursor"] = json.dumps(result.cursor)
-                properties[KEYS_COUNT] = str(len(keys))
-                if len(keys) <= MAX_COMMITTED_KEYS:
-                    properties["dativo.cursor-keys"] = json.dumps(keys)
-            commit = target.commit(properties)
-        result.snapshot_id = commit.snapshot_id
-        if incremental is not None and result.cursor is not None:
-            state.advance(incremental.cursor_field, result.cursor, result.run_key, commit.snapshot_id, keys)
-        result.status = "success"
-    except Exception as exc:
-        error = exc
-        target.abort()
-        result.status = "failed"
-        result.error = redact_text(str(exc))
-    finally:
-        source.close()
-        result.rule_failures = dict(sorted(validator.failures.items()))
-        result.warnings += source.stats.warnings
-        finops.record(
-            bytes_read=source.stats.bytes_read,
-            bytes_written=commit.bytes_written if commit else 0,
-            api_calls=source.stats.api_calls,
-            api_type=job.source.type,
+# ----- the run's steps ----------------------------------------------------------------------------
+@dataclass
+class RunContext:
+    """One run that was not committed before, as its steps see it: what they read, what they fill in.
+
+    Built after the run key is known; its handles (validator, incremental boundary, lineage and FinOps
+    runs) are made on construction and write nothing until a step asks them to.
+    """
+
+    job: JobConfig
+    workspace: Workspace
+    asset: Any  # the contract (AssetDefinition)
+    rules: RuleSet
+    state: CursorState
+    incremental: Incremental | None
+    source: Source
+    target: Target
+    result: RunResult  # filled by the steps (counts, snapshot, cursor, status, warnings, ...)
+    progress: Progress | None = None
+    identity: RunIdentity = field(init=False)  # stamped on every quarantined row
+    validator: Validator = field(init=False)
+    boundary: Boundary | None = field(init=False)  # incremental: which rows at the cursor are new
+    lineage: components.LineageRun = field(init=False)
+    finops: components.FinOpsRun = field(init=False)
+    commit: CommitInfo | None = None  # set by _commit
+    keys: list[str] = field(default_factory=list)  # the boundary identities committed with the cursor
+    error: Exception | None = None  # set by _abort
+
+    def __post_init__(self) -> None:
+        job, result = self.job, self.result
+        self.identity = RunIdentity(
+            result.run_id, result.run_key, job.tenant_id, job.name, result.contract["id"], self.asset.version
         )
-        try:
-            summary = finops.finish()
-        except DativoError as exc:
-            summary = None
-            result.warnings.append(f"FinOps run not stored: {exc}")
-        if summary:
-            result.cost_usd = summary.get("cost_breakdown_usd", {}).get("total")
-            result.finops = {
-                k: summary.get(k)
-                for k in ("run_id", "cost_breakdown_usd", "cpu_time_sec", "memory_peak_mb")
-                if k in summary
-            }
-        lineage.finish(
+        self.lineage = components.LineageRun(
+            self.workspace, enabled=job.lineage.enabled, openlineage=job.lineage.openlineage
+        )
+        self.finops = components.FinOpsRun(
+            self.workspace,
             job.tenant_id,
             job.name,
-            "success" if error is None else "fail",
-            _lineage_metrics(result, validator, rules, commit),
-            error=result.error,
+            enabled=job.finops.enabled,
+            cost_center=job.finops.cost_center,
+            run_id=result.run_id,
         )
-        result.warnings += lineage.warnings
+        self.validator = Validator(self.rules)
+        self.boundary = _boundary(self.incremental, self.rules)
+
+    @property
+    def warn_mode(self) -> bool:
+        """Rows that break the contract are quarantined (``warn``), not fatal (``strict``)."""
+        return self.job.validation.mode == "warn"
+
+
+def _open_target(run: RunContext) -> None:
+    """Create or evolve the target (and its quarantine in warn mode); nothing is visible yet."""
+    result, target = run.result, run.target
+    result.schema_changes = target.open(
+        run.rules.schema, quarantine=run.warn_mode, table_properties=_table_properties(run.asset, result)
+    )
+    if hasattr(target, "begin"):
+        target.begin(result.run_key, result.run_id)
+    dataset = target.dataset()
+    result.quarantine_table = dataset.quarantine[2] if run.warn_mode and dataset.quarantine else None
+
+
+def _prime_unique(run: RunContext) -> None:
+    """``unique_against_table``: the unique columns' values already in the target count as seen."""
+    if run.job.validation.unique_against_table:
+        for column in run.rules.unique_columns:
+            for values in run.target.existing_values(column):
+                run.validator.prime_unique(column, values)
+
+
+def _read_and_validate(run: RunContext) -> None:
+    """Stream the source through the validator: valid rows and rejected ones (with their reasons and
+    places) are staged in the target; strict mode stops at the first rejected row. Lineage START goes
+    out once the source has answered."""
+    result, source, target = run.result, run.source, run.target
+
+    def source_answered() -> None:
+        run.lineage.start(
+            run.job.tenant_id,
+            run.job.name,
+            source=source.lineage_node(run.asset.source_type, run.asset.object_name),
+            asset=run.asset,
+            target=target,
+            quarantine=run.warn_mode,
+        )
+        result.lineage_run_id = run.lineage.run_id
+
+    batches = _window(_once_answered(source.numbered_batches(), source_answered), run.boundary)
+    for batch, outcome in run.validator.validate_stream(batches):
+        if outcome.failed_count:
+            if not run.warn_mode:
+                raise _strict_failure(outcome, source.locate(batch, outcome.failed_rows[:3]))
+            rows, broken = outcome.failed_rows, outcome.failed_rules
+            positions = source.locate(batch, rows)
+            target.write_quarantine(quarantine_batch(run.identity, batch, rows, broken, positions))
+        for part in outcome.valid_parts():
+            target.write(part)
+        result.rows_read += batch.num_rows
+        result.rows_written += outcome.valid_count
+        result.rows_quarantined += outcome.failed_count
+        _drain_malformed(run)
+        if run.progress is not None:
+            run.progress(result.rows_read, result.rows_quarantined)
+    _drain_malformed(run)
+
+
+def _check_quarantine_ratio(run: RunContext) -> None:
+    limit, result = run.job.validation.max_quarantine_ratio, run.result
+    if limit is not None and result.rows_read and result.rows_quarantined / result.rows_read > limit:
+        raise DataValidationError(
+            f"{result.rows_quarantined} of {result.rows_read} rows quarantined, above max_quarantine_ratio "
+            f"{limit}; nothing committed"
+        )
+
+
+def _commit(run: RunContext) -> None:
+    """Land everything staged in one commit carrying the run's key, counts and incremental cursor."""
+    result, incremental = run.result, run.incremental
+    cursor, run.keys = run.boundary.result() if run.boundary else (None, [])
+    result.cursor = _jsonable(cursor)
+    if run.boundary is not None:
+        result.warnings += run.boundary.warnings
+    properties = {
+        RUN_KEY: result.run_key,
+        RUN_ID: result.run_id,
+        JOB: f"{run.job.tenant_id}/{run.job.name}",
+        CONTRACT_VERSION: run.asset.version,
+        ROWS_READ: str(result.rows_read),
+        ROWS_WRITTEN: str(result.rows_written),
+        ROWS_QUARANTINED: str(result.rows_quarantined),
+    }
+    if incremental is not None:
+        properties[CURSOR_FIELD] = incremental.cursor_field
+        properties[CURSOR] = json.dumps(result.cursor)
+        properties[CURSOR_KEYS_COUNT] = str(len(run.keys))
+        if len(run.keys) <= MAX_COMMITTED_KEYS:
+            properties[CURSOR_KEYS] = json.dumps(run.keys)
+    run.commit = run.target.commit(properties)
+
+
+def _advance_cursor(run: RunContext) -> None:
+    """After the commit: the run succeeded; the state file's cursor moves to the committed one."""
+    result, incremental = run.result, run.incremental
+    result.snapshot_id = run.commit.snapshot_id
+    if incremental is not None and result.cursor is not None:
+        run.state.advance(
+            incremental.cursor_field, result.cursor, result.run_key, result.snapshot_id, run.keys
+        )
+    result.status = "success"
+
+
+def _abort(run: RunContext, error: Exception) -> None:
+    """Any failure: the staged data is dropped (nothing of the run is visible)."""
+    run.error = error
+    run.target.abort()
+    run.result.status = "failed"
+    run.result.error = redact_text(str(error))
+
+
+def _close_source(run: RunContext) -> None:
+    run.source.close()
+    run.result.rule_failures = dict(sorted(run.validator.failures.items()))
+    run.result.warnings += run.source.stats.warnings
+
+
+def _record_finops(run: RunContext) -> None:
+    """Store the run's measured and priced FinOps record (a store failure is a warning)."""
+    result, stats = run.result, run.source.stats
+    run.finops.record(
+        bytes_read=stats.bytes_read,
+        bytes_written=run.commit.bytes_written if run.commit else 0,
+        api_calls=stats.api_calls,
+        api_type=run.job.source.type,
+    )
+    try:
+        summary = run.finops.finish()
+    except DativoError as exc:
+        summary = None
+        result.warnings.append(f"FinOps run not stored: {exc}")
+    if summary:
+        result.cost_usd = summary.get("cost_breakdown_usd", {}).get("total")
+        result.finops = {
+            k: summary.get(k)
+            for k in ("run_id", "cost_breakdown_usd", "cpu_time_sec", "memory_peak_mb")
+            if k in summary
+        }
+
+
+def _record_lineage(run: RunContext) -> None:
+    """Lineage COMPLETE (or FAIL) with the run's metrics."""
+    run.lineage.finish(
+        run.job.tenant_id,
+        run.job.name,
+        "success" if run.error is None else "fail",
+        _lineage_metrics(run),
+        error=run.result.error,
+    )
+    run.result.warnings += run.lineage.warnings
+
+
+#: Measured by FinOps (real CPU, peak memory), in order; the first failure aborts the run.
+MEASURED_STEPS: tuple[Callable[[RunContext], None], ...] = (
+    _open_target,
+    _prime_unique,
+    _read_and_validate,
+    _check_quarantine_ratio,
+    _commit,
+)
+#: After the measured steps succeeded.
+COMMITTED_STEPS: tuple[Callable[[RunContext], None], ...] = (_advance_cursor,)
+#: Always, success or failure, in order.
+BOOKKEEPING_STEPS: tuple[Callable[[RunContext], None], ...] = (_close_source, _record_finops, _record_lineage)
+
+
+def _execute(run: RunContext) -> None:
+    """Run the steps; on failure abort (nothing committed), keep the books, and raise a DativoError."""
+    try:
+        with run.finops.measure():
+            for step in MEASURED_STEPS:
+                step(run)
+        for step in COMMITTED_STEPS:
+            step(run)
+    except Exception as exc:
+        _abort(run, exc)
+    finally:
+        for step in BOOKKEEPING_STEPS:
+            step(run)
+    error = run.error
     if error is not None:
         if isinstance(error, DativoError):
             raise error
-        raise IngestionError(f"run failed: {redact_text(str(error))}", path=job.config_path) from error
+        raise IngestionError(f"run failed: {redact_text(str(error))}", path=run.job.config_path) from error
 
 
 def _once_answered(batches: Iterator[pa.RecordBatch], answered: Callable[[], None]) -> Iterator:
@@ -370,20 +516,20 @@ def _recover_state(job: JobConfig, state: CursorState, target: Any, warnings: li
     last = target.last_commit(f"{job.tenant_id}/{job.name}")
     if not last or last.get(RUN_KEY) == state.load().get("run_key"):
         return
-    field_name, cursor = last.get("dativo.cursor-field"), last.get("dativo.cursor")
+    field_name, cursor = last.get(CURSOR_FIELD), last.get(CURSOR)
     if field_name and cursor not in (None, "null"):
         keys = _keys(last)
         _warn_missing_keys(last, keys, "recovered from", warnings)
-        state.advance(field_name, json.loads(cursor), last[RUN_KEY], last.get("snapshot-id"), keys)
+        state.advance(field_name, json.loads(cursor), last[RUN_KEY], last.get(SNAPSHOT_ID), keys)
 
 
 def _warn_missing_keys(props: dict[str, str], keys: list[str], how: str, warnings: list[str]) -> None:
     """Warn when a commit's cursor comes without (all of) its boundary identities."""
-    count = props.get(KEYS_COUNT)
-    missing = int(count) > len(keys) if count is not None else "dativo.cursor-keys" not in props
+    count = props.get(CURSOR_KEYS_COUNT)
+    missing = int(count) > len(keys) if count is not None else CURSOR_KEYS not in props
     if missing:
         warnings.append(
-            f"incremental cursor {props.get('dativo.cursor')} {how} commit {props.get('snapshot-id')} "
+            f"incremental cursor {props.get(CURSOR)} {how} commit {props.get(SNAPSHOT_ID)} "
             f"without its boundary identities ({count or 'unknown number'}; a commit stores at most "
             f"{MAX_COMMITTED_KEYS:,}): the rows at that cursor value will be read again "
             "(duplicates, never loss)"
@@ -416,13 +562,13 @@ def _already_committed(
     result: RunResult, props: dict[str, str], state: CursorState, job: JobConfig, started: float
 ) -> RunResult:
     result.status = "skipped"
-    result.snapshot_id = props.get("snapshot-id")
-    result.rows_read = int(props.get("dativo.rows-read", 0))
-    result.rows_written = int(props.get("dativo.rows-written", 0))
-    result.rows_quarantined = int(props.get("dativo.rows-quarantined", 0))
+    result.snapshot_id = props.get(SNAPSHOT_ID)
+    result.rows_read = int(props.get(ROWS_READ, 0))
+    result.rows_written = int(props.get(ROWS_WRITTEN, 0))
+    result.rows_quarantined = int(props.get(ROWS_QUARANTINED, 0))
     result.warnings.append(f"run {result.run_key[:12]} was already committed; nothing written")
-    if job.incremental is not None and props.get("dativo.cursor") not in (None, "null"):
-        result.cursor = json.loads(props["dativo.cursor"])
+    if job.incremental is not None and props.get(CURSOR) not in (None, "null"):
+        result.cursor = json.loads(props[CURSOR])
         field_name = job.incremental.cursor_field
         if state.load().get("run_key") == result.run_key:  # the state already has all the keys kept
             keys = state.boundary_keys(field_name)
@@ -434,29 +580,29 @@ def _already_committed(
     return result
 
 
-def _drain_malformed(source, target, identity, validator, result, warn_mode: bool) -> None:
+def _drain_malformed(run: RunContext) -> None:
     """Quarantine the rows the source could not parse (strict mode: fail, naming the first's file:line)."""
     rows = []
-    while source.malformed:
-        rows.append(source.malformed.popleft())
+    while run.source.malformed:
+        rows.append(run.source.malformed.popleft())
     if not rows:
         return
-    if not warn_mode:
+    if not run.warn_mode:
         first = rows[0]
         raise DataValidationError(
             f"malformed row ({first.reason}) in strict mode; nothing committed",
             path=first.path,
             line=first.line,
         )
-    target.write_quarantine(quarantine_malformed(identity, rows))
-    validator.failures["malformed_row"] += len(rows)
-    result.rows_read += len(rows)
-    result.rows_quarantined += len(rows)
+    run.target.write_quarantine(quarantine_malformed(run.identity, rows))
+    run.validator.failures["malformed_row"] += len(rows)
+    run.result.rows_read += len(rows)
+    run.result.rows_quarantined += len(rows)
 
 
 def _keys(props: dict[str, str]) -> list[str]:
     """The boundary identities a commit carries (none when there were too many to store)."""
-    return json.loads(props.get("dativo.cursor-keys") or "[]")
+    return json.loads(props.get(CURSOR_KEYS) or "[]")
 
 
 def _strict_failure(outcome, positions: list) -> DataValidationError:
@@ -475,15 +621,6 @@ def _strict_failure(outcome, positions: list) -> DataValidationError:
     )
 
 
-def _check_ratio(job: JobConfig, result: RunResult) -> None:
-    limit = job.validation.max_quarantine_ratio
-    if limit is not None and result.rows_read and result.rows_quarantined / result.rows_read > limit:
-        raise DataValidationError(
-            f"{result.rows_quarantined} of {result.rows_read} rows quarantined, above max_quarantine_ratio "
-            f"{limit}; nothing committed"
-        )
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -492,50 +629,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _default_contract_id(asset: Any) -> str | None:
-    try:
-        from dativo_ingest.odcs.convert import default_contract_id
-
-        return default_contract_id(asset)
-    except ImportError:
-        return None
-
-
 def _table_properties(asset: Any, result: RunResult) -> dict[str, str]:
-    props = {"dativo.contract-version": str(asset.version)}
+    props = {TABLE_CONTRACT_VERSION: str(asset.version)}
     if result.contract.get("id"):
-        props["dativo.contract-id"] = str(result.contract["id"])
+        props[TABLE_CONTRACT_ID] = str(result.contract["id"])
     if asset.owner:
-        props["dativo.owner"] = str(asset.owner)
+        props[TABLE_OWNER] = str(asset.owner)
     if asset.classifications:
-        props["dativo.classification"] = ",".join(asset.classifications)
+        props[TABLE_CLASSIFICATION] = ",".join(asset.classifications)
     return props
 
 
-def _source_node(asset: Any, source: Any) -> dict[str, Any]:
-    """How lineage names the source: database sources by their table, files and APIs by location."""
-    namespace, name = source.dataset()
-    if source.type_name in ("postgres", "mysql"):
-        url = source._url()
-        parts = name.split(".")
-        connection = {
-            "host": url.host or "localhost",
-            "port": url.port or source.default_port,
-            "database": url.database,
-            "table": parts[-1],
-        }
-        if source.type_name == "postgres" and len(parts) == 3:
-            connection["schema"] = parts[1]
-        return {"source_type": source.type_name, "object": parts[-1], "connection": connection}
-    connection = {"path": name} if namespace == "file" else {"url": f"{namespace}{name}"}
-    return {
-        "source_type": asset.source_type or source.type_name,
-        "object": asset.object_name,
-        "connection": connection,
-    }
-
-
-def _lineage_metrics(result: RunResult, validator: Validator, rules: RuleSet, commit: Any) -> dict[str, Any]:
+def _lineage_metrics(run: RunContext) -> dict[str, Any]:
+    result, validator, commit = run.result, run.validator, run.commit
     return {
         "records_read": result.rows_read,
         "records_written": result.rows_written,
@@ -550,6 +656,6 @@ def _lineage_metrics(result: RunResult, validator: Validator, rules: RuleSet, co
                 "column": name.split(":", 1)[1],
                 "success": validator.failures.get(name, 0) == 0,
             }
-            for name in rules.rule_names()
+            for name in run.rules.rule_names()
         ],
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -164,8 +165,6 @@ class SeenIndex:
             x = (x ^ (x >> np.uint64(30))) * _MIX1  # splitmix64's finaliser: a bijection on 64 bits
             x = (x ^ (x >> np.uint64(27))) * _MIX2
             return x ^ (x >> np.uint64(31))
-        import duckdb
-
         if self._con is None:
             self._con = duckdb.connect()
         self._con.register("batch_values", pa.table({"v": values}))

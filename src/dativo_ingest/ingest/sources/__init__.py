@@ -1,39 +1,39 @@
 """Source registry: a ``type`` name in the job config -> the class that reads it (one module per type).
 
 Add a source by writing a module with a :class:`~dativo_ingest.ingest.sources.base.Source` subclass and
-one line in :data:`SOURCES`.
+its class in :data:`SOURCES`.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from pydantic import ValidationError
 
 from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
-from dativo_ingest.ingest.sources.base import Incremental, Source, SourceContext, SourceStats
+from dativo_ingest.ingest.sources.base import Incremental, Source, SourceContext, SourceNode, SourceStats
+from dativo_ingest.ingest.sources.csv import CsvSource
+from dativo_ingest.ingest.sources.http_api import HttpSource
+from dativo_ingest.ingest.sources.jsonl import JsonlSource
+from dativo_ingest.ingest.sources.mysql import MysqlSource
+from dativo_ingest.ingest.sources.parquet import ParquetSource
+from dativo_ingest.ingest.sources.postgres import PostgresSource
 
-SOURCES: dict[str, str] = {
-    "csv": "dativo_ingest.ingest.sources.csv:CsvSource",
-    "jsonl": "dativo_ingest.ingest.sources.jsonl:JsonlSource",
-    "parquet": "dativo_ingest.ingest.sources.parquet:ParquetSource",
-    "postgres": "dativo_ingest.ingest.sources.postgres:PostgresSource",
-    "mysql": "dativo_ingest.ingest.sources.mysql:MysqlSource",
-    "http": "dativo_ingest.ingest.sources.http_api:HttpSource",
+SOURCES: dict[str, type[Source]] = {
+    cls.type_name: cls
+    for cls in (CsvSource, JsonlSource, ParquetSource, PostgresSource, MysqlSource, HttpSource)
 }
 
 
 def source_class(type_name: str) -> type[Source]:
     """The class registered for ``type_name``."""
-    target = SOURCES.get(type_name)
-    if target is None:
+    cls = SOURCES.get(type_name)
+    if cls is None:
         raise ConfigError(
             f"unknown source type {type_name!r} (known: {', '.join(sorted(SOURCES))})", field="type"
         )
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    return cls
 
 
 def validate_source_options(type_name: str, options: dict[str, Any]) -> Any:
@@ -55,6 +55,7 @@ __all__ = [
     "Incremental",
     "Source",
     "SourceContext",
+    "SourceNode",
     "SourceStats",
     "build_source",
     "source_class",

@@ -131,6 +131,15 @@ class MalformedRow:
     reason: str
 
 
+@dataclass(frozen=True)
+class SourceNode:
+    """How lineage names a source: ``source://<source_type>/<object>``, with where it connects."""
+
+    source_type: str
+    object: str
+    connection: dict[str, Any]
+
+
 class Source(ABC):
     """A readable input. Subclasses set ``type_name`` and ``Options`` and implement :meth:`batches`.
 
@@ -201,6 +210,11 @@ class Source(ABC):
     def dataset(self) -> tuple[str, str]:
         """OpenLineage ``(namespace, name)`` of the input."""
 
+    @abstractmethod
+    def lineage_node(self, source_type: str | None, object_name: str) -> SourceNode:
+        """The lineage node of this input. ``source_type`` and ``object_name`` are the contract's names,
+        used by sources whose input does not name itself (files, APIs)."""
+
     def describe(self) -> str:
         namespace, name = self.dataset()
         return f"{self.type_name} {namespace}/{name}" if namespace != "file" else f"{self.type_name} {name}"
@@ -241,6 +255,10 @@ class FileSource(Source):
 
     def dataset(self) -> tuple[str, str]:
         return "file", common_name(self.paths(), self.options.path)
+
+    def lineage_node(self, source_type: str | None, object_name: str) -> SourceNode:
+        """Named by the contract, located by the files' common path."""
+        return SourceNode(source_type or self.type_name, object_name, {"path": self.dataset()[1]})
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         batches = self._all_files()

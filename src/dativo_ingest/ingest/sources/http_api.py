@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import httpx
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +37,7 @@ from dativo_ingest.errors import SourceError
 from dativo_ingest.ingest.sources.base import (
     PAGE_COLUMN,
     Source,
+    SourceNode,
     SourceOptions,
     records_to_batch,
     since_value,
@@ -85,14 +87,17 @@ class HttpSource(Source):
         netloc = parts.netloc.rsplit("@", 1)[-1]  # never the credentials
         return f"{parts.scheme}://{netloc}", parts.path or "/"
 
+    def lineage_node(self, source_type: str | None, object_name: str) -> SourceNode:
+        """Named by the contract, located by the endpoint's URL (without credentials or query)."""
+        namespace, name = self.dataset()
+        return SourceNode(source_type or self.type_name, object_name, {"url": f"{namespace}{name}"})
+
     @property
     def where(self) -> str:
         """The URL as errors and logs show it: secrets (query tokens, passwords, ``${VAR}`` values) masked."""
         return redact_text(self.options.url)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        import httpx
-
         opts = self.options
         for value in opts.headers.values():
             register_secret(value.split(" ", 1)[-1] if value.lower().startswith("bearer ") else value)
@@ -135,8 +140,6 @@ class HttpSource(Source):
             yield _batch(pending, pending_pages, self.context.columns)
 
     def _request(self, client: Any, params: dict[str, Any]) -> Any:
-        import httpx
-
         opts = self.options
         attempt = 0
         while True:

@@ -15,9 +15,12 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 from pydantic import Field, model_validator
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import Source, SourceOptions, column_array, since_value
+from dativo_ingest.ingest.sources.base import Source, SourceNode, SourceOptions, column_array, since_value
 from dativo_ingest.logging import redact_text, register_secret
 
 
@@ -45,8 +48,6 @@ class SqlSource(Source):
     lineage_scheme: ClassVar[str]
 
     def _url(self):
-        from sqlalchemy.engine import make_url
-
         raw = self.options.url
         scheme = raw.split("://", 1)[0]
         if scheme not in self.schemes and scheme != self.driver_scheme:
@@ -61,8 +62,6 @@ class SqlSource(Source):
         return url
 
     def _engine(self):
-        from sqlalchemy import create_engine
-
         try:
             return create_engine(self._url(), connect_args=self._connect_args(), pool_pre_ping=False)
         except Exception as exc:  # driver missing, bad URL
@@ -80,14 +79,28 @@ class SqlSource(Source):
             parts = [url.database, "query_" + hashlib.sha256(self.options.query.encode()).hexdigest()[:12]]
         return namespace, ".".join(p for p in parts if p)
 
+    def lineage_node(self, source_type: str | None, object_name: str) -> SourceNode:
+        """Named by its own table (or query digest) and located by host, port and database, whatever
+        the contract calls it: jobs reading the same table share its node."""
+        url = self._url()
+        parts = self.dataset()[1].split(".")
+        return SourceNode(self.type_name, parts[-1], self._lineage_connection(url, parts))
+
+    def _lineage_connection(self, url: Any, parts: list[str]) -> dict[str, Any]:
+        """``parts``: the dataset name split (database, [schema,] table)."""
+        return {
+            "host": url.host or "localhost",
+            "port": url.port or self.default_port,
+            "database": url.database,
+            "table": parts[-1],
+        }
+
     default_port: ClassVar[int] = 0
 
     def fingerprint(self) -> None:
         return None
 
     def _sql(self, engine) -> tuple[str, dict[str, Any]]:
-        from sqlalchemy import inspect
-
         quote = engine.dialect.identifier_preparer.quote
         incremental = self.context.incremental
         if self.options.table:
@@ -119,8 +132,6 @@ class SqlSource(Source):
         return sql, params
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        from sqlalchemy import text
-        from sqlalchemy.exc import SQLAlchemyError
 
         engine = self._engine()
         size = self.context.batch_size

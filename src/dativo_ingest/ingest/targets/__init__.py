@@ -6,17 +6,15 @@ from pathlib import Path
 
 from dativo_ingest.ingest.jobconfig import JobConfig
 from dativo_ingest.ingest.targets.base import RUN_KEY, CommitInfo, Target, TargetDataset
+from dativo_ingest.ingest.targets.iceberg import IcebergTarget
+from dativo_ingest.ingest.targets.parquet import ParquetTarget
 
 
 def build_target(job: JobConfig, warehouse: Path, table: str) -> Target:
     """The target a job writes to (Iceberg in ``warehouse`` by default)."""
     config = job.target
     if config.type == "parquet":
-        from dativo_ingest.ingest.targets.parquet import ParquetTarget
-
         return ParquetTarget(job.resolve(config.path).resolve())  # normalised: one lineage id per folder
-    from dativo_ingest.ingest.targets.iceberg import IcebergTarget
-
     return IcebergTarget(
         config.catalog, warehouse, config.namespace, table, config.quarantine_table, config.file_size_mb
     )

@@ -16,8 +16,29 @@ from typing import Any
 
 import pyarrow as pa
 
-#: Snapshot-summary / marker property holding a run's idempotency key.
-RUN_KEY = "dativo.run-key"
+# ----- commit properties ----------------------------------------------------------------------
+# What a run's commit carries (the Iceberg snapshot summary, the Parquet target's run marker): written by
+# the run at its commit, read back for idempotent re-runs and cursor recovery. Every reader and writer
+# uses these names, never the strings.
+RUN_KEY = "dativo.run-key"  #: the run's idempotency key
+RUN_ID = "dativo.run-id"
+JOB = "dativo.job"  #: ``tenant/name``: the newest commit of a job is found by it
+CONTRACT_VERSION = "dativo.contract-version"
+ROWS_READ = "dativo.rows-read"
+ROWS_WRITTEN = "dativo.rows-written"
+ROWS_QUARANTINED = "dativo.rows-quarantined"
+CURSOR_FIELD = "dativo.cursor-field"  #: incremental runs only, like the three below
+CURSOR = "dativo.cursor"  #: JSON of the committed cursor value
+CURSOR_KEYS = "dativo.cursor-keys"  #: JSON list of the boundary identities (absent when too many)
+CURSOR_KEYS_COUNT = "dativo.cursor-keys-count"  #: how many boundary identities the run had
+SNAPSHOT_ID = "snapshot-id"  #: added by the readers (find_committed, last_commit): the commit's id
+
+# Table properties a run sets on the tables it writes.
+TABLE_CONTRACT_ID = "dativo.contract-id"
+TABLE_CONTRACT_VERSION = CONTRACT_VERSION
+TABLE_OWNER = "dativo.owner"
+TABLE_CLASSIFICATION = "dativo.classification"
+TABLE_QUARANTINE_OF = "dativo.quarantine-of"  #: on a quarantine table: the table it belongs to
 
 
 @dataclass

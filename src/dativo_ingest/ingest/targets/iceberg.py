@@ -12,8 +12,9 @@ Atomicity: while the run streams, valid rows are written as Parquet data files u
 ``data/`` folder, but no snapshot references them. At the end the schema change (if any), the table
 properties and every staged file land in ONE snapshot, in ONE catalog commit. A run killed before it
 leaves the table at its previous snapshot (the unreferenced files are orphans, removed by ordinary
-Iceberg orphan-file maintenance). The snapshot summary carries ``dativo.run-key``; a run whose key is
-already in the table's history is not committed again, so re-running the same run adds no rows.
+Iceberg orphan-file maintenance). The snapshot summary carries the run's commit properties (names in
+:mod:`.base`, the run key among them); a run whose key is already in the table's history is not
+committed again, so re-running the same run adds no rows.
 Quarantined rows go to ``<table>_quarantine`` in the same namespace, committed the same way just before
 the main table.
 """
@@ -29,11 +30,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+from pyiceberg.catalog import load_catalog
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.io.pyarrow import (  # type: ignore[attr-defined]
+    _dataframe_to_data_files,
+    _pyarrow_to_schema_without_ids,
+)
 
 from dativo_ingest.errors import TargetError
 from dativo_ingest.ingest.jobconfig import CatalogConfig
 from dativo_ingest.ingest.quarantine import QUARANTINE_SCHEMA
-from dativo_ingest.ingest.targets.base import RUN_KEY, CommitInfo, Target, TargetDataset
+from dativo_ingest.ingest.targets.base import (
+    JOB,
+    RUN_KEY,
+    SNAPSHOT_ID,
+    TABLE_QUARANTINE_OF,
+    CommitInfo,
+    Target,
+    TargetDataset,
+)
 from dativo_ingest.logging import get_logger, redact_text, register_secret
 
 log = get_logger(__name__)
@@ -66,8 +81,6 @@ def catalog_properties(config: CatalogConfig, warehouse: Path) -> dict[str, str]
 
 def load_catalog_for(config: CatalogConfig, warehouse: Path) -> Any:
     """An open pyiceberg catalog (errors translated)."""
-    from pyiceberg.catalog import load_catalog
-
     try:
         return load_catalog(config.name, **catalog_properties(config, warehouse))
     except TargetError:
@@ -95,8 +108,6 @@ class _StagedTable:
         self._schema_changes: list[tuple[str, Any]] = []
 
     def open(self, schema: pa.Schema, properties: dict[str, str]) -> list[str]:
-        from pyiceberg.exceptions import NoSuchTableError
-
         namespace = self.identifier.rsplit(".", 1)[0]
         try:
             self.catalog.create_namespace_if_not_exists(namespace)
@@ -135,8 +146,6 @@ class _StagedTable:
             self._flush()
 
     def _flush(self) -> None:
-        from pyiceberg.io.pyarrow import _dataframe_to_data_files
-
         if not self._buffer:
             return
         frame = pa.Table.from_batches(self._buffer)
@@ -155,8 +164,6 @@ class _StagedTable:
         pa.default_memory_pool().release_unused()  # hand the written buffer back: keeps peak RSS flat
 
     def commit(self, properties: dict[str, str]) -> str:
-        from pyiceberg.exceptions import CommitFailedException
-
         self._flush()
         for attempt in range(1, _COMMIT_ATTEMPTS + 1):
             try:
@@ -197,15 +204,13 @@ def _newest(table: Any, key: str, value: str) -> dict[str, str] | None:
         summary = snapshot.summary
         if summary is not None and summary[key] == value:
             props = {k: str(v) for k, v in summary.model_dump().items()}
-            props["snapshot-id"] = str(snapshot.snapshot_id)
+            props[SNAPSHOT_ID] = str(snapshot.snapshot_id)
             return props
     return None
 
 
 def _evolve(tx: Any, current: Any, target: pa.Schema, identifier: str) -> list[str]:
     """Stage the compatible changes from the table's schema to the contract's; refuse the rest."""
-    from pyiceberg.io.pyarrow import _pyarrow_to_schema_without_ids  # type: ignore[attr-defined]
-
     notes: list[str] = []
     existing = {f.name: f for f in current.fields}
     wanted = {f.name for f in target}
@@ -275,7 +280,7 @@ class IcebergTarget(Target):
         notes = self.main.open(schema, table_properties)
         if quarantine:
             self.quarantine = _StagedTable(self.catalog, self.quarantine_identifier, self.file_size_mb)
-            self.quarantine.open(QUARANTINE_SCHEMA, {"dativo.quarantine-of": self.identifier})
+            self.quarantine.open(QUARANTINE_SCHEMA, {TABLE_QUARANTINE_OF: self.identifier})
         return notes
 
     def find_committed(self, run_key: str) -> dict[str, str] | None:
@@ -284,14 +289,12 @@ class IcebergTarget(Target):
 
     def last_commit(self, job: str) -> dict[str, str] | None:
         table = self._table()
-        return _newest(table, "dativo.job", job) if table is not None else None
+        return _newest(table, JOB, job) if table is not None else None
 
     def _table(self) -> Any:
         """The main table (None when it does not exist yet)."""
         if self.main is not None:
             return self.main.table
-        from pyiceberg.exceptions import NoSuchTableError
-
         try:
             return self.catalog.load_table(self.identifier)
         except NoSuchTableError:

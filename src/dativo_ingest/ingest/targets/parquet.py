@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from dativo_ingest.errors import TargetError
 from dativo_ingest.fileio import atomic_write_text
 from dativo_ingest.ingest.quarantine import QUARANTINE_SCHEMA
-from dativo_ingest.ingest.targets.base import RUN_KEY, CommitInfo, Target, TargetDataset
+from dativo_ingest.ingest.targets.base import JOB, RUN_KEY, CommitInfo, Target, TargetDataset
 
 
 class _StagedFile:
@@ -91,7 +91,7 @@ class ParquetTarget(Target):
         )
         for marker in markers:
             props = json.loads(marker.read_text(encoding="utf-8"))
-            if props.get("dativo.job") == job:
+            if props.get(JOB) == job:
                 return props
         return None
 
