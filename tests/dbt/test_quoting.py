@@ -78,9 +78,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DBTGenera
 def test_unrecognised_placeholders_are_skipped_with_a_warning(generated: tuple[Path, DBTGenerator]) -> None:
     out, generator = generated
     assert generator.warnings == [
-        "qa-tickets: data_quality.expectations[7] (sql): query has unrecognised placeholder(s) "
+        "qa-tickets: data_quality.expectations[7]: query has unrecognised placeholder(s) "
         "{{ ref('elsewhere') }}; name the checked table with {object}, {table}, {model}, {{ model }} "
-        "or {{ this }}"
+        "or {{ this }}; enforced nowhere"
     ]
     models = (out / "models" / "staging" / "qa" / "_qa__models.yml").read_text()
     assert "{{" not in models and models.count("__model__") == 3
