@@ -1,8 +1,9 @@
 """The policy-filtered view of a contract that an AI agent receives (metadata only, never rows).
 
 Pure: from an asset, a policy and a requester to plain JSON-able data. Restricted fields are marked
-``restricted`` with their details withheld (``redact``) or left out (``hide``); expectations on them
-lose their values (``redact``) or disappear (``hide``).
+``restricted`` with their details withheld (``redact``) or left out (``hide``); expectations and checks
+(the contract's check list, :mod:`dativo_ingest.odcs.quality`) on them lose their values (``redact``) or
+disappear (``hide``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from dativo_ingest.odcs.quality import Check, contract_checks
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.fields import FieldInfo, asset_fields, treatment
 
@@ -188,11 +190,12 @@ def _quality_view(
     asset: Any, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
 ) -> dict[str, Any] | None:
     dq = asset.data_quality
-    if dq is None:
+    checks = contract_checks(asset).checks
+    if dq is None and not checks:
         return None
     seen = seen or _Treatments(asset, policy, requester)
     expectations = []
-    for exp in dq.expectations:
+    for exp in dq.expectations if dq is not None else []:
         entry = {k: v for k, v in exp.model_dump(mode="json").items() if v is not None}
         if exp.column:
             how, path = seen.of_column(exp.column)
@@ -211,10 +214,39 @@ def _quality_view(
             expectations.append(withheld)
             continue
         expectations.append(entry)
-    monitoring = dict(dq.monitoring) if dq.monitoring else None
+    monitoring = dict(dq.monitoring) if dq is not None and dq.monitoring else None
     if monitoring and seen.of_text(monitoring) != "show":
         monitoring = {"restricted": True} if seen.withheld_mode == "redact" else None
-    return {"monitoring": monitoring, "expectations": expectations}
+    return {"monitoring": monitoring, "expectations": expectations, "checks": _check_entries(checks, seen)}
+
+
+def _check_entries(checks: tuple[Check, ...], seen: _Treatments) -> list[dict[str, Any]]:
+    """Every check the contract asks for (the one vocabulary), treated like the columns they name."""
+    entries: list[dict[str, Any]] = []
+    for check in checks:
+        arguments = _json_ready(check.arguments())
+        how, path = seen.of_column(check.column) if check.column else ("show", None)
+        if how == "show" and arguments:
+            how = seen.of_text(arguments)
+        if how == "hide":
+            continue
+        entry: dict[str, Any] = {"kind": check.kind, "column": path if check.column else None}
+        if how == "redact":
+            entries.append({**entry, "restricted": True})
+            continue
+        entries.append(
+            {**entry, "arguments": arguments, "severity": check.severity, "written_at": check.origin.path}
+        )
+    return entries
+
+
+def _json_ready(value: Any) -> Any:
+    """Check arguments as JSON data (tuples as lists, empty values left out)."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items() if v not in (None, (), False, "")}
+    if isinstance(value, tuple):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 def governance_view(
