@@ -80,9 +80,9 @@ def diff(
     as_json: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
 ) -> None:
     """Classify the changes between two contract versions and the version bump they need."""
+    from dativo_ingest.changes import classify
     from dativo_ingest.contracts import suggested_version
     from dativo_ingest.registry.loading import load_pair
-    from dativo_ingest.rules import classify
 
     old_asset, new_asset = load_pair(_resolve(old, specs), _resolve(new, specs))
     result = classify(old_asset, new_asset, perspective=perspective, usage=_usage(lineage))
