@@ -121,7 +121,7 @@ def test_stdio_mcp_rechecks_revocation_per_call(stripe_registered, store):
 
 def test_context_dbt_names_are_the_generators(stripe_registered, stripe_asset, store):
     from dativo_ingest.ai_context_api import AIContextAPI
-    from dativo_ingest.dbt.naming import default_model_name
+    from dativo_ingest.dbt.node_names import default_model_name
 
     dbt = AIContextAPI().get_asset_context("stripe", "customers", requester="ai-agent-1")["dbt"]
     assert dbt["staging_model"] == default_model_name(stripe_asset) == "stg_stripe__customers"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dativo_ingest.dbt.columns import Column
-from dativo_ingest.dbt.naming import escape_string, jinja_text, quote, sql_string
+from dativo_ingest.dbt.quoting import escape_string, jinja_text, quote, sql_string
 from dativo_ingest.dbt.rules import Rule
 
 BUILTIN_KINDS = frozenset({"not_null", "unique", "accepted_values", "relationships"})
