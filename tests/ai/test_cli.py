@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dativo_ingest.cli.app import main
-from dativo_ingest.cli.serve import parse_since
+from dativo_ingest.cli.audit import parse_since
 from dativo_ingest.errors import UsageError
 
 

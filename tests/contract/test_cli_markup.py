@@ -64,7 +64,7 @@ def test_unexpected_error_is_markup_safe(
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("broke at [/x]")
 
-    monkeypatch.setattr("dativo_ingest.odcs.validation.validate_file", boom)
+    monkeypatch.setattr("dativo_ingest.cli.contract.validate_file", boom)  # where the command looks it up
     code, _, err = run(capsys, "contract", "validate", str(tmp_path / "a.yaml"))
     assert code == 1
     assert "error: RuntimeError: broke at [/x] (run with --debug" in err
