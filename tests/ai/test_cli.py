@@ -29,6 +29,14 @@ def test_keys_create_list_revoke(workspace, store, capsys):
     assert "requester" in capsys.readouterr().err
 
 
+def test_reserved_audit_names_cannot_get_keys(workspace, store, capsys):
+    for name in ("unauthenticated", "anonymous", "Anonymous"):
+        assert main(["keys", "create", name]) == 1
+        assert "reserved" in capsys.readouterr().err
+    assert main(["keys", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
 def test_audit_filters(stripe_registered, store, capsys):
     from dativo_ingest.ai_context_api import AIContextAPI, PolicyGuard
 
