@@ -3,7 +3,7 @@
 v2 is v1 with 2% of its properties touched: 0.5% removed, 0.5% added, 0.5% retyped and 0.5% made
 required. Figures:
 
-* in process: :func:`dativo_ingest.rules.classify` on the two loaded models (target < 100 ms), and the
+* in process: :func:`dativo_ingest.changes.classify` on the two loaded models (target < 100 ms), and the
   load of one contract file (YAML + model) for scale;
 * whole process: ``dativo contract diff v1 v2`` against ``datacontract breaking v1 v2``
   (datacontract-cli 1.2.8, installed into ``benchmarks/.work/datacontract-venv``) on the same pair in
@@ -125,8 +125,8 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true", help="do not run datacontract-cli")
     args = parser.parse_args()
 
+    from dativo_ingest.changes import classify
     from dativo_ingest.config import AssetDefinition
-    from dativo_ingest.rules import classify
     from dativo_ingest.yamlio import load_mapping
 
     v1_path, v2_path, counts = write_pair(args.properties)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dativo_ingest.changes import Change, Diff, Severity, UsageSource, classify
 from dativo_ingest.errors import BreakingChangeError
 from dativo_ingest.registry import ContractRegistry, ContractVersion, Version, required_version
-from dativo_ingest.rules import Change, Diff, Severity, UsageSource, classify
 
 __all__ = [
     "BreakingChangeError",

@@ -29,7 +29,7 @@ from dativo_ingest.dbt.documents import (
 from dativo_ingest.dbt.emit import dump_yaml, header
 from dativo_ingest.dbt.legacy import to_legacy
 from dativo_ingest.dbt.metadata import contract_id
-from dativo_ingest.dbt.naming import default_model_name, default_source_name, object_of, source_type_of
+from dativo_ingest.dbt.node_names import default_model_name, default_source_name, object_of, source_type_of
 from dativo_ingest.dbt.objects import object_views, single_view
 from dativo_ingest.dbt.options import DEFAULT_RESTRICTED, GenerationOptions
 from dativo_ingest.dbt.project import (

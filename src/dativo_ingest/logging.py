@@ -162,10 +162,17 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+def remove_handlers(logger: logging.Logger | None = None) -> None:
+    """Remove the handlers :func:`setup_logging` installed on ``logger`` (default: the root logger, where
+    ``libraries`` puts one); other handlers stay."""
+    target = logger if logger is not None else logging.getLogger()
+    for old in [h for h in target.handlers if getattr(h, "_dativo", False)]:
+        target.removeHandler(old)
+
+
 def _replace_handler(logger: logging.Logger, handler: logging.Handler) -> None:
     """Swap the handler a previous :func:`setup_logging` installed (others' handlers stay)."""
-    for old in [h for h in logger.handlers if getattr(h, "_dativo", False)]:
-        logger.removeHandler(old)
+    remove_handlers(logger)
     handler._dativo = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
 

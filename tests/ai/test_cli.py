@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dativo_ingest.cli.app import main
-from dativo_ingest.cli.serve import parse_since
+from dativo_ingest.cli.audit import parse_since
 from dativo_ingest.errors import UsageError
 
 
@@ -27,6 +27,14 @@ def test_keys_create_list_revoke(workspace, store, capsys):
     assert "no active API key" in capsys.readouterr().err
     assert main(["keys", "create", "bad name!"]) == 1
     assert "requester" in capsys.readouterr().err
+
+
+def test_reserved_audit_names_cannot_get_keys(workspace, store, capsys):
+    for name in ("unauthenticated", "anonymous", "Anonymous"):
+        assert main(["keys", "create", name]) == 1
+        assert "reserved" in capsys.readouterr().err
+    assert main(["keys", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_audit_filters(stripe_registered, store, capsys):

@@ -1,4 +1,5 @@
-"""Lineage and FinOps in the context, from the real components (the spec's Quick Start steps 4 and 5)."""
+"""Lineage, FinOps and dbt names in the context, from the real components (the spec's Quick Start steps
+4 and 5)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,41 @@ def test_tenant_scoped_requester_sees_only_its_tenants(stripe_registered, regist
     with pytest.raises(PermissionError):
         api.get_finops_context("globex", 24, requester="acme-bot")
     assert api.get_finops_context("acme", 24, requester="acme-bot")["run_count"] == 0
+
+
+def test_context_dbt_names_are_the_generators(stripe_registered, stripe_asset, store):
+    from dativo_ingest.ai_context_api import AIContextAPI
+    from dativo_ingest.dbt.node_names import default_model_name
+
+    dbt = AIContextAPI().get_asset_context("stripe", "customers", requester="ai-agent-1")["dbt"]
+    assert dbt["staging_model"] == default_model_name(stripe_asset) == "stg_stripe__customers"
+    assert dbt["source_ref"] == "source('raw_stripe', 'customers')"
+
+
+def test_unknown_nodes_are_answered_from_the_node_list_only_for_a_lineage_tracker(store):
+    from dativo_ingest.context.sources import LineageCache, default_lineage
+
+    tracker = default_lineage(store)
+    walked: list[str] = []
+    empty = {"available": True, "upstream": [], "downstream": []}
+
+    class Subclass(type(tracker)):  # a subclass is a tracker: its node list answers, no walk
+        def get_upstream_lineage(self, node_id: str, **kwargs):
+            walked.append(node_id)
+            return super().get_upstream_lineage(node_id, **kwargs)
+
+    assert LineageCache().get(Subclass(store), "source://nowhere/none", 3) == empty
+    assert walked == []
+
+    class LineageTracker:  # same name, not the real tracker: its graph is walked, never listed
+        repository = tracker.repository
+
+        def get_upstream_lineage(self, node_id: str, max_depth: int):
+            walked.append(node_id)
+            return []
+
+        def get_downstream_lineage(self, node_id: str, max_depth: int):
+            return []
+
+    assert LineageCache().get(LineageTracker(), "source://nowhere/none", 3) == empty
+    assert walked == ["source://nowhere/none"]

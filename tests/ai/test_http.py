@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -131,6 +132,18 @@ def test_error_codes_and_openapi(served):
         "/v1/assets/{source_type}/{object_name}/lineage",
     } <= set(spec["paths"])
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+def test_openapi_documents_the_error_shape(served):
+    url, _ = served
+    doc = httpx.get(f"{url}/openapi.json").json()
+    for path, method in (("/v1/search", "get"), ("/v1/sql/check", "post"), ("/v1/whoami", "get")):
+        responses = doc["paths"][path][method]["responses"]
+        ref = responses["422"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/ErrorBody")
+    schema = doc["components"]["schemas"]["ErrorBody"]
+    assert {"error", "message"} <= set(schema["required"]) and "location" in schema["properties"]
+    assert "HTTPValidationError" not in json.dumps(doc)
 
 
 def test_concurrent_requests_are_all_audited(served, store):

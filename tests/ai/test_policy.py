@@ -1,6 +1,10 @@
-"""Policy config, rules, field treatment and the guard's audit trail."""
+"""Policy config, rules, field treatment, the guard's audit trail and path scrubbing; key ids are
+policy core (no import of the server)."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +12,8 @@ from dativo_ingest.errors import ConfigError
 from dativo_ingest.policy import AccessRequest, evaluate, load_policy
 from dativo_ingest.policy.views import asset_context
 from tests.ai.conftest import audit_rows, make_asset
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "dativo_ingest"
 
 
 def req(requester, classes=(), tenant=None):
@@ -121,3 +127,32 @@ def test_check_access_is_recorded(store):
     rows = audit_rows(store)
     assert [(r["requester"], r["allowed"]) for r in rows] == [("a", True), ("a", False), ("z", False)]
     assert all(r["action"] == "check_access" for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cannot read /srv/dativo/specs/secret.yaml", "cannot read <server path>"),
+        ("cannot read C:\\data\\specs\\x.yaml", "cannot read <server path>"),
+        ("error:/srv/data/x.csv", "error:<server path>"),
+        ("fetch https://api.x.com/v1/foo failed", "fetch https://api.x.com/v1/foo failed"),
+        ("see http://localhost:8080/a/b", "see http://localhost:8080/a/b"),
+    ],
+)
+def test_scrub_paths_removes_server_paths_and_keeps_urls(text, expected):
+    from dativo_ingest.policy.guard import scrub_paths
+
+    assert scrub_paths(text) == expected
+
+
+def test_key_ids_live_in_the_policy_core():
+    from dativo_ingest.policy import keyids
+    from dativo_ingest.server import keys
+
+    assert keys.key_id_of is keyids.key_id_of and keys.PREFIX == keyids.PREFIX
+    assert keyids.key_id_of("dtv_0a1b2c_secret_with_underscores") == "0a1b2c"
+    assert keyids.key_id_of("dtv_NOTHEX_secret") is None and keyids.key_id_of(None) is None
+    for module in (SRC / "policy").glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("dativo_ingest.server"), (module.name, node.module)

@@ -1,4 +1,4 @@
-"""Regression tests for the query-time enforcement review (fail closed).
+"""Query-time enforcement fails closed: no query shape gets a restricted value out.
 
 Every rewrite is executed on real DuckDB against tables that hold a secret value in their restricted
 columns; the secret must never come back. Tables resolve through the real catalog (registry + index).
@@ -365,7 +365,7 @@ def test_http_sql_check_answers_422_for_deep_or_huge_queries(stripe_registered, 
                 assert r.status_code == 422, (path, r.status_code, r.text[:200])
 
 
-# functions that run SQL given as text or read files (review of the split): refused unless vetted
+# functions that run SQL given as text or read files: refused unless vetted
 @pytest.mark.parametrize(
     ("sql", "dialect"),
     [

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from pathlib import Path
 
 import pytest
 
 from dativo_ingest.cli.app import main
-from dativo_ingest.logging import get_logger, setup_logging
+from dativo_ingest.logging import get_logger, remove_handlers, setup_logging
 
 
 @pytest.fixture(autouse=True)
 def _restore_logging():
     yield
     setup_logging(level="WARNING", stream=io.StringIO(), libraries=None)
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_dativo", False)]:
-        root.removeHandler(handler)
+    remove_handlers()
 
 
 def test_error_lines_redact_credentials(

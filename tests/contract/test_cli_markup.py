@@ -64,15 +64,19 @@ def test_unexpected_error_is_markup_safe(
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("broke at [/x]")
 
-    monkeypatch.setattr("dativo_ingest.odcs.validation.validate_file", boom)
+    monkeypatch.setattr("dativo_ingest.cli.contract.validate_file", boom)  # where the command looks it up
     code, _, err = run(capsys, "contract", "validate", str(tmp_path / "a.yaml"))
     assert code == 1
     assert "error: RuntimeError: broke at [/x] (run with --debug" in err
 
 
-def test_run_summary_table_is_markup_safe(capsys: pytest.CaptureFixture[str]) -> None:
-    from dativo_ingest.cli.run import _summary
-
-    _summary({"job_name": "[bold]job", "status": "failed", "error": "bad row [/x]"})
-    out = capsys.readouterr().out
-    assert "[bold]job" in out and "bad row [/x]" in out
+def test_run_summary_table_is_markup_safe(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATIVO_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "[bold]job.yaml").write_text("name: x\nsource: [/x\n", encoding="utf-8")
+    code, out, _ = run(capsys, "run", "--job-dir", "jobs")
+    assert code == 1
+    assert "[bold]job failed" in out and "jobs/[bold]job.yaml:3: malformed YAML" in out

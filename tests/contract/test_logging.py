@@ -8,7 +8,14 @@ import logging
 
 import pytest
 
-from dativo_ingest.logging import get_logger, redact, redact_text, register_secret, setup_logging
+from dativo_ingest.logging import (
+    get_logger,
+    redact,
+    redact_text,
+    register_secret,
+    remove_handlers,
+    setup_logging,
+)
 
 
 @pytest.mark.parametrize(
@@ -87,5 +94,4 @@ def test_other_libraries_warnings_go_through_the_redacting_handler() -> None:
         assert "libpw" not in stream.getvalue() and "chatty" not in stream.getvalue()
     finally:
         setup_logging(stream=io.StringIO(), libraries=None)
-        for handler in [h for h in logging.getLogger().handlers if getattr(h, "_dativo", False)]:
-            logging.getLogger().removeHandler(handler)
+        remove_handlers()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from dativo_ingest.changes import classify
 from dativo_ingest.config import AssetDefinition
 from dativo_ingest.errors import ContractValidationError
 from dativo_ingest.odcs.validation import validate_asset, validate_file
-from dativo_ingest.rules import classify
 from dativo_ingest.yamlio import load_file
 from tests.conftest import reference_dir
 

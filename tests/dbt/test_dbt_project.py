@@ -132,9 +132,9 @@ def test_manifest_import_records_columns_each_model_reads(project: Path, good_bu
 
 def test_usage_looks_through_generated_staging_models(project: Path, good_build, workspace: Path) -> None:
     """A column only dativo's staging model selects is unused; marts and direct exposures are users."""
+    from dativo_ingest.changes import classify
     from dativo_ingest.dbt.manifest import load_manifest, record_lineage
     from dativo_ingest.lineage import LineageTracker, StoreUsageSource
-    from dativo_ingest.rules import classify
 
     graph = load_manifest(project / "target" / "manifest.json")
     assert {n.name for n in graph.of_type("model") if n.generated} == {

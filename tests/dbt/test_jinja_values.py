@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from dativo_ingest.config import AssetDefinition
-from dativo_ingest.dbt.naming import jinja_text
+from dativo_ingest.dbt.quoting import jinja_text
 from dativo_ingest.dbt_integration import DBTGenerator, ProjectConfig
 from tests.dbt.dbt_runner import run_dbt
 

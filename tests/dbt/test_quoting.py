@@ -13,7 +13,7 @@ import pytest
 
 from dativo_ingest.config import AssetDefinition
 from dativo_ingest.dbt.datatests import data_test_definitions
-from dativo_ingest.dbt.naming import sql_string
+from dativo_ingest.dbt.quoting import sql_string
 from dativo_ingest.dbt_integration import DBTGenerator, ProjectConfig
 from tests.dbt.dbt_runner import run_dbt
 

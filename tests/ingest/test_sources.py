@@ -219,9 +219,9 @@ def test_http_errors_never_show_secrets_of_the_url(
     from tests.ingest.helpers import write_contract, write_job
 
     PagedCustomersApi.fail_first = 0  # the server answers 401: no Authorization header
-    monkeypatch.setenv("REVIEW_TOKEN", "TopSecret99tok")
+    monkeypatch.setenv("SOURCE_TOKEN", "TopSecret99tok")
     write_contract(workspace)
-    url = api_server + "?api_key=${REVIEW_TOKEN}&token=literalTok42"
+    url = api_server + "?api_key=${SOURCE_TOKEN}&token=literalTok42"
     job = write_job(workspace, {"source": {"type": "http", "url": url}, "lineage": {"enabled": False}})
     with pytest.raises(SourceError) as caught:
         run_job(load_job(job))

@@ -6,10 +6,10 @@ import json
 import multiprocessing
 from pathlib import Path
 
+from dativo_ingest.changes import Severity
 from dativo_ingest.config import AssetDefinition
 from dativo_ingest.contracts import BreakingChangeError, ContractManager
 from dativo_ingest.registry import Version
-from dativo_ingest.rules import Severity
 from tests.registry.conftest import contract
 
 WORKERS = 6

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dativo_ingest.changes import Severity
 from dativo_ingest.errors import UsageError
 from dativo_ingest.registry import Version, required_version, satisfies, sort_versions
-from dativo_ingest.rules import Severity
 
 
 def test_numeric_ordering() -> None:

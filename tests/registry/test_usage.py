@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from dativo_ingest.changes import Severity, StaticUsage, UsageSource, classify
 from dativo_ingest.contracts import BreakingChangeError, ContractManager
-from dativo_ingest.rules import Severity, StaticUsage, UsageSource, classify
 from tests.registry.conftest import contract
 
 

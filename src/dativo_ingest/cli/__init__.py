@@ -2,9 +2,9 @@
 
 import sys
 
+from dativo_ingest.cli.app import main as run
+
 
 def main() -> None:
     """Console-script entry point."""
-    from dativo_ingest.cli.app import main as run
-
     sys.exit(run())

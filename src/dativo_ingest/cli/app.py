@@ -1,33 +1,155 @@
 """The ``dativo`` command: a typer app whose command groups live one per module in this package.
 
-Interfaces stay thin: parse options, call one service, render the result. Each command module exposes
-``register(app)``; add it to :data:`COMMAND_MODULES`. Heavy libraries (pyiceberg, dbt, FastAPI) are
-imported inside the commands that need them, so ``dativo --help`` stays fast.
+Interfaces stay thin: parse options, call one service, render the result. Each command module imports
+what it needs at its top and exposes ``register(app)``, which adds its commands to a typer app.
+
+``dativo --help`` stays fast because the root group imports a command's module only when that command
+is invoked (click's "lazy loading subcommands" pattern, on typer's group): :data:`COMMANDS` names every
+command, the module that registers it and the help line the listing shows, so listing the commands
+imports none of them. A new command is a module with ``register(app)`` and one line in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import sys
 import traceback
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import typer
+import typer.main
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from dativo_ingest.errors import DativoError
+from dativo_ingest.logging import redact_text, setup_logging
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "dativo_ingest.cli.contract",
-    "dativo_ingest.cli.contract_registry",
-    "dativo_ingest.cli.finops",
-    "dativo_ingest.cli.lineage",
-    "dativo_ingest.cli.dbt",
-    "dativo_ingest.cli.run",
-    "dativo_ingest.cli.demo",
-    "dativo_ingest.cli.serve",
-)
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A command (or command group) whose module is imported when the command is invoked."""
+
+    #: The module whose ``register(app)`` adds the command.
+    module: str
+    #: What the parent's ``--help`` lists for it; None imports the module to read the command's own help.
+    help: str | None = None
+
+
+#: Every ``dativo`` command, in ``dativo --help`` order; the help lines equal each command's own help
+#: (tests/contract/test_cli_startup.py keeps them so).
+COMMANDS: dict[str, LazyCommand] = {
+    "run": LazyCommand(
+        "dativo_ingest.cli.run",
+        "Ingest through the contract: validate, quarantine, commit once to Iceberg, record lineage and cost.",
+    ),
+    "demo": LazyCommand(
+        "dativo_ingest.cli.demo",
+        "The first command to run: a complete, offline tour of dativo in a new folder.",
+    ),
+    "serve": LazyCommand(
+        "dativo_ingest.cli.serve",
+        "Serve the AI context API over HTTP (OpenAPI at /openapi.json) and MCP at /mcp, behind API keys.",
+    ),
+    "mcp": LazyCommand(
+        "dativo_ingest.cli.serve",
+        "Run the MCP server: over stdio as the requester bound to the API key, or over streamable HTTP.",
+    ),
+    "audit": LazyCommand("dativo_ingest.cli.audit", "Show recorded policy decisions (oldest first)."),
+    "contract": LazyCommand(
+        "dativo_ingest.cli.contract", "Validate, convert, version and diff data contracts."
+    ),
+    "finops": LazyCommand(
+        "dativo_ingest.cli.finops", "Run costs: attribution reports and FOCUS billing export."
+    ),
+    "lineage": LazyCommand("dativo_ingest.cli.lineage", "Query and export the lineage graph."),
+    "dbt": LazyCommand(
+        "dativo_ingest.cli.dbt", "Generate dbt projects from contracts and import dbt manifests."
+    ),
+    "keys": LazyCommand(
+        "dativo_ingest.cli.keys", "Create, list and revoke API keys (each bound to one requester)."
+    ),
+}
+
+#: ``ctx.meta`` key set while a group renders its help (its command listing needs only help lines).
+_LISTING = "dativo_ingest.cli.listing"
+
+
+@functools.cache
+def commands_of(module: str) -> Mapping[str, Any]:
+    """The click commands ``module``'s ``register(app)`` adds, by name (imported once per process)."""
+    holder = typer.Typer()
+    importlib.import_module(module).register(holder)
+    return dict(typer.main.get_group(holder).commands)
+
+
+class _Commands(MutableMapping[str, Any]):
+    """A group's commands: the ones added to it, then the lazy ones, each loaded on first access."""
+
+    def __init__(self, added: MutableMapping[str, Any], lazy: Mapping[str, LazyCommand]) -> None:
+        self._added = added
+        self._lazy = lazy
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._added:
+            return self._added[name]
+        if name in self._lazy:
+            return commands_of(self._lazy[name].module)[name]
+        raise KeyError(name)
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._added[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._added[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._added
+        yield from (name for name in self._lazy if name not in self._added)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class LazyGroup(TyperGroup):
+    """A typer group that imports a command's module when the command is invoked.
+
+    Subclasses set :attr:`lazy_commands`. Listing the commands (``--help``, a misspelt command's "did you
+    mean") uses their names and help lines; only a command that runs (or shows its own help) is imported.
+    """
+
+    lazy_commands: ClassVar[Mapping[str, LazyCommand]] = {}
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.commands, self.lazy_commands)
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        entry = self.lazy_commands.get(cmd_name)
+        if ctx.meta.get(_LISTING) and entry is not None and entry.help is not None:
+            return TyperCommand(cmd_name, help=entry.help)  # a help line for the listing, nothing imported
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            ctx.meta.pop(_LISTING, None)
+
+
+class DativoGroup(LazyGroup):
+    """The root ``dativo`` group: :data:`COMMANDS`."""
+
+    lazy_commands = COMMANDS
+
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -35,6 +157,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(
     name="dativo",
     help="Contract-governed ingestion into Iceberg, with dbt, lineage, FinOps and a governed AI context API.",
+    cls=DativoGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -53,8 +176,6 @@ def _root(
         False, "--log-json", envvar="DATIVO_LOG_JSON", help="Log one JSON object per line."
     ),
 ) -> None:
-    from dativo_ingest.logging import setup_logging
-
     _state["debug"] = debug
     level = log_level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -75,25 +196,17 @@ def esc(value: object) -> str:
 
 def _print_traceback() -> None:
     """The current exception's traceback on stderr, secrets redacted (``--debug``)."""
-    from dativo_ingest.logging import redact_text
-
     sys.stderr.write(redact_text(traceback.format_exc()))
 
 
 def _print_error(message: str) -> None:
     """One red ``error:`` line on stderr, secrets redacted, user text printed verbatim."""
-    from dativo_ingest.logging import redact_text
-
     err_console.print(f"[bold red]error:[/] {esc(redact_text(message))}", highlight=False, soft_wrap=True)
 
 
 def print_json(data: object) -> None:
     """Write ``data`` as indented JSON to stdout (no colour, no wrapping)."""
     sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
-
-
-for _module in COMMAND_MODULES:
-    importlib.import_module(_module).register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,9 +7,27 @@ from typing import Any
 
 import typer
 
-from dativo_ingest.cli.app import console, esc, print_json
+from dativo_ingest.cli.app import LazyCommand, LazyGroup, console, esc, print_json
+from dativo_ingest.config import AssetDefinition
+from dativo_ingest.errors import UsageError
+from dativo_ingest.fileio import atomic_write_text
+from dativo_ingest.odcs.validation import validate_file
+from dativo_ingest.yamlio import dumps
 
-contract_app = typer.Typer(help="Validate, convert, version and diff data contracts.", no_args_is_help=True)
+
+class ContractGroup(LazyGroup):
+    """``dativo contract``: validate and convert here; the registry commands in
+    :mod:`dativo_ingest.cli.contract_registry`, imported only when one of them runs."""
+
+    lazy_commands = {
+        name: LazyCommand("dativo_ingest.cli.contract_registry")
+        for name in ("save", "diff", "history", "check")
+    }
+
+
+contract_app = typer.Typer(
+    cls=ContractGroup, help="Validate, convert, version and diff data contracts.", no_args_is_help=True
+)
 
 FORMATS = ("odcs-3.0.2", "odcs-3.1.0", "dativo")
 
@@ -21,8 +39,6 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Validate contracts against the official ODCS schema and dativo's rules (exit 1 if any is invalid)."""
-    from dativo_ingest.odcs.validation import validate_file
-
     results: list[dict[str, Any]] = []
     for path in paths:
         _, report = validate_file(path, strict=strict)
@@ -64,11 +80,6 @@ def convert(
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
 ) -> None:
     """Convert a contract to official ODCS (v3.0.2 or v3.1.0) or to the dativo authoring format."""
-    from dativo_ingest.config import AssetDefinition
-    from dativo_ingest.errors import UsageError
-    from dativo_ingest.fileio import atomic_write_text
-    from dativo_ingest.yamlio import dumps
-
     if to not in FORMATS:
         raise UsageError(f"--to must be one of {', '.join(FORMATS)}, got '{to}'")
     asset = AssetDefinition.from_yaml(path)

@@ -1,15 +1,27 @@
-"""``dativo contract save|diff|history|check``: the versioned registry and its CI gate."""
+"""``dativo contract save|diff|history|check``: the versioned registry and its CI gate.
+
+:class:`dativo_ingest.cli.contract.ContractGroup` imports this module when one of these commands runs.
+"""
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import typer
 
+from dativo_ingest.changes import classify
 from dativo_ingest.cli.app import console, esc, print_json
-from dativo_ingest.cli.contract import contract_app
+from dativo_ingest.contracts import ContractManager, suggested_version
+from dativo_ingest.errors import ContractNotFoundError, UsageError
+from dativo_ingest.fileio import atomic_write_text
+from dativo_ingest.registry import ContractRegistry
+from dativo_ingest.registry.check import check_file
+from dativo_ingest.registry.loading import load_contract, load_pair
+from dativo_ingest.workspace import Workspace
 
 SPECS_HELP = "Registry directory (default: the workspace's specs/)."
 PERSPECTIVE_HELP = "spec (the spec's bump rules), consumer or producer."
@@ -20,14 +32,15 @@ STYLE = {"major": "red", "minor": "yellow", "patch": "cyan", "none": "dim"}
 def _specs(specs: Path | None) -> Path:
     if specs is not None:
         return specs
-    from dativo_ingest.workspace import Workspace
-
     return Workspace.current().specs
 
 
 def _usage(lineage: bool) -> Any:
     if not lineage:
         return None
+    # The one import left inside a function: the lineage store (SQLAlchemy) is needed only with
+    # --lineage, and importing it for every contract command would add about a third of a second to
+    # `dativo contract diff` (benchmarks/bench_contract_diff.py times the whole process).
     from dativo_ingest.lineage import StoreUsageSource
 
     return StoreUsageSource()
@@ -36,12 +49,9 @@ def _usage(lineage: bool) -> Any:
 def _author(author: str | None) -> str:
     if author:
         return author
-    import getpass
-
     return os.environ.get("DATIVO_AUTHOR") or getpass.getuser()
 
 
-@contract_app.command("save")
 def save(
     path: Path = typer.Argument(..., help="Contract file to save as a new version."),
     author: str | None = typer.Option(
@@ -53,9 +63,6 @@ def save(
     as_json: bool = typer.Option(False, "--json", help="Print the saved version as JSON."),
 ) -> None:
     """Save a contract into the registry; refuse a version bump smaller than its changes need."""
-    from dativo_ingest.contracts import ContractManager
-    from dativo_ingest.registry.loading import load_contract
-
     manager = ContractManager(specs_dir=_specs(specs), usage=_usage(lineage))
     saved = manager.save_contract(load_contract(path), author=_author(author), force=force)
     if as_json:
@@ -70,7 +77,6 @@ def save(
     _print_changes(saved.changes)
 
 
-@contract_app.command("diff")
 def diff(
     old: str = typer.Argument(..., help="Old contract: a file, or SOURCE/OBJECT[@VERSION] in the registry."),
     new: str = typer.Argument(..., help="New contract: a file, or SOURCE/OBJECT[@VERSION] in the registry."),
@@ -80,10 +86,6 @@ def diff(
     as_json: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
 ) -> None:
     """Classify the changes between two contract versions and the version bump they need."""
-    from dativo_ingest.contracts import suggested_version
-    from dativo_ingest.registry.loading import load_pair
-    from dativo_ingest.rules import classify
-
     old_asset, new_asset = load_pair(_resolve(old, specs), _resolve(new, specs))
     result = classify(old_asset, new_asset, perspective=perspective, usage=_usage(lineage))
     data = result.to_dict()
@@ -106,9 +108,6 @@ def _resolve(ref: str, specs: Path | None) -> Path:
     candidate = Path(ref)
     if candidate.is_file():
         return candidate
-    from dativo_ingest.errors import UsageError
-    from dativo_ingest.registry import ContractRegistry
-
     name, _, version = ref.partition("@")
     source, _, obj = name.partition("/")
     if not source or not obj or "/" in obj:
@@ -121,7 +120,6 @@ def _resolve(ref: str, specs: Path | None) -> Path:
     return snapshot if snapshot.is_file() else entry.path  # type: ignore[return-value]
 
 
-@contract_app.command("history")
 def history(
     source_type: str = typer.Argument(..., help="Source type, e.g. stripe."),
     object_name: str = typer.Argument(..., help="Object, e.g. customers."),
@@ -129,9 +127,6 @@ def history(
     as_json: bool = typer.Option(False, "--json", help="Print the history as JSON."),
 ) -> None:
     """The saved versions of a contract, newest first, with author, time and change type."""
-    from dativo_ingest.contracts import ContractManager
-    from dativo_ingest.errors import ContractNotFoundError
-
     entries = ContractManager(specs_dir=_specs(specs)).get_contract_history(source_type, object_name)
     if not entries:
         raise ContractNotFoundError(f"no contract {source_type}/{object_name} in the registry")
@@ -146,7 +141,6 @@ def history(
         console.print(f"{esc(row)}  ({len(entry.changes)} change(s)){forced}", highlight=False)
 
 
-@contract_app.command("check")
 def check(
     paths: list[Path] = typer.Argument(
         ..., help="Contract files to check (e.g. the ones a pull request changes)."
@@ -158,8 +152,6 @@ def check(
     junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report here."),
 ) -> None:
     """CI gate: exit 1 when a contract changes without the version bump its changes need."""
-    from dativo_ingest.registry.check import check_file
-
     usage = _usage(lineage)
     results = [check_file(p, against, perspective=perspective, usage=usage) for p in paths]
     if junit is not None:
@@ -192,10 +184,6 @@ def _print_changes(changes: list[Any], limit: int = 200) -> None:
 
 def _write_junit(path: Path, results: list[Any]) -> None:
     """Write a ``<testsuite>`` with a failing ``<testcase>`` per contract whose bump is too small."""
-    from xml.etree import ElementTree as ET
-
-    from dativo_ingest.fileio import atomic_write_text
-
     failures = sum(not r.ok for r in results)
     suite = ET.Element("testsuite", name="dativo contract check", tests=str(len(results)),
                        failures=str(failures), errors="0")  # fmt: skip
@@ -214,4 +202,7 @@ def _write_junit(path: Path, results: list[Any]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Commands are attached to ``contract_app``, which ``dativo_ingest.cli.contract`` registers."""
+    app.command("save")(save)
+    app.command("diff")(diff)
+    app.command("history")(history)
+    app.command("check")(check)

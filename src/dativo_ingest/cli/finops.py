@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from dativo_ingest.cli.app import console, esc, print_json
+from dativo_ingest.costs.periods import since_hours
 from dativo_ingest.errors import UsageError
+from dativo_ingest.finops import cost_report, export_focus
 
 finops_app = typer.Typer(
     help="Run costs: attribution reports and FOCUS billing export.", no_args_is_help=True
@@ -95,9 +99,6 @@ def report(
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Costs of finished runs grouped by tenant, job or cost centre; totals equal the sum of the runs."""
-    from dativo_ingest.costs.periods import since_hours
-    from dativo_ingest.finops import cost_report
-
     if fmt not in ("table", "csv", "json"):
         raise UsageError(f"must be table, csv or json; got {fmt!r}", field="format")
     hours = since_hours(since) if since else None
@@ -113,9 +114,6 @@ def report(
         writer.writerows(rows)
         sys.stdout.write(buffer.getvalue())
         return
-    from rich.console import Console
-    from rich.table import Table
-
     out = console if console.is_terminal else Console(width=250, soft_wrap=True)  # pipes: no truncation
     window = f" since {result['since']}" if result["since"] else ""
     table = Table(title=esc(f"FinOps costs by {by}{window} (USD)"), show_footer=True)
@@ -138,8 +136,6 @@ def export(
     tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's runs."),
 ) -> None:
     """Write the month's charges as a FOCUS 1.2 cost and usage file."""
-    from dativo_ingest.finops import export_focus
-
     if fmt != "focus":
         raise UsageError(f"must be focus; got {fmt!r}", field="format")
     result = export_focus(period, out, tenant_id=tenant)

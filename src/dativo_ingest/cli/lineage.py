@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,15 +10,15 @@ import typer
 
 from dativo_ingest.cli.app import console, esc, print_json
 from dativo_ingest.errors import UsageError
+from dativo_ingest.fileio import atomic_write_text
+from dativo_ingest.lineage import LineageTracker
 
 lineage_app = typer.Typer(help="Query and export the lineage graph.", no_args_is_help=True)
 
 FORMATS = ("openlineage", "mermaid", "dot")
 
 
-def _tracker() -> Any:
-    from dativo_ingest.lineage import LineageTracker
-
+def _tracker() -> LineageTracker:
     return LineageTracker()
 
 
@@ -90,10 +91,6 @@ def export(
     out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
 ) -> None:
     """Export the graph as Mermaid or DOT, or a recorded run as a spec-valid OpenLineage RunEvent."""
-    import json
-
-    from dativo_ingest.fileio import atomic_write_text
-
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}", field="--format")
     tracker = _tracker()

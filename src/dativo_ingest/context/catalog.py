@@ -213,7 +213,7 @@ class Catalog:
         table ingestion writes by default (``<source>_<object>``, in any namespace), and a bare object
         name when exactly one source has it.
         """
-        from dativo_ingest.dbt.naming import default_model_name
+        from dativo_ingest.dbt.node_names import default_model_name
 
         name, db = table.name, table.db
         lower = name.lower()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dativo_ingest.dbt.columns import Column
-from dativo_ingest.dbt.naming import escape_string, jinja_text, quote, sql_string
+from dativo_ingest.dbt.quoting import escape_string, jinja_text, quote, sql_string
 from dativo_ingest.dbt.rules import MODEL_PLACEHOLDER, Rule
 from dativo_ingest.odcs.quality import OPERATORS
 
@@ -253,7 +253,7 @@ where check_value is null or not ({{ condition }})
 """
 
 
-#: Jinja turning the ``pattern`` argument into a string literal (see naming.escape_string).
+#: Jinja turning the ``pattern`` argument into a string literal (see quoting.escape_string).
 _PATTERN_LITERAL = {
     "standard": """{{ "'" ~ pattern | replace("'", "''") ~ "'" }}""",
     "snowflake": """{{ "'" ~ pattern | replace("\\\\", "\\\\\\\\") | replace("'", "''") ~ "'" }}""",

@@ -9,16 +9,15 @@ from typing import Any
 from dativo_ingest.dbt.columns import Column, plan_columns
 from dativo_ingest.dbt.datatests import column_tests, masked_tests, table_tests
 from dativo_ingest.dbt.metadata import column_config, contract_meta, contract_tags
-from dativo_ingest.dbt.naming import (
+from dativo_ingest.dbt.node_names import (
     default_model_name,
     default_source_name,
-    jinja_text,
-    needs_quoting,
     object_of,
     slug,
     source_type_of,
 )
 from dativo_ingest.dbt.options import GenerationOptions
+from dativo_ingest.dbt.quoting import jinja_text, needs_quoting
 from dativo_ingest.dbt.rules import RuleSet, contract_rules
 from dativo_ingest.errors import DbtError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dativo_ingest.dbt.naming import slug
+from dativo_ingest.dbt.node_names import slug
 from dativo_ingest.odcs.convert import default_contract_id
 
 

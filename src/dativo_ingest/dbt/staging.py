@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dativo_ingest.dbt.columns import Column, plan_columns
-from dativo_ingest.dbt.naming import object_of, quote, sql_string
+from dativo_ingest.dbt.node_names import object_of
 from dativo_ingest.dbt.options import GenerationOptions
+from dativo_ingest.dbt.quoting import quote, sql_string
 from dativo_ingest.dbt.types import string_type
 from dativo_ingest.errors import DbtError
 

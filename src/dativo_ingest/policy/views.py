@@ -278,7 +278,7 @@ def governance_view(
 
 def dbt_names(asset: Any) -> dict[str, Any]:
     """The dbt source and staging model names the dbt generator gives this contract."""
-    from dativo_ingest.dbt.naming import default_model_name, default_source_name, object_of
+    from dativo_ingest.dbt.node_names import default_model_name, default_source_name, object_of
 
     source, table = default_source_name(asset), object_of(asset)
     return {

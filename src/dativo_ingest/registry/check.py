@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dativo_ingest.changes import Diff, classify
 from dativo_ingest.errors import UsageError
 from dativo_ingest.registry.registry import ContractRegistry
 from dativo_ingest.registry.semver import Version, required_version, satisfies
-from dativo_ingest.rules import Diff, classify
 
 
 @dataclass

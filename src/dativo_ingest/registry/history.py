@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dativo_ingest.changes.base import Change
 from dativo_ingest.logging import get_logger
-from dativo_ingest.rules.base import Change
 
 logger = get_logger(__name__)
 

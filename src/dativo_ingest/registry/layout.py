@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dativo_ingest.fileio import atomic_write_text
-from dativo_ingest.registry.names import check_name
+from dativo_ingest.registry.path_segments import check_name
 from dativo_ingest.registry.semver import Version
 
 REGISTRY_DIR = ".registry"

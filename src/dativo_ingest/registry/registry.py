@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dativo_ingest.changes import Diff, Severity, classify
 from dativo_ingest.errors import BreakingChangeError, ContractNotFoundError, ContractValidationError
 from dativo_ingest.fileio import atomic_write_text, locked
 from dativo_ingest.registry.history import ContractVersion, append_entry, read_history
 from dativo_ingest.registry.layout import Layout, objects_in, source_dirs
 from dativo_ingest.registry.semver import Version, required_version, satisfies
-from dativo_ingest.rules import Diff, Severity, classify
 
 #: Changes listed in a BreakingChangeError message (all are on the exception's ``changes``).
 SHOWN_CHANGES = 5

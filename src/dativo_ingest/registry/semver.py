@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from functools import total_ordering
 
+from dativo_ingest.changes.base import Severity
 from dativo_ingest.errors import UsageError
-from dativo_ingest.rules.base import Severity
 
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 
-from dativo_ingest.dbt.naming import needs_quoting
+from dativo_ingest.dbt.quoting import needs_quoting
 from dativo_ingest.policy.sql.governance import Governed, physical
 from dativo_ingest.policy.sql.limits import SQLTooComplexError
 

@@ -1,4 +1,5 @@
-"""Names of generated dbt nodes and files, and identifier quoting per adapter."""
+"""Quoting for generated SQL and YAML, per adapter: identifiers, string literals, and text dbt's Jinja
+renders back verbatim. What the generated nodes are called is :mod:`dativo_ingest.dbt.node_names`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 import re
 from typing import Any
 
-_NON_WORD = re.compile(r"[^a-z0-9_]+")
 _BARE = re.compile(r"[a-z_][a-z0-9_]*")
 #: SQL words that must be quoted as column names on every adapter we generate for.
 _RESERVED = frozenset(
@@ -95,30 +95,6 @@ _RESERVED = frozenset(
 )
 _QUOTE = {"bigquery": "`", "databricks": "`", "spark": "`"}
 _BACKSLASH_ESCAPES = frozenset({"bigquery", "databricks", "spark"})
-
-
-def slug(text: str | None) -> str:
-    """A dbt-safe lower-case name part (letters, digits, underscores)."""
-    cleaned = _NON_WORD.sub("_", str(text or "").lower()).strip("_")
-    return cleaned or "unnamed"
-
-
-def source_type_of(asset: Any) -> str:
-    return slug(asset.source_type or (asset.name or "contract").split("_")[0])
-
-
-def object_of(asset: Any) -> str:
-    return slug(asset.object_name)
-
-
-def default_source_name(asset: Any) -> str:
-    """The dbt source a contract's raw table belongs to: ``raw_<source_type>``."""
-    return f"raw_{source_type_of(asset)}"
-
-
-def default_model_name(asset: Any) -> str:
-    """The staging model of a contract: ``stg_<source>__<object>``."""
-    return f"stg_{source_type_of(asset)}__{object_of(asset)}"
 
 
 def needs_quoting(name: str) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dativo_ingest.changes import FIELD_RULES, Severity, classify
 from dativo_ingest.errors import UsageError
-from dativo_ingest.rules import FIELD_RULES, Severity, classify
 from tests.registry.conftest import contract, fixture_cases
 
 
@@ -25,10 +25,10 @@ def test_fixtures_cover_every_field_rule() -> None:
         case = param.values[0]
         old, new = contract(case["old"]), contract(case["new"])
         for rule in FIELD_RULES:
-            from dativo_ingest.rules.engine import Diff, pairs
+            from dativo_ingest.changes.engine import Diff, pairs
 
             for pair in pairs(old, new, Diff([])):
-                from dativo_ingest.rules.base import Context
+                from dativo_ingest.changes.base import Context
 
                 if list(rule(pair, Context())):
                     fired.add(rule.__name__)

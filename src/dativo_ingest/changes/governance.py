@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from dativo_ingest.rules.base import Change, Context
-from dativo_ingest.rules.engine import FieldPair
+from dativo_ingest.changes.base import Change, Context
+from dativo_ingest.changes.engine import FieldPair
 
 
 def field_classification_changed(pair: FieldPair, ctx: Context) -> Iterator[Change]:

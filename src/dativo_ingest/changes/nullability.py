@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dativo_ingest.rules.base import Change, Context
-from dativo_ingest.rules.engine import FieldPair
+from dativo_ingest.changes.base import Change, Context
+from dativo_ingest.changes.engine import FieldPair
 
 
 def required_changed(pair: FieldPair, ctx: Context) -> Iterator[Change]:

@@ -1,7 +1,7 @@
 """Breaking-change classification: small pure rules over two contract versions.
 
 Each rule is a function in its own module, in the shape of sqlglot's optimizer rules. Field rules take
-a :class:`~dativo_ingest.rules.engine.FieldPair` (``.old``, ``.new``: the two versions of one field, either
+a :class:`~dativo_ingest.changes.engine.FieldPair` (``.old``, ``.new``: the two versions of one field, either
 may be None) and a :class:`Context`; contract rules take the two ``AssetDefinition``s and the context.
 Both yield :class:`Change` records. :data:`RULES` lists them all; adding a rule is adding a function and
 one line here. :func:`classify` runs them and returns a :class:`Diff`.
@@ -12,26 +12,30 @@ one line here. :func:`classify` runs them and returns a :class:`Diff`.
 
 from __future__ import annotations
 
-from dativo_ingest.rules.base import PERSPECTIVES, SEVERITY, Change, Context, Perspective, Severity
-from dativo_ingest.rules.bounds import bounds_changed, other_options_changed, pattern_changed
-from dativo_ingest.rules.documentation import (
+from dativo_ingest.changes.base import PERSPECTIVES, SEVERITY, Change, Context, Perspective, Severity
+from dativo_ingest.changes.bounds import bounds_changed, other_options_changed, pattern_changed
+from dativo_ingest.changes.documentation import (
     contract_description_changed,
     contract_metadata_changed,
     field_description_changed,
     field_metadata_changed,
     status_changed,
 )
-from dativo_ingest.rules.engine import ContractRule, Diff, FieldPair, FieldRule, classify, flatten
-from dativo_ingest.rules.governance import compliance_changed, field_classification_changed, retention_changed
-from dativo_ingest.rules.keys import key_changed
-from dativo_ingest.rules.naming import physical_name_changed
-from dativo_ingest.rules.nullability import required_changed
-from dativo_ingest.rules.objects import objects_changed, table_expectations_changed
-from dativo_ingest.rules.quality import quality_changed
-from dativo_ingest.rules.structure import field_added, field_removed
-from dativo_ingest.rules.types import type_changed
-from dativo_ingest.rules.usage import StaticUsage, UsageSource
-from dativo_ingest.rules.values import accepted_values_changed
+from dativo_ingest.changes.engine import ContractRule, Diff, FieldPair, FieldRule, classify, flatten
+from dativo_ingest.changes.governance import (
+    compliance_changed,
+    field_classification_changed,
+    retention_changed,
+)
+from dativo_ingest.changes.keys import key_changed
+from dativo_ingest.changes.nullability import required_changed
+from dativo_ingest.changes.objects import objects_changed, table_expectations_changed
+from dativo_ingest.changes.physical_names import physical_name_changed
+from dativo_ingest.changes.quality import quality_changed
+from dativo_ingest.changes.structure import field_added, field_removed
+from dativo_ingest.changes.types import type_changed
+from dativo_ingest.changes.usage import StaticUsage, UsageSource
+from dativo_ingest.changes.values import accepted_values_changed
 
 FIELD_RULES: tuple[FieldRule, ...] = (
     field_removed,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dativo_ingest.rules.base import Change, Context
-from dativo_ingest.rules.constraints import compare
-from dativo_ingest.rules.engine import FieldPair
+from dativo_ingest.changes.base import Change, Context
+from dativo_ingest.changes.constraints import compare
+from dativo_ingest.changes.engine import FieldPair
 
 
 def bounds_changed(pair: FieldPair, ctx: Context) -> Iterator[Change]:

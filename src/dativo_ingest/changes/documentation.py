@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from dativo_ingest.rules.base import Change, Context
-from dativo_ingest.rules.engine import FieldPair
+from dativo_ingest.changes.base import Change, Context
+from dativo_ingest.changes.engine import FieldPair
 
 #: Field attributes other rules judge; every other attribute (and unknown extras) is metadata here.
 _JUDGED_ELSEWHERE = frozenset(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from dativo_ingest.rules.base import Change, Context
-from dativo_ingest.rules.constraints import canonical
-from dativo_ingest.rules.engine import flatten
-from dativo_ingest.rules.quality import diff_quality
+from dativo_ingest.changes.base import Change, Context
+from dativo_ingest.changes.constraints import canonical
+from dativo_ingest.changes.engine import flatten
+from dativo_ingest.changes.quality import diff_quality
 
 
 def objects_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:

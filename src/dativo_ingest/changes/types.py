@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dativo_ingest.changes.base import Change, Context
+from dativo_ingest.changes.engine import FieldPair
 from dativo_ingest.odcs.types import is_safe_widening, normalize_type
-from dativo_ingest.rules.base import Change, Context
-from dativo_ingest.rules.engine import FieldPair
 
 
 def type_changed(pair: FieldPair, ctx: Context) -> Iterator[Change]:

@@ -1,4 +1,5 @@
-"""Security review 8, findings 2 and 3: lineage and errors respect tenant scoping (over real HTTP)."""
+"""Tenant scoping over HTTP and MCP: lineage withholds other tenants' nodes, another tenant's asset is
+answered like an unknown one, and errors carry no server paths."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Security review 8, finding 1: quality expectations, rules and examples on restricted fields must not leak
-when they name the field other than by its exact logical path."""
+"""Quality expectations, rules and examples on restricted fields never leak, however they name the field
+(physical name, another case, a nested path); an expectation naming no known column fails closed."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from dativo_ingest.rules.base import Change, Context, Severity
-from dativo_ingest.rules.constraints import Constraints, constraints_of
+from dativo_ingest.changes.base import Change, Context, Severity
+from dativo_ingest.changes.constraints import Constraints, constraints_of
 
 CHANGE_TYPES = {
     Severity.MAJOR: "breaking",
@@ -108,10 +108,10 @@ def classify(
 ) -> Diff:
     """Every change from contract ``old`` to ``new`` (``AssetDefinition``s), with the bump each needs.
 
-    ``usage`` is an optional :class:`~dativo_ingest.rules.usage.UsageSource`: with it, removing a field
+    ``usage`` is an optional :class:`~dativo_ingest.changes.usage.UsageSource`: with it, removing a field
     nobody reads needs only a MINOR bump and removing a read one names its consumers.
     """
-    from dativo_ingest.rules import CONTRACT_RULES, FIELD_RULES
+    from dativo_ingest.changes import CONTRACT_RULES, FIELD_RULES
 
     ctx = Context(
         perspective=perspective,

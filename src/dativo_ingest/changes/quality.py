@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from dativo_ingest.rules.base import Change, Context
-from dativo_ingest.rules.constraints import canonical, compare
-from dativo_ingest.rules.engine import FieldPair
+from dativo_ingest.changes.base import Change, Context
+from dativo_ingest.changes.constraints import canonical, compare
+from dativo_ingest.changes.engine import FieldPair
 
 #: Threshold operators: +1 when a larger value permits more data, -1 when it permits less.
 _THRESHOLDS = {
