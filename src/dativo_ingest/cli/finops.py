@@ -95,7 +95,7 @@ def report(
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Costs of finished runs grouped by tenant, job or cost centre; totals equal the sum of the runs."""
-    from dativo_ingest.costs.periods import since_hours
+    from dativo_ingest.finops.periods import since_hours
     from dativo_ingest.finops import cost_report
 
     if fmt not in ("table", "csv", "json"):

@@ -18,9 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.costs.calculator import from_nano
-from dativo_ingest.costs.pricing import BillingIdentity
 from dativo_ingest.errors import UsageError
+from dativo_ingest.fileio import atomic_write_text
+from dativo_ingest.finops.calculator import from_nano
+from dativo_ingest.finops.pricing import BillingIdentity
 
 MANDATORY = (
     "BilledCost",
@@ -228,8 +229,6 @@ _NOT_NULL = frozenset(MANDATORY) - {"ChargeClass"}
 
 def write(rows: list[dict[str, Any]], out: str | Path) -> Path:
     """Write ``rows`` to ``out`` (``.csv`` or ``.parquet``) atomically; returns the path."""
-    from dativo_ingest.fileio import atomic_write_text
-
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix == ".csv":
