@@ -95,8 +95,8 @@ def report(
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Costs of finished runs grouped by tenant, job or cost centre; totals equal the sum of the runs."""
-    from dativo_ingest.finops.periods import since_hours
     from dativo_ingest.finops import cost_report
+    from dativo_ingest.finops.periods import since_hours
 
     if fmt not in ("table", "csv", "json"):
         raise UsageError(f"must be table, csv or json; got {fmt!r}", field="format")
