@@ -18,6 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from dativo_ingest.errors import UsageError
 from dativo_ingest.fileio import atomic_write_text
 from dativo_ingest.finops.calculator import from_nano
@@ -207,7 +210,6 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 def to_arrow(rows: list[dict[str, Any]]) -> Any:
     """A pyarrow Table: decimal128(38, 12) costs and quantities, UTC timestamps, JSON Tags text."""
-    import pyarrow as pa
 
     def kind(column: str) -> Any:
         if column in DECIMAL_COLUMNS:
@@ -235,8 +237,6 @@ def write(rows: list[dict[str, Any]], out: str | Path) -> Path:
         atomic_write_text(path, to_csv(rows))
         return path
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         pq.write_table(to_arrow(rows), tmp)

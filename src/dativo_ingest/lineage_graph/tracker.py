@@ -15,7 +15,6 @@ from dativo_ingest.lineage_graph import model as m
 from dativo_ingest.lineage_graph.events import RunSlice, build_run_event, event_to_dict, event_type_for
 from dativo_ingest.lineage_graph.model import ColumnEdge, LineageEdge, LineageNode
 from dativo_ingest.lineage_graph.render import to_dot, to_mermaid
-from dativo_ingest.lineage_graph.repository import GraphRepository, now_iso
 from dativo_ingest.lineage_graph.transport import configured_in_environment, emit, make_client
 from dativo_ingest.lineage_graph.traversal import impacted, walk
 from dativo_ingest.lineage_graph.usage import consumers
@@ -24,6 +23,7 @@ from dativo_ingest.logging import get_logger
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.lineage import lineage_edges, lineage_nodes
+from dativo_ingest.store.lineage.repository import GraphRepository, now_iso
 from dativo_ingest.workspace import Workspace
 
 __all__ = ["EdgesView", "LineageTracker", "NodesView"]
