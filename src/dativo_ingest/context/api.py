@@ -24,7 +24,7 @@ from dativo_ingest.store.search import Visibility
 
 __all__ = ["AIContextAPI"]
 
-logger = get_logger(__name__)
+logger = get_logger("dativo_ingest.ai_context_api")  # logged under the public name, as before
 MAX_LIMIT = 100
 DEFAULT_COST_HOURS = 24 * 30
 

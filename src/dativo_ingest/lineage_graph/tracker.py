@@ -28,7 +28,7 @@ from dativo_ingest.workspace import Workspace
 
 __all__ = ["EdgesView", "LineageTracker", "NodesView"]
 
-logger = get_logger(__name__)
+logger = get_logger("dativo_ingest.lineage")  # the public name: run warnings are collected from it
 NodeRef = LineageNode | str
 
 
