@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import report
 
-from dativo_ingest.costs.anomalies import METRICS, WINDOW_DAYS, _value, detect
-from dativo_ingest.costs.calculator import breakdown, price_usage
-from dativo_ingest.costs.pricing import PricingCatalog
-from dativo_ingest.costs.records import build_summary
-from dativo_ingest.costs.usage import Usage
+from dativo_ingest.finops.anomalies import METRICS, WINDOW_DAYS, _value, detect
+from dativo_ingest.finops.calculator import breakdown, price_usage
+from dativo_ingest.finops.pricing import PricingCatalog
+from dativo_ingest.finops.records import build_summary
+from dativo_ingest.finops.usage import Usage
 
 WARMUP_DAYS = 21
 RATE = 0.04

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from dativo_ingest.errors import ConfigError
+from dativo_ingest.yamlio import line_of
 
 
 def config_error(
@@ -34,7 +35,5 @@ def config_error(
         message += f" (and {len(errors) - 1} more)"
     line = None
     if text and field:
-        from dativo_ingest.yamlio import line_of
-
         line = line_of(text, field)
     return ConfigError(message, path=path, field=field, line=line)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from dativo_ingest.costs.calculator import breakdown, price_usage
-from dativo_ingest.costs.pricing import PricingCatalog
-from dativo_ingest.costs.records import build_summary, charge_rows, run_row
-from dativo_ingest.costs.usage import Usage
+from dativo_ingest.finops.calculator import breakdown, price_usage
+from dativo_ingest.finops.pricing import PricingCatalog
+from dativo_ingest.finops.records import build_summary, charge_rows, run_row
+from dativo_ingest.finops.usage import Usage
 from dativo_ingest.store import MetadataStore
 from dativo_ingest.store import finops as history
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dativo_ingest.costs.pricing import UNITS, PricingCatalog
 from dativo_ingest.errors import ConfigError
 from dativo_ingest.finops import FinOpsMetrics
+from dativo_ingest.finops.pricing import UNITS, PricingCatalog
 
 
 def _default_dict() -> dict:

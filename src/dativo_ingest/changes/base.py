@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
+from dativo_ingest.errors import UsageError
+
 
 class Severity(IntEnum):
     """The version bump a change needs; ordered, so ``max()`` of changes gives the bump of a diff."""
@@ -147,8 +149,6 @@ class Context:
 
     def __post_init__(self) -> None:
         if self.perspective not in SEVERITY:
-            from dativo_ingest.errors import UsageError
-
             raise UsageError(
                 f"perspective must be one of {', '.join(PERSPECTIVES)}, got '{self.perspective}'"
             )

@@ -97,41 +97,6 @@ class Diff:
         }
 
 
-def classify(
-    old: Any,
-    new: Any,
-    *,
-    perspective: str = "spec",
-    usage: Any = None,
-    field_rules: tuple[FieldRule, ...] | None = None,
-    contract_rules: tuple[ContractRule, ...] | None = None,
-) -> Diff:
-    """Every change from contract ``old`` to ``new`` (``AssetDefinition``s), with the bump each needs.
-
-    ``usage`` is an optional :class:`~dativo_ingest.changes.usage.UsageSource`: with it, removing a field
-    nobody reads needs only a MINOR bump and removing a read one names its consumers.
-    """
-    from dativo_ingest.changes import CONTRACT_RULES, FIELD_RULES
-
-    ctx = Context(
-        perspective=perspective,
-        usage=usage,
-        source_type=new.source_type or old.source_type,
-        object_name=new.object_name,
-    )
-    diff = Diff([], perspective, old.version, new.version)
-    for rule in contract_rules if contract_rules is not None else CONTRACT_RULES:
-        diff.changes.extend(rule(old, new, ctx))
-    rules = field_rules if field_rules is not None else FIELD_RULES
-    for pair in pairs(old, new, diff):
-        found = [change for rule in rules for change in rule(pair, ctx)]
-        if found:
-            diff.changes.extend(found)
-            if pair.old is not None and pair.new is not None:
-                diff.modified.append(pair.path)
-    return diff
-
-
 def pairs(old: Any, new: Any, diff: Diff) -> Iterable[FieldPair]:
     """Field pairs that differ (added, removed or changed), recording added/removed paths on ``diff``."""
     multi = len(old.objects) > 1 or len(new.objects) > 1

@@ -7,6 +7,11 @@ from pathlib import Path
 import typer
 
 from dativo_ingest.cli.app import console, esc, print_json
+from dativo_ingest.dbt.manifest import load_manifest, record_lineage
+from dativo_ingest.dbt.options import DEFAULT_RESTRICTED, GenerationOptions
+from dativo_ingest.dbt.project import ProjectConfig
+from dativo_ingest.dbt.workspace import generate_workspace_project
+from dativo_ingest.lineage_graph.tracker import LineageTracker
 from dativo_ingest.workspace import Workspace
 
 dbt_app = typer.Typer(
@@ -48,11 +53,6 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Build a runnable dbt project for the latest version of every registered contract."""
-    # Lazy: generation imports sqlglot, jsonschema and the contract model (more than all of --help).
-    from dativo_ingest.dbt.options import DEFAULT_RESTRICTED, GenerationOptions
-    from dativo_ingest.dbt.project import ProjectConfig
-    from dativo_ingest.dbt.workspace import generate_workspace_project
-
     options = GenerationOptions(
         adapter=adapter,
         restricted_classifications=tuple(restricted or DEFAULT_RESTRICTED),
@@ -87,10 +87,6 @@ def import_manifest(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Record dbt sources, models, exposures, dependencies and the columns each model reads in lineage."""
-    # Lazy: the lineage tracker imports SQLAlchemy and openlineage (several times --help's start-up).
-    from dativo_ingest.dbt.manifest import load_manifest, record_lineage
-    from dativo_ingest.lineage import LineageTracker
-
     graph = load_manifest(manifest)
     recorded = record_lineage(graph, LineageTracker())
     summary = {**graph.summary(), "recorded": recorded}

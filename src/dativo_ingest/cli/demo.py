@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from dativo_ingest.cli.app import console, esc, print_json
+from dativo_ingest.demo import run_demo
 
 
 def register(app: typer.Typer) -> None:
@@ -26,9 +27,6 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print the demo report as JSON."),
 ) -> None:
     """The first command to run: a complete, offline tour of dativo in a new folder."""
-    # Lazy: the demo runs ingestion (pyarrow, pyiceberg) and dbt generation: many times --help's start-up.
-    from dativo_ingest.demo import run_demo
-
     report = run_demo(directory, dbt=not no_dbt, say=None if as_json else _say)
     if as_json:
         print_json(report)

@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from dativo_ingest.cli.app import console, esc, print_json
-from dativo_ingest.costs.periods import since_hours
 from dativo_ingest.errors import UsageError
 from dativo_ingest.finops import cost_report, export_focus
+from dativo_ingest.finops.periods import since_hours
 
 finops_app = typer.Typer(
     help="Run costs: attribution reports and FOCUS billing export.", no_args_is_help=True

@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dativo_ingest.cli.app import console, err_console, esc, print_json
 from dativo_ingest.errors import DativoError, UsageError
+from dativo_ingest.ingest import load_job, run_job
 from dativo_ingest.logging import redact_text
 
 
@@ -24,9 +26,6 @@ def run(
     run_key: str = typer.Option(None, "--run-key", help="Idempotency key (default: derived from the input)."),
 ) -> None:
     """Ingest through the contract: validate, quarantine, commit once to Iceberg, record lineage and cost."""
-    # Lazy: the run imports pyarrow and pyiceberg (about ten times --help's start-up).
-    from dativo_ingest.ingest import load_job, run_job
-
     if (config is None) == (job_dir is None):
         raise UsageError("give exactly one of --config or --job-dir", field="--config")
     if job_dir is not None:
@@ -75,9 +74,6 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return None
-        # Lazy: rich.progress alone adds about 15% to --help's start-up, and only terminals use it.
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

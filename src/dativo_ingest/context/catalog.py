@@ -18,9 +18,13 @@ from typing import Any
 
 from sqlglot import exp
 
+from dativo_ingest.dbt.node_names import default_model_name
 from dativo_ingest.errors import ContractNotFoundError, StoreError
 from dativo_ingest.logging import get_logger
+from dativo_ingest.policy.views import ContextViews
+from dativo_ingest.registry.manager import ContractManager
 from dativo_ingest.store import search
+from dativo_ingest.workspace import Workspace
 
 logger = get_logger(__name__)
 CACHE_SIZE = 2048  # parsed contracts (about 16 KB each)
@@ -31,9 +35,6 @@ OPTIMIZE_AFTER = 100  # contracts (re)indexed or removed by one sync before the 
 
 def default_registry() -> Any:
     """The current workspace's contract registry."""
-    from dativo_ingest.contracts import ContractManager
-    from dativo_ingest.workspace import Workspace
-
     return ContractManager(specs_dir=Workspace.current().specs)
 
 
@@ -95,8 +96,6 @@ class Catalog:
     def views(self, source_type: str, object_name: str, version: str | None = None) -> Any:
         """The :class:`~dativo_ingest.policy.views.ContextViews` of a contract version (latest when
         ``version`` is None), cached per version; :class:`ContractNotFoundError` when unknown."""
-        from dativo_ingest.policy.views import ContextViews
-
         if version is None:
             version = self.latest(source_type, object_name)
         if version is not None:
@@ -213,8 +212,6 @@ class Catalog:
         table ingestion writes by default (``<source>_<object>``, in any namespace), and a bare object
         name when exactly one source has it.
         """
-        from dativo_ingest.dbt.node_names import default_model_name
-
         name, db = table.name, table.db
         lower = name.lower()
         attempts: list[dict[str, Any]] = []

@@ -1,5 +1,5 @@
-"""Adapters to lineage and FinOps for the AI context API; each answers empty (or None) when its
-component or its data is absent, so the context API keeps working in a partial installation."""
+"""Adapters to lineage and FinOps for the AI context API; each answers empty (or None) when its data is
+absent or its store fails, so a context answer never fails for want of lineage or costs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 from dativo_ingest.errors import DativoError, NotFoundError
+from dativo_ingest.finops.queries import get_cost_summary
+from dativo_ingest.lineage_graph.tracker import LineageTracker
 from dativo_ingest.logging import get_logger
 
 logger = get_logger(__name__)
@@ -15,11 +17,7 @@ RUN_SCAN_LIMIT = 200
 
 
 def default_lineage(store: Any) -> Any:
-    """A LineageTracker on ``store``, or None without the lineage component."""
-    try:
-        from dativo_ingest.lineage import LineageTracker
-    except ImportError:
-        return None
+    """A LineageTracker on ``store``."""
     return LineageTracker(store)
 
 
@@ -65,10 +63,6 @@ class LineageCache:
 
     def _known_nodes(self, tracker: Any) -> frozenset[str] | None:
         """Ids of every node of ``tracker``'s graph (at most ``ttl`` old), or None when not listable."""
-        try:
-            from dativo_ingest.lineage import LineageTracker
-        except ImportError:
-            return None
         if not isinstance(tracker, LineageTracker):  # only its graph is listed by node id
             return None
         known = self._known
@@ -188,11 +182,7 @@ class RunJobs:
 
 
 def cost_summary(store: Any, tenant_id: str | None, hours: float, job_name: str | None = None) -> dict | None:
-    """FinOps cost summary from stored runs, or None without the FinOps component."""
-    try:
-        from dativo_ingest.finops import get_cost_summary
-    except ImportError:
-        return None
+    """FinOps cost summary from stored runs, or None when the FinOps store fails."""
     try:
         return get_cost_summary(tenant_id, since_hours=hours, job_name=job_name, store=store)
     except DativoError as exc:

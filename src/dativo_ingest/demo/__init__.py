@@ -25,8 +25,8 @@ from dativo_ingest.demo import samples
 from dativo_ingest.errors import DativoError, UsageError
 from dativo_ingest.fileio import atomic_write_text
 from dativo_ingest.ingest import load_job, run_job
-from dativo_ingest.lineage import LineageTracker  # FACE-IMPORT: the tracker lives only in the face today
 from dativo_ingest.lineage_graph.render import to_tree
+from dativo_ingest.lineage_graph.tracker import LineageTracker
 from dativo_ingest.workspace import Workspace
 
 EXPOSURES = "exposures.yaml"  # the demo's dashboards, dbt exposures of the generated project

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from dativo_ingest.costs.tracker import FinOpsMetrics
 from dativo_ingest.dbt.workspace import generate_workspace_project
 from dativo_ingest.errors import ContractNotFoundError, ContractValidationError, DativoError
+from dativo_ingest.finops.tracker import FinOpsMetrics
 from dativo_ingest.ingest.sources import SourceNode
-from dativo_ingest.lineage import LineageTracker  # FACE-IMPORT: the tracker lives only in the face today
+from dativo_ingest.lineage_graph.tracker import LOGGER_NAME as TRACKER_LOGGER
+from dativo_ingest.lineage_graph.tracker import LineageTracker
 from dativo_ingest.logging import get_logger, redact_text
 from dativo_ingest.registry import ContractRegistry
 from dativo_ingest.store.database import MetadataStore
@@ -151,7 +152,7 @@ class LineageRun:
         """Turn the tracker's "openlineage emit failed" log records (delivery never fails a run) into
         run warnings, so a dead OPENLINEAGE_URL shows in the run result, not only on stderr."""
         collector = _Collector()
-        source = logging.getLogger(type(self.tracker).__module__)  # the tracker logs under its module
+        source = logging.getLogger(TRACKER_LOGGER)
         source.addHandler(collector)
         try:
             yield

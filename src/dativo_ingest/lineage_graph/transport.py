@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from openlineage.client import OpenLineageClient
+
 from dativo_ingest.errors import ConfigError, TargetError
 from dativo_ingest.lineage_graph.events import event_to_dict
 from dativo_ingest.lineage_graph.validation import validate_event
@@ -29,8 +31,6 @@ def configured_in_environment() -> bool:
 
 def make_client(config: dict[str, Any] | None = None) -> Any:
     """An ``OpenLineageClient``; ``config`` is the openlineage.yml content (``{"transport": {...}}``)."""
-    from openlineage.client import OpenLineageClient
-
     try:
         return OpenLineageClient(config=config) if config else OpenLineageClient()
     except (ValueError, KeyError, TypeError) as exc:

@@ -1,9 +1,5 @@
-"""Graph walks in the store: one recursive CTE per walk, and a column-aware impact search.
-
-The CTE keeps only ``(node_id, depth)`` rows and ``UNION`` drops duplicates, so its size is bounded by
-nodes x depth even on diamonds and cycles; a second join picks, for each reached node at its smallest
-depth, the edges that reached it from the previous level.
-"""
+"""Graph walks (one recursive CTE per walk, :meth:`GraphRepository.walk_rows`) shaped into hops, and a
+column-aware impact search."""
 
 from __future__ import annotations
 
@@ -11,35 +7,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import text
-
 from dativo_ingest.errors import UsageError
 from dativo_ingest.lineage_graph.model import CONSUMER_KINDS, PASS_THROUGH_KINDS, LineageEdge, LineageNode
-from dativo_ingest.lineage_graph.repository import GraphRepository
-
-_WALK_SQL = """
-WITH RECURSIVE walk(node_id, depth) AS (
-    SELECT CAST(:start AS VARCHAR(512)), 0
-    UNION
-    SELECT CAST(e.{next} AS VARCHAR(512)), w.depth + 1
-    FROM walk w JOIN lineage_edges e ON e.{this} = w.node_id
-    WHERE w.depth < :max_depth
-),
-best AS (SELECT node_id, MIN(depth) AS depth FROM walk GROUP BY node_id)
-SELECT b.depth AS depth, e.src_id, e.dst_id, e.edge_type, e.attributes AS edge_attributes,
-       n.id, n.kind, n.name, n.attributes
-FROM best b
-JOIN lineage_edges e ON e.{next} = b.node_id
-JOIN best p ON p.node_id = e.{this} AND p.depth = b.depth - 1
-JOIN lineage_nodes n ON n.id = b.node_id
-WHERE b.depth > 0
-ORDER BY b.depth, n.id, e.{this}, e.edge_type
-"""
-
-WALK_SQL = {
-    "downstream": text(_WALK_SQL.format(this="src_id", next="dst_id")),
-    "upstream": text(_WALK_SQL.format(this="dst_id", next="src_id")),
-}
+from dativo_ingest.store.lineage.repository import DIRECTIONS, GraphRepository
 
 
 def walk(repo: GraphRepository, start: str, direction: str, max_depth: int = 10) -> list[dict[str, Any]]:
@@ -47,14 +17,13 @@ def walk(repo: GraphRepository, start: str, direction: str, max_depth: int = 10)
 
     Each node appears once, at its smallest depth, with the first (sorted) edge that reached it.
     """
-    if direction not in WALK_SQL:
+    if direction not in DIRECTIONS:
         raise UsageError(
             f"direction must be 'upstream' or 'downstream', not {direction!r}", field="direction"
         )
     if max_depth < 0:
         raise UsageError("max_depth must be >= 0", field="max_depth")
-    with repo.store.connect() as conn:
-        rows = conn.execute(WALK_SQL[direction], {"start": start, "max_depth": int(max_depth)}).all()
+    rows = repo.walk_rows(start, direction, int(max_depth))
     seen: set[str] = set()
     result: list[dict[str, Any]] = []
     for row in rows:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from dativo_ingest.lineage_graph.model import DBT_MODEL, EXPOSURE, source_id
-from dativo_ingest.lineage_graph.repository import GraphRepository
 from dativo_ingest.lineage_graph.traversal import impacted
 from dativo_ingest.store.database import MetadataStore
+from dativo_ingest.store.lineage.repository import GraphRepository
 
 
 @runtime_checkable

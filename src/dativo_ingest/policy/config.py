@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
+from dativo_ingest.yamlio import load_mapping
 
 DEFAULT_RESTRICTED = ("PII", "SENSITIVE")
 OnRestricted = Literal["redact", "hide", "deny"]
@@ -86,8 +87,6 @@ def load_policy(config: PolicyConfig | dict[str, Any] | str | Path | None) -> Po
     if config is None:
         data: Any = {}
     elif isinstance(config, (str, Path)):
-        from dativo_ingest.yamlio import load_mapping
-
         source = str(config)
         data = load_mapping(config)
     elif isinstance(config, dict):

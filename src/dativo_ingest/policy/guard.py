@@ -26,6 +26,8 @@ from dativo_ingest.logging import get_logger
 from dativo_ingest.policy.config import PolicyConfig, load_policy
 from dativo_ingest.policy.keyids import key_id_of
 from dativo_ingest.policy.rules import REQUESTER_RULES, AccessRequest, Decision, evaluate
+from dativo_ingest.store import audit
+from dativo_ingest.store.database import MetadataStore
 
 logger = get_logger(__name__)
 ANONYMOUS = "anonymous"
@@ -88,8 +90,6 @@ class PolicyGuard:
     @property
     def store(self) -> Any:
         """The metadata store decisions are recorded in (the workspace's unless given)."""
-        from dativo_ingest.store.database import MetadataStore
-
         if self._store is None:
             self._store = MetadataStore.for_workspace()
         elif isinstance(self._store, str):
@@ -221,8 +221,6 @@ class PolicyGuard:
             self._record(entry, failure)
 
     def _record(self, entry: AuditEntry, failure: BaseException | None) -> None:
-        from dativo_ingest.store import audit
-
         try:
             audit.insert(
                 self.store,

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from dativo_ingest.dbt.node_names import default_model_name, default_source_name, object_of
 from dativo_ingest.odcs.quality import Check, contract_checks
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.fields import FieldInfo, asset_fields, treatment
@@ -278,8 +279,6 @@ def governance_view(
 
 def dbt_names(asset: Any) -> dict[str, Any]:
     """The dbt source and staging model names the dbt generator gives this contract."""
-    from dativo_ingest.dbt.node_names import default_model_name, default_source_name, object_of
-
     source, table = default_source_name(asset), object_of(asset)
     return {
         "source": source,

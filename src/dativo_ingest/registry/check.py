@@ -13,8 +13,11 @@ from typing import Any
 
 from dativo_ingest.changes import Diff, classify
 from dativo_ingest.errors import UsageError
+from dativo_ingest.odcs.model import AssetDefinition
+from dativo_ingest.registry.loading import load_contract
 from dativo_ingest.registry.registry import ContractRegistry
 from dativo_ingest.registry.semver import Version, required_version, satisfies
+from dativo_ingest.yamlio import loads
 
 
 @dataclass
@@ -58,8 +61,6 @@ def check_file(
     path: str | Path, against: str, *, perspective: str = "spec", usage: Any = None
 ) -> CheckResult:
     """Check one contract file against ``against``: a specs directory or ``git:REF``."""
-    from dativo_ingest.registry.loading import load_contract
-
     new = load_contract(path)
     if against.startswith("git:"):
         ref = against[4:]
@@ -100,7 +101,6 @@ def _from_registry(path: Path, new: Any, specs: Path, perspective: str, usage: A
             candidates.append((Version.parse(entry.version), source))
     if not candidates:
         return None
-    from dativo_ingest.registry.loading import load_contract
 
     return load_contract(max(candidates, key=lambda c: c[0])[1])
 
@@ -114,9 +114,6 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _from_git(path: Path, ref: str) -> Any:
     """The contract at ``ref`` (None when the file did not exist there)."""
-    from dativo_ingest.config import AssetDefinition
-    from dativo_ingest.yamlio import loads
-
     folder = path.resolve().parent
     try:
         done = subprocess.run(["git", "show", f"{ref}:./{path.name}"], cwd=folder, capture_output=True,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dativo_ingest.odcs.model import AssetDefinition
+
 
 def load_contract(path: str | Path) -> Any:
     """The ``AssetDefinition`` in a contract file (dativo format or ODCS)."""
-    from dativo_ingest.config import AssetDefinition
-
     return AssetDefinition.from_yaml(path)
 
 

@@ -1,7 +1,7 @@
 """The contract registry: versioned contract files with a history, guarded by the change rules.
 
 Saving takes an inter-process lock per contract, compares the new version with the latest saved one
-(:func:`dativo_ingest.rules.classify`), refuses a version bump smaller than the changes need, then writes
+(:func:`dativo_ingest.changes.classify`), refuses a version bump smaller than the changes need, then writes
 the snapshot and the layout file atomically and appends the history entry last: a crash at any point
 leaves the registry at its previous version, loadable.
 """
@@ -16,9 +16,12 @@ from typing import Any
 from dativo_ingest.changes import Diff, Severity, classify
 from dativo_ingest.errors import BreakingChangeError, ContractNotFoundError, ContractValidationError
 from dativo_ingest.fileio import atomic_write_text, locked
+from dativo_ingest.odcs.model import AssetDefinition
+from dativo_ingest.odcs.validation import validate_asset
 from dativo_ingest.registry.history import ContractVersion, append_entry, read_history
 from dativo_ingest.registry.layout import Layout, objects_in, source_dirs
 from dativo_ingest.registry.semver import Version, required_version, satisfies
+from dativo_ingest.yamlio import load_mapping
 
 #: Changes listed in a BreakingChangeError message (all are on the exception's ``changes``).
 SHOWN_CHANGES = 5
@@ -51,8 +54,6 @@ class ContractRegistry:
         return [self._placed_version(layout, file) for _, file in layout.placed_files()]
 
     def _placed_version(self, layout: Layout, file: Path) -> ContractVersion:
-        from dativo_ingest.yamlio import load_mapping
-
         data = load_mapping(file)
         return ContractVersion(
             layout.source_type, layout.object, str(data.get("version", "0.0.0")), "unknown", path=file
@@ -88,8 +89,6 @@ class ContractRegistry:
 
     def load(self, source_type: str, object_name: str, version: str | None = None) -> Any:
         """The contract (``AssetDefinition``) of ``version``, latest by default."""
-        from dativo_ingest.config import AssetDefinition
-
         entry = self.find(source_type, object_name, version)
         layout = self.layout(source_type, object_name)
         snapshot = layout.snapshot(entry.version)
@@ -208,8 +207,6 @@ def _short_bump(layout: Layout, new: str, old: str, severity: Severity, diff: Di
 
 
 def _require_valid(asset: Any) -> None:
-    from dativo_ingest.odcs.validation import validate_asset
-
     valid, errors = validate_asset(asset).as_tuple()
     if not valid:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

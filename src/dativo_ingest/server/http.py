@@ -25,6 +25,7 @@ from dativo_ingest.ai_context_api import AIContextAPI
 from dativo_ingest.errors import AuthenticationError, DativoError, UsageError
 from dativo_ingest.policy.guard import scrub_paths
 from dativo_ingest.server.keys import KeyVerifier, presented_key
+from dativo_ingest.server.mcp import KeyAuthASGI, build_server
 
 _bearer = HTTPBearer(auto_error=False, description="API key created with `dativo keys create REQUESTER`")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same API key, as a header")
@@ -111,8 +112,6 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
     mcp_server = None
     mcp_route = None
     if mcp:
-        from dativo_ingest.server.mcp import KeyAuthASGI, build_server
-
         mcp_api = AIContextAPI(
             api._registry,
             api._lineage,

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from dativo_ingest.errors import StoreError
+from dativo_ingest.logging import redact_text
 from dativo_ingest.workspace import Workspace
 
 metadata = MetaData()
@@ -85,11 +86,6 @@ def create_tables(*tables: Table) -> Callable[[Connection], None]:
             table.create(conn, checkfirst=True)
 
     return apply
-
-
-def _load_components() -> None:
-    """Import every module that declares tables, so their migrations are registered."""
-    from dativo_ingest.store import components  # noqa: F401
 
 
 class MetadataStore:
@@ -183,7 +179,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _migrate(engine: Engine) -> None:
-    _load_components()
     try:
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
@@ -212,6 +207,4 @@ def _migrate(engine: Engine) -> None:
 
 
 def _redact_url(url: str) -> str:
-    from dativo_ingest.logging import redact_text
-
     return redact_text(url)

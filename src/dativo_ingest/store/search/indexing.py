@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from dativo_ingest.policy.fields import asset_fields
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.search.tables import (
     PART_CODES,
@@ -36,8 +37,6 @@ def index_entry(
     asset: Any,
 ) -> tuple[dict[str, Any], list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
     """``(document row, [(part, labels, title, body)], [(facet, value, labels, part)])`` for a contract."""
-    from dativo_ingest.policy.fields import asset_fields
-
     comp = asset.compliance
     asset_labels = sorted({c.upper() for c in comp.classification}) if comp else []
     desc = asset.description

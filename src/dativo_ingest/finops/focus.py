@@ -18,9 +18,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.costs.calculator import from_nano
-from dativo_ingest.costs.pricing import BillingIdentity
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from dativo_ingest.errors import UsageError
+from dativo_ingest.fileio import atomic_write_text
+from dativo_ingest.finops.calculator import from_nano
+from dativo_ingest.finops.pricing import BillingIdentity
 
 MANDATORY = (
     "BilledCost",
@@ -206,7 +210,6 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 def to_arrow(rows: list[dict[str, Any]]) -> Any:
     """A pyarrow Table: decimal128(38, 12) costs and quantities, UTC timestamps, JSON Tags text."""
-    import pyarrow as pa
 
     def kind(column: str) -> Any:
         if column in DECIMAL_COLUMNS:
@@ -228,16 +231,12 @@ _NOT_NULL = frozenset(MANDATORY) - {"ChargeClass"}
 
 def write(rows: list[dict[str, Any]], out: str | Path) -> Path:
     """Write ``rows`` to ``out`` (``.csv`` or ``.parquet``) atomically; returns the path."""
-    from dativo_ingest.fileio import atomic_write_text
-
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         atomic_write_text(path, to_csv(rows))
         return path
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         pq.write_table(to_arrow(rows), tmp)

@@ -12,14 +12,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.costs import anomalies as _anomalies
-from dativo_ingest.costs.calculator import Charge, breakdown, price_usage
-from dativo_ingest.costs.measure import ResourceMeter
-from dativo_ingest.costs.pricing import PricingCatalog, resolve_catalog
-from dativo_ingest.costs.records import build_summary, charge_rows, iso, run_row, summary_from_row
-from dativo_ingest.costs.usage import Usage, check_amount, check_api_type
+import dativo_ingest.finops.anomalies as _anomalies
 from dativo_ingest.errors import UsageError
+from dativo_ingest.finops.calculator import Charge, breakdown, price_usage
+from dativo_ingest.finops.measure import ResourceMeter
+from dativo_ingest.finops.pricing import PricingCatalog, resolve_catalog
+from dativo_ingest.finops.records import build_summary, charge_rows, iso, run_row, summary_from_row
+from dativo_ingest.finops.usage import Usage, check_amount, check_api_type
 from dativo_ingest.logging import get_logger
+from dativo_ingest.store import finops as history
+from dativo_ingest.store.database import MetadataStore
+from dativo_ingest.workspace import Workspace
 
 logger = get_logger("dativo_ingest.finops")
 
@@ -42,9 +45,6 @@ def resolve_store(store: StoreChoice, *, reading: bool = False) -> Any:
     When ``reading`` from the default store of a workspace whose SQLite file does not exist yet,
     ``None`` too: there is no history, and a read must not create the database.
     """
-    from dativo_ingest.store.database import MetadataStore
-    from dativo_ingest.workspace import Workspace
-
     if store is False:
         return None
     if store is None or store is True:
@@ -84,8 +84,6 @@ class FinOpsMetrics:
         storage_days: float | None = None,
         run_id: str | None = None,
     ) -> None:
-        from dativo_ingest.workspace import Workspace
-
         self.tenant_id: str = _name(tenant_id, "tenant_id")  # type: ignore[assignment]
         self.job_name: str = _name(job_name, "job_name")  # type: ignore[assignment]
         self.cost_center = _name(cost_center, "cost_center", optional=True)
@@ -176,8 +174,6 @@ class FinOpsMetrics:
             self.summary = self._summary(costs)
         store = resolve_store(self.store)
         if store is not None:
-            from dativo_ingest.store import finops as history
-
             history.insert_run(
                 store, run_row(self.summary, costs, self.start_time, self.end_time), charge_rows(charges)
             )
@@ -355,7 +351,6 @@ class FinOpsMetrics:
         store = resolve_store(self.store, reading=True)
         if store is None:
             return []
-        from dativo_ingest.store import finops as history
 
         before = self.start_time or datetime.now(UTC)
         rows = history.select_runs(

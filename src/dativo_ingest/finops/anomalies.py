@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dativo_ingest.costs.robust import fit, median
+from dativo_ingest.finops.robust import fit, median
 
 MIN_ROBUST = 5
 MIN_TREND = 10

@@ -1,4 +1,9 @@
-"""Reads and writes of lineage nodes, edges, column edges and runs in the metadata store."""
+"""Reads, writes and walks of lineage nodes, edges, column edges and runs in the metadata store.
+
+A walk is one recursive CTE. It keeps only ``(node_id, depth)`` rows and ``UNION`` drops duplicates, so
+its size is bounded by nodes x depth even on diamonds and cycles; a second join picks, for each reached
+node at its smallest depth, the edges that reached it from the previous level.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,46 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select
+from sqlalchemy import Connection, Row, Table, and_, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from dativo_ingest.errors import NotFoundError
 from dativo_ingest.lineage_graph.model import ColumnEdge, LineageEdge, LineageNode
 from dativo_ingest.store.database import MetadataStore
-from dativo_ingest.store.lineage import lineage_column_edges, lineage_edges, lineage_nodes, lineage_runs
+from dativo_ingest.store.lineage.tables import (
+    lineage_column_edges,
+    lineage_edges,
+    lineage_nodes,
+    lineage_runs,
+)
 
 CHUNK = 500
+
+_WALK_SQL = """
+WITH RECURSIVE walk(node_id, depth) AS (
+    SELECT CAST(:start AS VARCHAR(512)), 0
+    UNION
+    SELECT CAST(e.{next} AS VARCHAR(512)), w.depth + 1
+    FROM walk w JOIN lineage_edges e ON e.{this} = w.node_id
+    WHERE w.depth < :max_depth
+),
+best AS (SELECT node_id, MIN(depth) AS depth FROM walk GROUP BY node_id)
+SELECT b.depth AS depth, e.src_id, e.dst_id, e.edge_type, e.attributes AS edge_attributes,
+       n.id, n.kind, n.name, n.attributes
+FROM best b
+JOIN lineage_edges e ON e.{next} = b.node_id
+JOIN best p ON p.node_id = e.{this} AND p.depth = b.depth - 1
+JOIN lineage_nodes n ON n.id = b.node_id
+WHERE b.depth > 0
+ORDER BY b.depth, n.id, e.{this}, e.edge_type
+"""
+
+WALK_SQL = {
+    "downstream": text(_WALK_SQL.format(this="src_id", next="dst_id")),
+    "upstream": text(_WALK_SQL.format(this="dst_id", next="src_id")),
+}
+DIRECTIONS = tuple(WALK_SQL)
 
 
 def now_iso() -> str:
@@ -45,11 +82,8 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     if not rows:
         return
     dialect = conn.dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
+    if insert is None:
         for row in rows:
             keys = [c.name for c in table.primary_key.columns]
             exists = conn.execute(
@@ -230,6 +264,12 @@ class GraphRepository:
                 for row in conn.execute(select(lineage_nodes).where(lineage_nodes.c.id.in_(part))):
                     found[row.id] = node_from_row(row)
         return found
+
+    def walk_rows(self, start: str, direction: str, max_depth: int) -> Sequence[Row]:
+        """One row per edge reaching a node within ``max_depth`` hops of ``start`` (``upstream`` or
+        ``downstream``), at the node's smallest depth, ordered by depth, node id and edge."""
+        with self.store.connect() as conn:
+            return conn.execute(WALK_SQL[direction], {"start": start, "max_depth": int(max_depth)}).all()
 
     def count(self, table: Table) -> int:
         with self.store.connect() as conn:

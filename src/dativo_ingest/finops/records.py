@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from dativo_ingest.costs.calculator import Charge, cost_per_metric, from_nano, to_nano
-from dativo_ingest.costs.pricing import Rates
-from dativo_ingest.costs.usage import Usage
+from dativo_ingest.finops.calculator import Charge, cost_per_metric, from_nano, to_nano
+from dativo_ingest.finops.pricing import Rates
+from dativo_ingest.finops.usage import Usage
 
 CATEGORIES = ("compute", "storage", "network", "api")
 

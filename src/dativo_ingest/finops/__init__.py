@@ -11,20 +11,22 @@ Write side::
 Read side (CLI ``dativo finops``, AI context API): :func:`get_cost_summary`, :func:`get_recent_runs`,
 :func:`cost_report`, :func:`latest_anomalies`, :func:`export_focus`. ``store=None`` everywhere means
 the current workspace's metadata store; ``FinOpsMetrics(store=False)`` keeps nothing.
-The machinery lives in :mod:`dativo_ingest.costs`.
+This module is the public face; the machinery lives in its submodules (``tracker``, ``queries``,
+``pricing``, ``calculator``, ``anomalies``, ``focus``, ...), which import each other by full module path
+and never from this face. History tables and queries live in :mod:`dativo_ingest.store.finops`.
 """
 
-from dativo_ingest.costs.anomalies import detect as detect_anomalies
-from dativo_ingest.costs.measure import Measurement, ResourceMeter
-from dativo_ingest.costs.pricing import PricingCatalog
-from dativo_ingest.costs.queries import (
+from dativo_ingest.finops.anomalies import detect as detect_anomalies
+from dativo_ingest.finops.measure import Measurement, ResourceMeter
+from dativo_ingest.finops.pricing import PricingCatalog
+from dativo_ingest.finops.queries import (
     cost_report,
     export_focus,
     get_cost_summary,
     get_recent_runs,
     latest_anomalies,
 )
-from dativo_ingest.costs.tracker import FinOpsMetrics
+from dativo_ingest.finops.tracker import FinOpsMetrics
 
 __all__ = [
     "FinOpsMetrics",

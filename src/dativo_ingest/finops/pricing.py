@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dativo_ingest import yamlio
 from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 
@@ -157,8 +158,6 @@ class PricingCatalog(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path) -> PricingCatalog:
         """Load and validate a catalog file."""
-        from dativo_ingest import yamlio
-
         return cls.from_dict(yamlio.load_mapping(path), source=path)
 
     @classmethod
@@ -179,8 +178,6 @@ _DEFAULT: list[PricingCatalog] = []
 
 def _packaged_default() -> PricingCatalog:
     if not _DEFAULT:
-        from dativo_ingest import yamlio
-
         ref = resources.files("dativo_ingest") / "data" / "pricing" / DEFAULT_CATALOG
         data = yamlio.loads(ref.read_text(encoding="utf-8"), source=str(ref))
         _DEFAULT.append(PricingCatalog.from_dict(data, source=str(ref)))

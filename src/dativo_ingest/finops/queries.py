@@ -1,7 +1,7 @@
 """Read-side FinOps services over the stored history: summaries, reports, anomalies, FOCUS export.
 
 These are what the CLI and the AI context API call; each takes ``store`` like
-:class:`~dativo_ingest.costs.tracker.FinOpsMetrics` (``None`` = the current workspace's store).
+:class:`~dativo_ingest.finops.tracker.FinOpsMetrics` (``None`` = the current workspace's store).
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.costs import anomalies as _anomalies
-from dativo_ingest.costs import focus as _focus
-from dativo_ingest.costs.calculator import from_nano
-from dativo_ingest.costs.periods import month_bounds
-from dativo_ingest.costs.pricing import PricingCatalog, resolve_catalog
-from dativo_ingest.costs.records import CATEGORIES, iso, summary_from_row
-from dativo_ingest.costs.tracker import StoreChoice, resolve_store
+import dativo_ingest.finops.anomalies as _anomalies
+import dativo_ingest.finops.focus as _focus
 from dativo_ingest.errors import UsageError
+from dativo_ingest.finops.calculator import from_nano
+from dativo_ingest.finops.periods import month_bounds
+from dativo_ingest.finops.pricing import PricingCatalog, resolve_catalog
+from dativo_ingest.finops.records import CATEGORIES, iso, summary_from_row
+from dativo_ingest.finops.tracker import StoreChoice, resolve_store
 from dativo_ingest.store import finops as history
+from dativo_ingest.workspace import Workspace
 
 GROUP_LABELS = {"tenant": ("tenant_id",), "job": ("tenant_id", "job_name"), "cost_center": ("cost_center",)}
 
@@ -220,8 +221,6 @@ def export_focus(
     store: StoreChoice = None,
 ) -> dict[str, Any]:
     """Write the FOCUS 1.2 rows of month ``period`` (``YYYY-MM``) to ``out`` (.csv or .parquet)."""
-    from dativo_ingest.workspace import Workspace
-
     start, end = month_bounds(period)
     suffix = Path(out).suffix.lower()
     if suffix not in (".csv", ".parquet"):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from dativo_ingest.costs.pricing import UNITS, Rates
-from dativo_ingest.costs.usage import Usage
+from dativo_ingest.finops.pricing import UNITS, Rates
+from dativo_ingest.finops.usage import Usage
 
 GIB = Decimal(1024**3)
 QUANTITY_STEP = Decimal("1e-12")
