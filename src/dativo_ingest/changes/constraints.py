@@ -2,8 +2,9 @@
 
 A field's accepted values, bounds, pattern and quality rules can come from ODCS ``logicalTypeOptions``,
 from field-level ``quality`` rules (v3.0 ``rule: validValues`` or v3.1 ``metric`` + ``arguments``) or from
-the dativo ``data_quality.expectations`` naming the column. Rules compare these views, so moving a
-constraint from one section to another is not reported as a change.
+the dativo ``data_quality.expectations`` naming the column (read through the check vocabulary,
+:func:`~dativo_ingest.odcs.quality.expectation_checks`, so every alias is the same constraint). Rules
+compare these views, so moving a constraint from one section to another is not reported as a change.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from dativo_ingest.odcs.model import Expectation
+from dativo_ingest.odcs.quality import AcceptedValues, Check, Length, Pattern, Range, expectation_checks
+
 #: Bound keys: a larger lower bound or a smaller upper bound permits less data.
 LOWER_BOUNDS = ("minimum", "minLength", "minItems", "minProperties")
 UPPER_BOUNDS = ("maximum", "maxLength", "maxItems", "maxProperties")
@@ -19,8 +23,6 @@ UPPER_BOUNDS = ("maximum", "maxLength", "maxItems", "maxProperties")
 FLAGS = ("exclusiveMinimum", "exclusiveMaximum", "uniqueItems")
 #: Keys whose change has no known direction: added tightens, removed loosens, changed breaks.
 OPAQUE = ("pattern", "format")
-#: Expectation types that map onto a constraint key (min -> lower, max -> upper).
-_EXPECTATION_BOUNDS = {"range": ("minimum", "maximum"), "length": ("minLength", "maxLength")}
 
 
 @dataclass
@@ -92,22 +94,36 @@ def _only_keys(rule: dict[str, Any]) -> bool:
     return not threshold or threshold in ({"mustBe": 0}, {"mustBeLessOrEqualTo": 0}, {"mustBeLessThan": 1})
 
 
-def _expectation(view: Constraints, expectation: Any) -> None:
-    extra = expectation.model_extra or {}
-    kind = expectation.type
-    if kind == "accepted_values" and isinstance(expectation.values, list):
-        _values(view, expectation.values)
-    elif kind in _EXPECTATION_BOUNDS:
-        low, high = _EXPECTATION_BOUNDS[kind]
-        if extra.get("min") is not None:
-            _tighter(view.lower, low, extra["min"], larger=True)
-        if extra.get("max") is not None:
-            _tighter(view.upper, high, extra["max"], larger=False)
-    elif kind == "regex" and extra.get("pattern") is not None:
-        view.opaque["pattern"] = extra["pattern"]
-    else:
+def _expectation(view: Constraints, expectation: Expectation) -> None:
+    """Read through the check vocabulary, so every spelling of a check (``between``, Great Expectations
+    names, ...) is the same constraint."""
+    checks = expectation_checks(expectation).checks
+    rest: list[Check] = []
+    for check in checks:
+        if isinstance(check, AcceptedValues):
+            _values(view, list(check.values))
+        elif isinstance(check, (Range, Length)):
+            low, high = ("minimum", "maximum") if isinstance(check, Range) else ("minLength", "maxLength")
+            if check.minimum is not None:
+                _tighter(view.lower, low, check.minimum, larger=True)
+            if check.maximum is not None:
+                _tighter(view.upper, high, check.maximum, larger=False)
+            if isinstance(check, Range) and (check.min_exclusive or check.max_exclusive):
+                for flag, on in (
+                    ("exclusiveMinimum", check.min_exclusive),
+                    ("exclusiveMaximum", check.max_exclusive),
+                ):
+                    view.flags[flag] = view.flags.get(flag, False) or on
+        elif isinstance(check, Pattern):
+            view.opaque["pattern"] = check.pattern
+        else:
+            rest.append(check)
+    for check in rest:
+        body = {"kind": check.kind, **check.arguments(), "severity": check.severity}
+        view.quality.setdefault(f"expectation:{check.kind}", []).append(json.loads(canonical(body)))
+    if not checks:  # a form the vocabulary does not understand: compared as written
         body = {k: v for k, v in expectation.dump().items() if k != "column"}
-        view.quality.setdefault(f"expectation:{kind}", []).append(body)
+        view.quality.setdefault(f"expectation:{expectation.type}", []).append(body)
 
 
 def _values(view: Constraints, values: list[Any]) -> None:

@@ -277,8 +277,8 @@ class CheckList:
 
 def contract_checks(asset: AssetDefinition, source_text: str | None = None) -> CheckList:
     """The checks ``asset`` asks for on its primary object; ``source_text`` adds the line of each."""
-    reader = _Reader(asset)
-    reader.read()
+    reader = _Reader({f.name for f in asset.fields})
+    reader.read(asset)
     written, unsupported = reader.written, reader.unsupported
     if source_text is not None:
         odcs, single = asset.is_odcs_source, len(asset.objects) == 1
@@ -292,14 +292,21 @@ def contract_checks(asset: AssetDefinition, source_text: str | None = None) -> C
     return CheckList(checks, tuple(unsupported), tuple(written))
 
 
+def expectation_checks(expectation: Expectation, path: str = "") -> CheckList:
+    """The checks one dativo expectation stands for, on its own column (for readers that compare
+    expectations one by one, such as breaking-change classification)."""
+    reader = _Reader({expectation.column} if expectation.column else set())
+    reader._expectation(expectation, path)
+    return CheckList(tuple(dict.fromkeys(reader.written)), tuple(reader.unsupported), tuple(reader.written))
+
+
 class _Reader:
     """Collects the checks of one contract in the order they are written."""
 
-    def __init__(self, asset: AssetDefinition) -> None:
-        self.asset = asset
+    def __init__(self, columns: set[str]) -> None:
+        self.columns = columns
         self.written: list[Check] = []
         self.unsupported: list[Unsupported] = []
-        self.columns = {f.name: f for f in asset.fields}
 
     def add(self, check: Check) -> None:
         self.written.append(check)
@@ -308,13 +315,13 @@ class _Reader:
         severity: Severity = "error" if malformed else "warning"
         self.unsupported.append(Unsupported(path, f"{message}; enforced nowhere", severity))
 
-    def read(self) -> None:
-        for i, top in enumerate(self.asset.fields):
+    def read(self, asset: AssetDefinition) -> None:
+        for i, top in enumerate(asset.fields):
             self._field(top, f"schema[0].properties[{i}]")
-        obj = self.asset.primary_object
+        obj = asset.primary_object
         for i, rule in enumerate(obj.quality if obj is not None else []):
             self._quality(rule, None, f"schema[0].quality[{i}]")
-        for i, expectation in enumerate(self.asset.expectations):
+        for i, expectation in enumerate(asset.expectations):
             self._expectation(expectation, f"data_quality.expectations[{i}]")
 
     # ----- fields ---------------------------------------------------------------------------------
