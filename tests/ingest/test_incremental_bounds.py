@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -38,37 +37,6 @@ def _state(workspace: Path) -> dict:
 
 
 # ----- 1. the window is read under the job's lock --------------------------------------------------
-def test_state_recovery_and_source_setup_happen_under_the_job_lock(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write_contract(workspace)
-    write_csv(workspace / "data" / "a.csv", _rows(1, 3, 1))
-    job = _job(workspace, "../data/a.csv")
-    events: list[str] = []
-    real_locked, real_recover, real_build = runner.locked, runner._recover_state, runner.build_source
-
-    @contextmanager
-    def recording_locked(path, *args, **kwargs):
-        with real_locked(path, *args, **kwargs):
-            events.append("lock")
-            yield
-            events.append("unlock")
-
-    def recording_recover(*args, **kwargs):
-        events.append("recover")
-        return real_recover(*args, **kwargs)
-
-    def recording_build(*args, **kwargs):
-        events.append("build_source")
-        return real_build(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "locked", recording_locked)
-    monkeypatch.setattr(runner, "_recover_state", recording_recover)
-    monkeypatch.setattr(runner, "build_source", recording_build)
-    run_job(load_job(job))
-    assert events == ["lock", "recover", "build_source", "unlock"]
-
-
 def test_a_concurrent_run_of_the_job_waits_for_the_cursor_the_lock_holder_commits(workspace: Path) -> None:
     """Run A holds the lock while B starts: B must read A's cursor, not the one before A, so the rows
     A ingested are not ingested again (and the cursor never goes back)."""

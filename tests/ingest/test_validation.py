@@ -100,9 +100,9 @@ def test_valid_parts_are_exactly_the_passing_rows_in_order(max_parts: int) -> No
     ]
 
 
-def test_large_batches_validated_on_worker_threads_give_the_inline_result(monkeypatch) -> None:
+def test_large_batches_validated_on_worker_threads_give_the_inline_result() -> None:
     rng = np.random.default_rng(3)
-    size = validation._PARALLEL_ROWS
+    size = validation.PARALLEL_ROWS
     n = 4 * size
     pick = lambda options: [options[i] for i in rng.integers(0, len(options), n)]  # noqa: E731
     columns = {
@@ -113,10 +113,10 @@ def test_large_batches_validated_on_worker_threads_give_the_inline_result(monkey
         "created_at": pick(["2024-01-01", "2024-02-30", None]),
     }
     batches = [batch(**{k: v[i : i + size] for k, v in columns.items()}) for i in range(0, n, size)]
-    streamed, threaded, inline = validator(), validator(), validator()
+    rules = compile_rules(AssetDefinition.from_dict(CUSTOMERS_CONTRACT))
+    streamed, threaded, inline = validator(), validator(), Validator(rules, parallel_rows=10**9)
     got_stream = list(streamed.validate_stream(iter(batches)))
     got = [threaded.validate(b) for b in batches]
-    monkeypatch.setattr(validation, "_PARALLEL_ROWS", 10**9)
     want = [inline.validate(b) for b in batches]
     assert [b for b, _ in got_stream] == batches
     for outcomes in ([o for _, o in got_stream], got):
@@ -169,17 +169,15 @@ def test_seen_index_is_exact_for_strings_and_integers_and_ignores_nulls() -> Non
 
 
 @pytest.mark.parametrize("weak_keys", [False, True])
-def test_seen_index_matches_a_python_set_even_when_keys_collide(weak_keys: bool, monkeypatch) -> None:
+def test_seen_index_matches_a_python_set_even_when_keys_collide(weak_keys: bool) -> None:
     """Random batches with repeats, nulls and partial candidates; weak keys make distinct values collide."""
-    if weak_keys:  # v1, v510, v1019, ... share a key: only the values can tell them apart
 
-        def weak(self, values):
-            numbers = pc.cast(pc.utf8_slice_codeunits(values, 1), pa.int64()).fill_null(0)
-            return (np.asarray(numbers).astype(np.uint64) % np.uint64(509)) * np.uint64(0x9E3779B97F4A7C15)
+    def weak(values):  # v1, v510, v1019, ... share a key: only the values can tell them apart
+        numbers = pc.cast(pc.utf8_slice_codeunits(values, 1), pa.int64()).fill_null(0)
+        return (np.asarray(numbers).astype(np.uint64) % np.uint64(509)) * np.uint64(0x9E3779B97F4A7C15)
 
-        monkeypatch.setattr(SeenIndex, "_keys", weak)
     rng = np.random.default_rng(7)
-    index, seen = SeenIndex(pa.string()), set()
+    index, seen = SeenIndex(pa.string(), key_hash=weak if weak_keys else None), set()
     for _ in range(40):
         n = int(rng.integers(1, 3_000))
         raw = [None if rng.random() < 0.02 else f"v{int(rng.integers(0, 20_000))}" for _ in range(n)]

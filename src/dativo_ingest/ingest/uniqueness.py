@@ -12,6 +12,7 @@ never reported as duplicates. Nulls are never duplicates (SQL semantics).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -57,7 +58,12 @@ class Pending:
 class SeenIndex:
     """Remembers the values of one column across batches; ``check_and_add`` flags repeats."""
 
-    def __init__(self, value_type: pa.DataType) -> None:
+    def __init__(
+        self, value_type: pa.DataType, key_hash: Callable[[pa.Array], np.ndarray] | None = None
+    ) -> None:
+        """``key_hash`` replaces the 64-bit key of each value (tests force collisions with a weak one;
+        every key match is confirmed on the values)."""
+        self._key_hash = key_hash
         self._integer = pa.types.is_integer(value_type)
         self._runs: list[Pending] = []
         self._word_bits = 21  # 16 MB of zero pages, resident only where touched; rebuilt past ~5M keys
@@ -159,6 +165,8 @@ class SeenIndex:
 
     # -- keys -------------------------------------------------------------------------------------
     def _keys(self, values: pa.Array) -> np.ndarray:
+        if self._key_hash is not None:
+            return np.asarray(self._key_hash(values), dtype=np.uint64)
         if self._integer:
             ints = values.cast(pa.int64(), safe=False).fill_null(0)
             x = np.asarray(ints.to_numpy(), dtype=np.int64).view(np.uint64)

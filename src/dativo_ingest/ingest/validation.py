@@ -34,7 +34,8 @@ from dativo_ingest.ingest.rules import ADVISORY, ColumnRules, RuleSet
 from dativo_ingest.ingest.uniqueness import Pending, SeenIndex
 
 _POOL: ThreadPoolExecutor | None = None
-_PARALLEL_ROWS = 16384  # smaller batches are validated inline
+#: Batches smaller than this are validated inline (the default of ``Validator(parallel_rows=...)``).
+PARALLEL_ROWS = 16384
 
 
 def _pool() -> ThreadPoolExecutor | None:
@@ -89,8 +90,9 @@ class BatchOutcome:
 class Validator:
     """Validates a stream of batches; remembers unique values across the whole run."""
 
-    def __init__(self, rules: RuleSet) -> None:
+    def __init__(self, rules: RuleSet, parallel_rows: int = PARALLEL_ROWS) -> None:
         self.rules = rules
+        self.parallel_rows = parallel_rows
         self.seen = {c.name: SeenIndex(c.type) for c in rules.columns if c.unique}
         self.failures: Counter = Counter()
         self.null_counts: Counter = Counter({c.name: 0 for c in rules.columns})  # source nulls per column
@@ -125,7 +127,7 @@ class Validator:
     def _submit(self, batch: pa.RecordBatch) -> list:
         """Per-column work for ``batch``: futures on the workers (costly columns first), or results."""
         columns = self.rules.columns
-        pool = _pool() if batch.num_rows >= _PARALLEL_ROWS else None
+        pool = _pool() if batch.num_rows >= self.parallel_rows else None
         if pool is None:
             return [self._column(rules, batch) for rules in columns]
         costly = sorted(columns, key=lambda r: (not r.unique, not r.patterns))
