@@ -1,3 +1,3 @@
 """dativo: contract-governed data ingestion."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
