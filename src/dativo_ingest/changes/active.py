@@ -6,8 +6,6 @@ Adding a rule: write it as a small function in its own module of this package, t
 
 from __future__ import annotations
 
-from typing import Any
-
 from dativo_ingest.changes.base import Context
 from dativo_ingest.changes.bounds import bounds_changed, other_options_changed, pattern_changed
 from dativo_ingest.changes.documentation import (
@@ -30,7 +28,9 @@ from dativo_ingest.changes.physical_names import physical_name_changed
 from dativo_ingest.changes.quality import quality_changed
 from dativo_ingest.changes.structure import field_added, field_removed
 from dativo_ingest.changes.types import type_changed
+from dativo_ingest.changes.usage import UsageSource
 from dativo_ingest.changes.values import accepted_values_changed
+from dativo_ingest.odcs.model import AssetDefinition
 
 FIELD_RULES: tuple[FieldRule, ...] = (
     field_removed,
@@ -63,11 +63,11 @@ RULES: tuple[FieldRule | ContractRule, ...] = FIELD_RULES + CONTRACT_RULES
 
 
 def classify(
-    old: Any,
-    new: Any,
+    old: AssetDefinition,
+    new: AssetDefinition,
     *,
     perspective: str = "spec",
-    usage: Any = None,
+    usage: UsageSource | None = None,
     field_rules: tuple[FieldRule, ...] | None = None,
     contract_rules: tuple[ContractRule, ...] | None = None,
 ) -> Diff:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
+from dativo_ingest.changes.usage import UsageSource
 from dativo_ingest.errors import UsageError
 
 
@@ -142,7 +143,7 @@ class Context:
     """What every rule may consult besides the two versions: perspective, usage, names."""
 
     perspective: str = "spec"
-    usage: Any = None
+    usage: UsageSource | None = None
     source_type: str | None = None
     object_name: str | None = None
     table: dict[str, Severity] = field(init=False)

@@ -7,6 +7,7 @@ from typing import Any
 
 from dativo_ingest.changes.base import Change, Context
 from dativo_ingest.changes.engine import FieldPair
+from dativo_ingest.odcs.model import AssetDefinition
 
 #: Field attributes other rules judge; every other attribute (and unknown extras) is metadata here.
 _JUDGED_ELSEWHERE = frozenset(
@@ -62,14 +63,16 @@ def field_metadata_changed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
         )
 
 
-def contract_description_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
+def contract_description_changed(
+    old: AssetDefinition, new: AssetDefinition, ctx: Context
+) -> Iterator[Change]:
     before = old.description.model_dump(mode="json", exclude_defaults=True) if old.description else {}
     after = new.description.model_dump(mode="json", exclude_defaults=True) if new.description else {}
     for key in sorted(before.keys() | after.keys()):
         yield from _text(f"description.{key}", key, before.get(key), after.get(key), ctx)
 
 
-def status_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
+def status_changed(old: AssetDefinition, new: AssetDefinition, ctx: Context) -> Iterator[Change]:
     """Deprecating or retiring a contract is news for consumers (MINOR); other status edits are PATCH."""
     if old.status == new.status:
         return
@@ -85,7 +88,7 @@ def status_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
     )
 
 
-def contract_metadata_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
+def contract_metadata_changed(old: AssetDefinition, new: AssetDefinition, ctx: Context) -> Iterator[Change]:
     """Every other top-level section (owner, team, tags, domain, servers, SLAs, change management...)."""
     exclude = set(_CONTRACT_JUDGED)
     before = old.model_dump(mode="json", by_alias=True, exclude=exclude)

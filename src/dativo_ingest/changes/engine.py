@@ -15,6 +15,7 @@ from typing import Any
 
 from dativo_ingest.changes.base import Change, Context, Severity
 from dativo_ingest.changes.constraints import Constraints, constraints_of
+from dativo_ingest.odcs.model import AssetDefinition, Expectation, SchemaField, SchemaObject
 
 CHANGE_TYPES = {
     Severity.MAJOR: "breaking",
@@ -31,10 +32,10 @@ class FieldPair:
     path: str  # as reported (object-prefixed when the contract has several objects)
     field_path: str  # within its object, as a usage source knows it
     object_name: str
-    old: Any
-    new: Any
-    old_expectations: tuple[Any, ...] = ()
-    new_expectations: tuple[Any, ...] = ()
+    old: SchemaField | None
+    new: SchemaField | None
+    old_expectations: tuple[Expectation, ...] = ()
+    new_expectations: tuple[Expectation, ...] = ()
 
     @cached_property
     def old_constraints(self) -> Constraints:
@@ -46,7 +47,7 @@ class FieldPair:
 
 
 FieldRule = Callable[[FieldPair, Context], Iterable[Change]]
-ContractRule = Callable[[Any, Any, Context], Iterable[Change]]
+ContractRule = Callable[[AssetDefinition, AssetDefinition, Context], Iterable[Change]]
 
 
 @dataclass
@@ -97,11 +98,11 @@ class Diff:
         }
 
 
-def pairs(old: Any, new: Any, diff: Diff) -> Iterable[FieldPair]:
+def pairs(old: AssetDefinition, new: AssetDefinition, diff: Diff) -> Iterable[FieldPair]:
     """Field pairs that differ (added, removed or changed), recording added/removed paths on ``diff``."""
     multi = len(old.objects) > 1 or len(new.objects) > 1
     new_objects = {o.name: o for o in new.objects}
-    matched: list[tuple[Any, Any]] = []
+    matched: list[tuple[SchemaObject, SchemaObject]] = []
     if len(old.objects) == 1 and len(new.objects) == 1:
         matched.append((old.objects[0], new.objects[0]))
     else:
@@ -121,7 +122,12 @@ def pairs(old: Any, new: Any, diff: Diff) -> Iterable[FieldPair]:
 
 
 def _object_pairs(
-    old_obj: Any, new_obj: Any, prefix: str, diff: Diff, old_expect: dict, new_expect: dict
+    old_obj: SchemaObject,
+    new_obj: SchemaObject,
+    prefix: str,
+    diff: Diff,
+    old_expect: dict[str, tuple[Expectation, ...]],
+    new_expect: dict[str, tuple[Expectation, ...]],
 ) -> Iterable[FieldPair]:
     old_fields, new_fields = flatten(old_obj.properties), flatten(new_obj.properties)
     name = new_obj.name
@@ -148,7 +154,7 @@ def _object_pairs(
         yield FieldPair(prefix + path, path, name, None, new_field, (), new_expect.get(path, ()))
 
 
-def _same(old: Any, new: Any) -> bool:
+def _same(old: SchemaField, new: SchemaField) -> bool:
     """Field equality without pydantic's generic ``__eq__`` overhead (same class, values and extras)."""
     return (
         old.__dict__ == new.__dict__
@@ -157,15 +163,15 @@ def _same(old: Any, new: Any) -> bool:
     )
 
 
-def flatten(fields: list[Any]) -> dict[str, Any]:
+def flatten(fields: list[SchemaField]) -> dict[str, SchemaField]:
     """``{dotted_path: field}`` for fields and their nested properties; array elements as ``name[]``."""
-    out: dict[str, Any] = {}
+    out: dict[str, SchemaField] = {}
     for node in fields:
         _add(node, node.name, out)
     return out
 
 
-def _add(node: Any, path: str, out: dict[str, Any]) -> None:
+def _add(node: SchemaField, path: str, out: dict[str, SchemaField]) -> None:
     out[path] = node
     for child in node.properties:
         _add(child, f"{path}.{child.name}", out)
@@ -173,9 +179,9 @@ def _add(node: Any, path: str, out: dict[str, Any]) -> None:
         _add(node.items, path + "[]", out)
 
 
-def _expectations(asset: Any) -> dict[str, tuple[Any, ...]]:
+def _expectations(asset: AssetDefinition) -> dict[str, tuple[Expectation, ...]]:
     """Column-level expectations of the primary object, by column path."""
-    index: dict[str, list[Any]] = {}
+    index: dict[str, list[Expectation]] = {}
     for expectation in asset.expectations:
         if expectation.column:
             index.setdefault(expectation.column, []).append(expectation)

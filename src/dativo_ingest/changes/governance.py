@@ -11,6 +11,7 @@ from typing import Any
 
 from dativo_ingest.changes.base import Change, Context
 from dativo_ingest.changes.engine import FieldPair
+from dativo_ingest.odcs.model import AssetDefinition, Compliance
 
 
 def field_classification_changed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
@@ -31,7 +32,7 @@ def field_classification_changed(pair: FieldPair, ctx: Context) -> Iterator[Chan
     )
 
 
-def compliance_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
+def compliance_changed(old: AssetDefinition, new: AssetDefinition, ctx: Context) -> Iterator[Change]:
     """Contract-level classification, regulations, consent, security and other compliance keys."""
     before, after = old.compliance, new.compliance
     for key, label in (("classification", "classification"), ("regulations", "regulation")):
@@ -81,7 +82,7 @@ def compliance_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
             )
 
 
-def _rest(compliance: Any) -> dict[str, Any]:
+def _rest(compliance: Compliance | None) -> dict[str, Any]:
     if compliance is None:
         return {}
     data = compliance.model_dump(mode="json", exclude_defaults=True)
@@ -90,7 +91,7 @@ def _rest(compliance: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in (None, {}, [])}
 
 
-def retention_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
+def retention_changed(old: AssetDefinition, new: AssetDefinition, ctx: Context) -> Iterator[Change]:
     """Shorter (or newly limited) retention removes history consumers may read; longer is governance."""
     before, after = old.retention_days, new.retention_days
     if before == after:

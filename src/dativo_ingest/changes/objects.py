@@ -9,9 +9,10 @@ from dativo_ingest.changes.base import Change, Context
 from dativo_ingest.changes.constraints import canonical
 from dativo_ingest.changes.engine import flatten
 from dativo_ingest.changes.quality import diff_quality
+from dativo_ingest.odcs.model import AssetDefinition, SchemaObject
 
 
-def objects_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
+def objects_changed(old: AssetDefinition, new: AssetDefinition, ctx: Context) -> Iterator[Change]:
     if len(old.objects) == 1 and len(new.objects) == 1:
         yield from _object_pair(old.objects[0], new.objects[0], old.objects[0].name, ctx)
         return
@@ -38,7 +39,7 @@ def objects_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
             )
 
 
-def _object_pair(old: Any, new: Any, path: str, ctx: Context) -> Iterator[Change]:
+def _object_pair(old: SchemaObject, new: SchemaObject, path: str, ctx: Context) -> Iterator[Change]:
     if old.name != new.name:
         yield ctx.change(
             path,
@@ -76,7 +77,7 @@ def _object_pair(old: Any, new: Any, path: str, ctx: Context) -> Iterator[Change
         )
 
 
-def _rules(quality: list[Any]) -> dict[str, list[dict[str, Any]]]:
+def _rules(quality: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for rule in quality:
         if isinstance(rule, dict):
@@ -86,14 +87,14 @@ def _rules(quality: list[Any]) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def table_expectations_changed(old: Any, new: Any, ctx: Context) -> Iterator[Change]:
+def table_expectations_changed(old: AssetDefinition, new: AssetDefinition, ctx: Context) -> Iterator[Change]:
     """Expectations that name no field of the schema (row counts, SQL checks, unknown columns)."""
     before, after = _table_level(old), _table_level(new)
     if before or after:
         yield from diff_quality("data_quality.expectations", before, after, ctx)
 
 
-def _table_level(asset: Any) -> dict[str, list[dict[str, Any]]]:
+def _table_level(asset: AssetDefinition) -> dict[str, list[dict[str, Any]]]:
     expectations = asset.expectations
     if not expectations:
         return {}

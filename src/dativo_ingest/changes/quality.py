@@ -87,13 +87,15 @@ def _compare(
         )
         return
     if checking <= _THRESHOLDS.keys() and all(k in old and k in new for k in checking):
-        directions = set()
+        directions: set[str] = set()
+        comparable = True
         for key in checking:
             order = compare(old[key], new[key])
-            directions.add(
-                None if order is None else ("loosening" if order * _THRESHOLDS[key] < 0 else "tightening")
-            )
-        if len(directions) == 1 and None not in directions:
+            if order is None:
+                comparable = False
+            else:
+                directions.add("loosening" if order * _THRESHOLDS[key] < 0 else "tightening")
+        if comparable and len(directions) == 1:
             effect = directions.pop()
             label = "tightened" if effect == "tightening" else "loosened"
             yield ctx.change(

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 from dativo_ingest.changes.base import Change, Context
 from dativo_ingest.changes.engine import FieldPair, flatten
+from dativo_ingest.changes.usage import UsageSource
+from dativo_ingest.odcs.model import SchemaField
 
 
 def field_added(pair: FieldPair, ctx: Context) -> Iterator[Change]:
@@ -37,7 +39,11 @@ def field_removed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
     if pair.new is not None or pair.old is None:
         return
     label = "required field" if pair.old.required else "optional field"
-    readers = _consumers(pair, ctx) if ctx.usage is not None and ctx.source_type else None
+    readers = (
+        _consumers(pair.old, pair, ctx.usage, ctx.source_type)
+        if ctx.usage is not None and ctx.source_type
+        else None
+    )
     if readers:
         shown = ", ".join(readers[:5]) + (f" and {len(readers) - 5} more" if len(readers) > 5 else "")
         yield ctx.change(
@@ -64,16 +70,16 @@ def field_removed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
         )
 
 
-def _consumers(pair: FieldPair, ctx: Context) -> list[str]:
-    """Consumers of the removed field or of anything nested in it."""
+def _consumers(old: SchemaField, pair: FieldPair, usage: UsageSource, source_type: str) -> list[str]:
+    """Consumers of the removed field ``old`` (``pair.old``) or of anything nested in it."""
     paths = [pair.field_path]
     paths.extend(
         f"{pair.field_path}.{p}" if not p.startswith("[") else pair.field_path + p
-        for p in flatten(pair.old.properties)
+        for p in flatten(old.properties)
     )
-    if pair.old.items is not None:
+    if old.items is not None:
         paths.append(pair.field_path + "[]")
     found: set[str] = set()
     for path in paths:
-        found.update(ctx.usage.consumers(ctx.source_type, pair.object_name, path))
+        found.update(usage.consumers(source_type, pair.object_name, path))
     return sorted(found)

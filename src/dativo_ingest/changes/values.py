@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from dativo_ingest.changes.base import Change, Context
 from dativo_ingest.changes.engine import FieldPair
@@ -58,6 +59,6 @@ def accepted_values_changed(pair: FieldPair, ctx: Context) -> Iterator[Change]:
         )
 
 
-def _list(values: list) -> str:
+def _list(values: list[Any]) -> str:
     shown = ", ".join(str(v) for v in values[:10])
     return f"[{shown}{', ...' if len(values) > 10 else ''}]"

@@ -24,7 +24,7 @@ from dativo_ingest.odcs.quality import (
 from dativo_ingest.odcs.types import DATIVO_TYPES, normalize_type, odcs_logical_type
 
 if TYPE_CHECKING:
-    from dativo_ingest.odcs.model import AssetDefinition
+    from dativo_ingest.odcs.model import AssetDefinition, Element, SchemaField, SchemaObject
 
 PREFIX = "dativo."
 EXPECTATION_MARK = "dativo.expectation"
@@ -204,7 +204,9 @@ def _team_to_odcs(asset: AssetDefinition, api_version: str) -> Any:
     return out
 
 
-def _object_to_odcs(obj: Any, api_version: str, placed: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _object_to_odcs(
+    obj: SchemaObject, api_version: str, placed: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
     raw = obj.model_dump(by_alias=True, exclude_defaults=True, mode="json")
     out = {k: raw[k] for k in _OBJECT_KEYS if raw.get(k) not in (None, [], {})}
     out["properties"] = [_field_to_odcs(f, api_version, placed, f.name) for f in obj.properties]
@@ -219,7 +221,9 @@ def _object_to_odcs(obj: Any, api_version: str, placed: dict[str, list[dict[str,
     return out
 
 
-def _field_to_odcs(field: Any, api_version: str, placed: dict[str, list[dict]], path: str) -> dict[str, Any]:
+def _field_to_odcs(
+    field: SchemaField, api_version: str, placed: dict[str, list[dict[str, Any]]], path: str
+) -> dict[str, Any]:
     raw = field.model_dump(by_alias=True, exclude_defaults=True, mode="json")
     out: dict[str, Any] = {}
     for key in _FIELD_KEYS:
@@ -331,15 +335,17 @@ def _canonical_quality(rule: Any) -> Any:
     return out
 
 
-def _extras_to_custom(element: Any) -> list[dict[str, Any]]:
+def _extras_to_custom(element: Element) -> list[dict[str, Any]]:
     extras = element.model_extra or {}
     return [{"property": PREFIX + key, "value": value} for key, value in extras.items()]
 
 
-def _expectation_rules(asset: AssetDefinition) -> tuple[dict[str, list[dict]], list[dict]]:
+def _expectation_rules(
+    asset: AssetDefinition,
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
     """Quality rules per field path ("" = object level) and expectations with no home in the schema."""
-    placed: dict[str, list[dict]] = {}
-    unplaced: list[dict] = []
+    placed: dict[str, list[dict[str, Any]]] = {}
+    unplaced: list[dict[str, Any]] = []
     paths = {path for path, _ in asset.iter_fields()}
     checks = contract_checks(asset)
     for index, expectation in enumerate(asset.expectations):

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from dativo_ingest.errors import ContractValidationError
 from dativo_ingest.odcs.convert import from_odcs
@@ -70,7 +71,7 @@ def contract_errors(data: dict[str, Any], source: str | None = None) -> Iterator
         raise ContractValidationError(f"malformed contract: {exc}", path=source) from None
 
 
-def _describe(error: dict[str, Any], odcs: bool) -> dict[str, str]:
+def _describe(error: ErrorDetails, odcs: bool) -> dict[str, str]:
     path = in_dialect(_path_text(error.get("loc", ())), odcs=odcs, single=True)
     if error.get("type") == "extra_forbidden":
         return {"path": path, "message": f"unknown top-level key '{path}'"}
@@ -216,7 +217,7 @@ def _is_flat(asset: AssetDefinition, objects: list[dict[str, Any]]) -> bool:
     """A single object that only names the contract's object can be written as a flat field list."""
     if len(objects) != 1 or set(objects[0]) - {"name", "properties"}:
         return False
-    return objects[0]["name"] == (asset.object or asset.name or DEFAULT_OBJECT_NAME)
+    return bool(objects[0]["name"] == (asset.object or asset.name or DEFAULT_OBJECT_NAME))
 
 
 def _team_to_authoring(team: dict[str, Any]) -> dict[str, Any]:

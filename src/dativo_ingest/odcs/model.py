@@ -10,7 +10,9 @@ Nested elements keep keys they do not know (``extra="allow"``), so nothing a use
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -39,7 +41,8 @@ class Element(BaseModel):
 
     def dump(self) -> dict[str, Any]:
         """The element in authoring form (aliases, defaults and empty values left out)."""
-        return prune(self.model_dump(by_alias=True, exclude_defaults=True, mode="json"))
+        dumped: dict[str, Any] = prune(self.model_dump(by_alias=True, exclude_defaults=True, mode="json"))
+        return dumped
 
 
 class SchemaField(Element):
@@ -224,7 +227,7 @@ class AssetDefinition(BaseModel):
             super().__init__(**normalise(data))
         self._odcs_source = is_odcs_document(data)
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: builtins.object) -> bool:  # ``object`` is a field name here
         """Equal contents are equal contracts, whichever dialect each was read from."""
         if type(other) is not type(self):
             return NotImplemented
@@ -238,7 +241,7 @@ class AssetDefinition(BaseModel):
         return build(cls, data, source=source)
 
     @classmethod
-    def from_yaml(cls, path: Any) -> AssetDefinition:
+    def from_yaml(cls, path: str | Path) -> AssetDefinition:
         """Load a contract file (dativo format or ODCS v3.x)."""
         return cls.from_dict(load_mapping(path), source=str(path))
 
@@ -247,7 +250,7 @@ class AssetDefinition(BaseModel):
         """The contract in the dativo authoring format (flat ``schema`` for a single-object contract)."""
         return to_authoring(self)
 
-    def to_yaml(self, path: Any = None) -> str:
+    def to_yaml(self, path: str | Path | None = None) -> str:
         """The authoring format as YAML; also written (atomically) to ``path`` when given."""
         text = dumps(self.to_dict())
         if path is not None:
@@ -259,8 +262,8 @@ class AssetDefinition(BaseModel):
         return to_odcs(self, api_version=api_version)
 
     # ----- convenience views --------------------------------------------------------------------
-    @property
-    def schema(self) -> list[SchemaField]:  # type: ignore[override]
+    @property  # type: ignore[override]  # shadows pydantic's deprecated ``BaseModel.schema()``
+    def schema(self) -> list[SchemaField]:
         """The fields of the primary schema object (the dativo ``schema`` list)."""
         return self.fields
 

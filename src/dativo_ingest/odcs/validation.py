@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -300,7 +301,7 @@ def validate_asset(
     return ValidationReport(issues)
 
 
-def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | None, ValidationReport]:
+def validate_file(file: str | Path, strict: bool = False) -> tuple[AssetDefinition | None, ValidationReport]:
     """Load and validate a contract file; load failures become a one-issue report (no exception)."""
     text = None
     try:
@@ -313,7 +314,7 @@ def validate_file(file: Any, strict: bool = False) -> tuple[AssetDefinition | No
 
 
 @cache
-def _validator(api_version: str) -> Any:
+def _validator(api_version: str) -> jsonschema_rs.Validator:
     """The official schema compiled with jsonschema-rs (a 10,000-property contract: ~30 ms, not ~6 s)."""
     name = (
         "odcs-json-schema-v3.1.0.json" if api_version.startswith("v3.1") else "odcs-json-schema-v3.0.2.json"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from dativo_ingest.odcs.model import AssetDefinition, SchemaField
 from dativo_ingest.policy.config import PolicyConfig
 
 Treatment = Literal["show", "redact", "hide"]
@@ -21,13 +22,16 @@ class FieldInfo:
     """A field with its dotted path and the labels it inherits."""
 
     path: str
-    field: Any
+    field: SchemaField
     labels: frozenset[str]
     top: str  # the top-level column this field lives in
 
 
 def walk_fields(
-    fields: list[Any], prefix: str = "", inherited: frozenset[str] = frozenset(), top: str | None = None
+    fields: list[SchemaField],
+    prefix: str = "",
+    inherited: frozenset[str] = frozenset(),
+    top: str | None = None,
 ) -> Iterator[FieldInfo]:
     """Every field (nested ones included), with inherited classification labels."""
     for f in fields:
@@ -41,7 +45,7 @@ def walk_fields(
             yield from walk_fields([f.items], f"{path}[].", labels, root)
 
 
-def asset_fields(asset: Any) -> list[FieldInfo]:
+def asset_fields(asset: AssetDefinition) -> list[FieldInfo]:
     """Every field of the asset's primary object."""
     return list(walk_fields(list(asset.fields)))
 
@@ -53,7 +57,7 @@ def treatment(labels: frozenset[str], restricted: frozenset[str], policy: Policy
     return "redact" if policy.on_restricted == "redact" else "hide"
 
 
-def column_treatments(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Treatment]:
+def column_treatments(asset: AssetDefinition, policy: PolicyConfig, requester: str) -> dict[str, Treatment]:
     """Top-level column -> the strictest treatment of it or anything nested in it (for SQL)."""
     restricted = policy.restricted_for(requester)
     order = {"show": 0, "redact": 1, "hide": 2}

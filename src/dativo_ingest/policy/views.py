@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from dativo_ingest.dbt.node_names import default_model_name, default_source_name, object_of
+from dativo_ingest.odcs.model import AssetDefinition, SchemaField
 from dativo_ingest.odcs.quality import Check, contract_checks
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.fields import FieldInfo, asset_fields, treatment
@@ -57,7 +59,7 @@ def _redacted_entry(info: FieldInfo, restricted: frozenset[str]) -> dict[str, An
 
 
 def schema_view(
-    asset: Any, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
+    asset: AssetDefinition, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
 ) -> dict[str, Any]:
     """``fields`` (flat, dotted names), ``field_count`` and ``restricted_fields`` as seen by requester.
 
@@ -105,11 +107,11 @@ def _column_parts(column: str) -> list[str]:
     return [p for p in text.split(".") if p]
 
 
-def _names(f: Any) -> set[str]:
+def _names(f: SchemaField) -> set[str]:
     return {n.lower() for n in (f.name, f.physical_name) if n}
 
 
-def _match(fields: list[Any], parts: list[str], prefix: str = "") -> list[str]:
+def _match(fields: list[SchemaField], parts: list[str], prefix: str = "") -> list[str]:
     """Logical paths of the fields ``parts`` can name: logical or physical names, any case, nested
     members by dotted path, array elements with or without the element's own name."""
     if not parts:
@@ -136,7 +138,7 @@ _STRICTNESS = {"show": 0, "redact": 1, "hide": 2}
 class _Treatments:
     """How each field of an asset is shown to one requester, and how anything naming fields is."""
 
-    def __init__(self, asset: Any, policy: PolicyConfig, requester: str) -> None:
+    def __init__(self, asset: AssetDefinition, policy: PolicyConfig, requester: str) -> None:
         restricted = policy.restricted_for(requester)
         self.policy = policy
         self.asset = asset
@@ -188,7 +190,7 @@ class _Treatments:
 
 
 def _quality_view(
-    asset: Any, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
+    asset: AssetDefinition, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
 ) -> dict[str, Any] | None:
     dq = asset.data_quality
     checks = contract_checks(asset).checks
@@ -251,7 +253,7 @@ def _json_ready(value: Any) -> Any:
 
 
 def governance_view(
-    asset: Any, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
+    asset: AssetDefinition, policy: PolicyConfig, requester: str, seen: _Treatments | None = None
 ) -> dict[str, Any]:
     comp = asset.compliance
     security = dict(comp.security) if comp else {}
@@ -277,7 +279,7 @@ def governance_view(
     }
 
 
-def dbt_names(asset: Any) -> dict[str, Any]:
+def dbt_names(asset: AssetDefinition) -> dict[str, Any]:
     """The dbt source and staging model names the dbt generator gives this contract."""
     source, table = default_source_name(asset), object_of(asset)
     return {
@@ -288,7 +290,7 @@ def dbt_names(asset: Any) -> dict[str, Any]:
     }
 
 
-def asset_context(asset: Any, policy: PolicyConfig, requester: str) -> dict[str, Any]:
+def asset_context(asset: AssetDefinition, policy: PolicyConfig, requester: str) -> dict[str, Any]:
     """Every part of the context that comes from the contract itself, filtered by the policy."""
     desc = asset.description
     seen = _Treatments(asset, policy, requester)
@@ -338,7 +340,7 @@ class ContextViews:
 
     __slots__ = ("_load", "_views", "classifications", "object_name", "source_type", "tenant", "version")
 
-    def __init__(self, asset: Any, load: Any) -> None:
+    def __init__(self, asset: AssetDefinition, load: Callable[[], AssetDefinition]) -> None:
         self.source_type = asset.source_type
         self.object_name = asset.object_name
         self.version = asset.version
@@ -362,4 +364,5 @@ class ContextViews:
                 text = None
             hit = self._views[key] = (text, view if text is None else {})
         text, view = hit
-        return json.loads(text) if text is not None else _copy(view)
+        fresh: dict[str, Any] = json.loads(text) if text is not None else _copy(view)
+        return fresh

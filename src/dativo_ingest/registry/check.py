@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.changes import Diff, classify
+from dativo_ingest.changes import Diff, UsageSource, classify
 from dativo_ingest.errors import UsageError
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.registry.loading import load_contract
@@ -58,7 +58,7 @@ class CheckResult:
 
 
 def check_file(
-    path: str | Path, against: str, *, perspective: str = "spec", usage: Any = None
+    path: str | Path, against: str, *, perspective: str = "spec", usage: UsageSource | None = None
 ) -> CheckResult:
     """Check one contract file against ``against``: a specs directory or ``git:REF``."""
     new = load_contract(path)
@@ -75,7 +75,13 @@ def check_file(
 
 
 def evaluate(
-    path: str, new: Any, old: Any, baseline: str, *, perspective: str = "spec", usage: Any = None
+    path: str,
+    new: AssetDefinition,
+    old: AssetDefinition | None,
+    baseline: str,
+    *,
+    perspective: str = "spec",
+    usage: UsageSource | None = None,
 ) -> CheckResult:
     name = f"{new.source_type or '-'}/{new.object_name}"
     result = CheckResult(path, baseline, new.version, name=name)
@@ -88,7 +94,9 @@ def evaluate(
     return result
 
 
-def _from_registry(path: Path, new: Any, specs: Path, perspective: str, usage: Any) -> Any:
+def _from_registry(
+    path: Path, new: AssetDefinition, specs: Path, perspective: str, usage: UsageSource | None
+) -> AssetDefinition | None:
     if not new.source_type:
         return None
     registry = ContractRegistry(specs, usage=usage, perspective=perspective)
@@ -112,7 +120,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _from_git(path: Path, ref: str) -> Any:
+def _from_git(path: Path, ref: str) -> AssetDefinition | None:
     """The contract at ``ref`` (None when the file did not exist there)."""
     folder = path.resolve().parent
     try:

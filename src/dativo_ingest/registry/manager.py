@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dativo_ingest.changes import Diff, UsageSource
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.odcs.validation import validate_asset
 from dativo_ingest.registry.history import ContractVersion
 from dativo_ingest.registry.registry import ContractRegistry
@@ -37,7 +38,7 @@ class ContractManager:
         self.registry = ContractRegistry(self.specs_dir, usage=usage, perspective=perspective)
 
     def save_contract(
-        self, contract: Any, author: str = "system", force: bool = False, *, validate: bool = True
+        self, contract: AssetDefinition, author: str = "system", force: bool = False, *, validate: bool = True
     ) -> ContractVersion:
         """Validate and save ``contract`` (an ``AssetDefinition``) as a new version.
 
@@ -49,11 +50,11 @@ class ContractManager:
         """
         return self.registry.save(contract, author=author, force=force, validate=validate)
 
-    def validate_contract(self, contract: Any) -> tuple[bool, list[str]]:
+    def validate_contract(self, contract: AssetDefinition) -> tuple[bool, list[str]]:
         """``(is_valid, [error messages])`` from the ODCS schema and dativo's semantic rules."""
         return validate_asset(contract).as_tuple()
 
-    def get_contract(self, source_type: str, object_name: str, version: str | None = None) -> Any:
+    def get_contract(self, source_type: str, object_name: str, version: str | None = None) -> AssetDefinition:
         """The ``AssetDefinition`` of ``version`` (latest when None); ContractNotFoundError if absent."""
         return self.registry.load(source_type, object_name, version)
 
@@ -69,13 +70,13 @@ class ContractManager:
         """``(source_type, object, latest_version)`` for every contract in the registry, sorted."""
         return self.registry.contracts()
 
-    def diff(self, old: Any, new: Any) -> Diff:
+    def diff(self, old: AssetDefinition, new: AssetDefinition) -> Diff:
         """Classify the changes between two contracts (no storage involved)."""
         return self.registry.diff(old, new)
 
     def compare_contracts(
         self, old_version: str, new_version: str, source_type: str, object_name: str
-    ) -> dict:
+    ) -> dict[str, Any]:
         """The changes from ``old_version`` to ``new_version`` of a saved contract, with the bump needed."""
         old = self.get_contract(source_type, object_name, old_version)
         new = self.get_contract(source_type, object_name, new_version)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from dativo_ingest.changes import Diff, Severity, classify
+from dativo_ingest.changes import Diff, Severity, UsageSource, classify
 from dativo_ingest.errors import BreakingChangeError, ContractNotFoundError, ContractValidationError
 from dativo_ingest.fileio import atomic_write_text, locked
 from dativo_ingest.odcs.model import AssetDefinition
@@ -27,7 +26,7 @@ from dativo_ingest.yamlio import load_mapping
 SHOWN_CHANGES = 5
 
 
-def content_of(asset: Any) -> tuple[str, str]:
+def content_of(asset: AssetDefinition) -> tuple[str, str]:
     """The YAML text stored for ``asset`` and its sha256."""
     text = asset.to_yaml()
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -36,7 +35,9 @@ def content_of(asset: Any) -> tuple[str, str]:
 class ContractRegistry:
     """Contracts under one ``specs`` directory. Constructing it touches no file."""
 
-    def __init__(self, specs_dir: str | Path, *, usage: Any = None, perspective: str = "spec") -> None:
+    def __init__(
+        self, specs_dir: str | Path, *, usage: UsageSource | None = None, perspective: str = "spec"
+    ) -> None:
         self.specs = Path(specs_dir)
         self.usage = usage
         self.perspective = perspective
@@ -87,12 +88,14 @@ class ContractRegistry:
             )
         return found
 
-    def load(self, source_type: str, object_name: str, version: str | None = None) -> Any:
+    def load(self, source_type: str, object_name: str, version: str | None = None) -> AssetDefinition:
         """The contract (``AssetDefinition``) of ``version``, latest by default."""
         entry = self.find(source_type, object_name, version)
         layout = self.layout(source_type, object_name)
         snapshot = layout.snapshot(entry.version)
-        return AssetDefinition.from_yaml(snapshot if snapshot.is_file() else entry.path)
+        # registry entries always carry their file; a bare entry means its version's default place
+        file = entry.path or layout.contract_file(entry.version)
+        return AssetDefinition.from_yaml(snapshot if snapshot.is_file() else file)
 
     def contracts(self) -> list[tuple[str, str, str]]:
         """``(source_type, object, latest_version)`` of every contract, sorted."""
@@ -108,12 +111,12 @@ class ContractRegistry:
         return result
 
     # ----- comparing ------------------------------------------------------------------------------
-    def diff(self, old: Any, new: Any) -> Diff:
+    def diff(self, old: AssetDefinition, new: AssetDefinition) -> Diff:
         return classify(old, new, perspective=self.perspective, usage=self.usage)
 
     # ----- saving ---------------------------------------------------------------------------------
     def save(
-        self, asset: Any, author: str = "system", force: bool = False, validate: bool = True
+        self, asset: AssetDefinition, author: str = "system", force: bool = False, validate: bool = True
     ) -> ContractVersion:
         """Save ``asset`` as a new version (see ``ContractManager.save_contract``)."""
         if not asset.source_type:
@@ -151,7 +154,7 @@ class ContractRegistry:
         return entry.hash or content_of(self.load(layout.source_type, layout.object, entry.version))[1]
 
     def _decide(
-        self, asset: Any, layout: Layout, latest: ContractVersion | None, digest: str, force: bool
+        self, asset: AssetDefinition, layout: Layout, latest: ContractVersion | None, digest: str, force: bool
     ) -> ContractVersion:
         """The history entry for saving ``asset`` over ``latest`` (raises if the bump is short)."""
         entry = ContractVersion(
@@ -206,7 +209,7 @@ def _short_bump(layout: Layout, new: str, old: str, severity: Severity, diff: Di
     )
 
 
-def _require_valid(asset: Any) -> None:
+def _require_valid(asset: AssetDefinition) -> None:
     valid, errors = validate_asset(asset).as_tuple()
     if not valid:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -11,6 +11,8 @@ from dativo_ingest.errors import UsageError
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
 )
+#: The sort key of a version: numbers, "is a release", then the pre-release identifiers.
+_Key = tuple[int, int, int, bool, tuple[tuple[int, int, str], ...]]
 
 
 @total_ordering
@@ -37,7 +39,7 @@ class Version:
         """The storage directory of this version's MAJOR.MINOR line: ``v1.10``."""
         return f"v{self.major}.{self.minor}"
 
-    def _key(self) -> tuple:
+    def _key(self) -> _Key:
         pre = (
             ()
             if self.pre is None
@@ -95,7 +97,7 @@ def satisfies(new: str | Version, old: str | Version, severity: Severity) -> boo
 def sort_versions(versions: list[str]) -> list[str]:
     """Versions in numeric order (unparseable ones last, as text)."""
 
-    def key(text: str) -> tuple:
+    def key(text: str) -> tuple[int, _Key | tuple[()], str]:
         try:
             return (0, Version.parse(text)._key(), text)
         except UsageError:

@@ -7,13 +7,13 @@ and missing retention and consent predicates.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.fields import Treatment
 from dativo_ingest.policy.sql.governance import Governed, govern, refused
@@ -22,11 +22,17 @@ from dativo_ingest.policy.sql.predicates import bounds, column_usage
 from dativo_ingest.policy.sql.report import SQLReport, Violation, unavailable
 from dativo_ingest.policy.sql.tables import table_name, table_refs
 
-Resolver = Callable[[exp.Table], Any]
+Resolver = Callable[[exp.Table], AssetDefinition | str | None]
 #: statements and clauses that write: refused wherever they appear in the tree
 WRITE_NODES = (exp.Into, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter)
 #: functions sqlglot knows that read files or run SQL given as text: refused wherever they appear
-OPAQUE_FUNCTIONS = (exp.ReadCSV, exp.ReadParquet, exp.ExecuteSql, exp.Execute, exp.LoadData)
+OPAQUE_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+    exp.ReadCSV,
+    exp.ReadParquet,
+    exp.ExecuteSql,
+    exp.Execute,
+    exp.LoadData,
+)
 #: common functions some dialects leave unparsed (sqlglot ``Anonymous``) that only compute on their arguments
 PLAIN_FUNCTIONS = frozenset(
     (  # noqa: SIM905 (a word list reads better than 40 quoted lines)
@@ -39,6 +45,11 @@ PLAIN_FUNCTIONS = frozenset(
 )
 #: table clauses that make a reference unavailable (FILE_FORMAT, PATTERN, ORDINALITY, ROWS FROM, INDEXED BY)
 REFUSED_TABLE_ARGS = ("format", "pattern", "ordinality", "rows_from", "indexed")
+
+
+def _sql_name(node: exp.Expression) -> str:
+    """The SQL name of a known function (``READ_CSV``); a statement node (``EXECUTE``) by its key."""
+    return node.sql_name() if isinstance(node, exp.Func) else node.key
 
 
 def _has_star(select: exp.Select) -> bool:
@@ -101,7 +112,7 @@ class Analysis:
         for node in self.tree.find_all(exp.Anonymous, *OPAQUE_FUNCTIONS):
             if isinstance(node.parent, exp.Table):
                 continue  # a table function: resolved (and refused) as a table reference
-            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            name = (node.name if isinstance(node, exp.Anonymous) else _sql_name(node)).lower()
             allowed = name in PLAIN_FUNCTIONS or name in self.policy.allowed_functions
             if isinstance(node, OPAQUE_FUNCTIONS) or not allowed:
                 names.add(name)
@@ -134,6 +145,7 @@ class Analysis:
                 else:
                     cache[ref.lower()] = None
             gov = cache[ref.lower()]
+            entry: dict[str, str | None]
             if isinstance(gov, Governed):
                 self.governed[id(table)] = gov
                 entry = {"table": ref, "contract": gov.key}
@@ -175,7 +187,9 @@ class Analysis:
             if not isinstance(scope.expression, exp.Select) or not _has_star(scope.expression):
                 continue
             for source in scope.sources.values():
-                gov = self.governed.get(id(source)) if isinstance(source, exp.Table) else None
+                if not isinstance(source, exp.Table):
+                    continue
+                gov = self.governed.get(id(source))
                 if gov is None or not gov.restricted:
                     continue
                 ref = table_name(source)
@@ -190,7 +204,7 @@ class Analysis:
         """A qualified copy; governed tables renamed ``__dativo_<i>`` so that one flat schema fits."""
         copy = self.tree.copy()
         copies = list(copy.find_all(exp.Table))
-        schema: dict[str, dict[str, str]] = {}
+        schema: dict[str, object] = {}  # sqlglot's mapping type: table -> {column: type}
         by_copy: dict[int, Governed] = {}
         for i, ((orig, _), dup) in enumerate(zip(self.refs, copies, strict=True)):
             gov = self.governed.get(id(orig))
@@ -258,7 +272,9 @@ class Analysis:
             self._retention(scope, by_copy)
 
     @staticmethod
-    def _unqualified_source(column: exp.Column, scope: Scope, by_copy: dict[int, Governed]) -> Any:
+    def _unqualified_source(
+        column: exp.Column, scope: Scope, by_copy: dict[int, Governed]
+    ) -> exp.Table | None:
         """The governed table an unqualified column belongs to (the only source, or one declaring it)."""
         expr = scope.expression
         aliases = {e.alias.lower() for e in expr.expressions} if isinstance(expr, exp.Select) else set()
@@ -308,7 +324,7 @@ class Analysis:
                     break
                 for col in projection.find_all(exp.Column):
                     src = scope.sources.get(col.table) if id(col) in inner_scope_cols else None
-                    origin = None
+                    origin: tuple[Treatment, str, str] | None = None
                     if isinstance(src, exp.Table) and id(src) in by_copy:
                         c = by_copy[id(src)].columns.get(col.name.lower())
                         if c is not None and c.treatment != "show":

@@ -5,9 +5,9 @@ sees and how (shown, masked, hidden), and the retention and consent columns that
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from dativo_ingest.errors import DativoError
+from dativo_ingest.odcs.model import AssetDefinition, SchemaField
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.fields import Treatment, column_treatments
 from dativo_ingest.policy.rules import AccessRequest, evaluate
@@ -27,7 +27,7 @@ class Governed:
     """A table reference resolved to a contract the requester may query, with what it may see of it."""
 
     key: str
-    asset: Any
+    asset: AssetDefinition
     columns: dict[str, GovernedColumn]  # lower-case exposed name -> column (hidden columns are absent)
     order: list[GovernedColumn]  # every declared column (hidden ones included), in contract order
     retention_column: str | None  # physical name
@@ -41,19 +41,19 @@ class Governed:
         return [c for c in self.order if c.treatment != "show"]
 
 
-def physical(f: Any) -> str:
+def physical(f: SchemaField) -> str:
     """The name of field ``f`` in the stored table."""
     return f.physical_name or f.name
 
 
-def _field_physical(asset: Any, logical: str) -> str:
+def _field_physical(asset: AssetDefinition, logical: str) -> str:
     for f in asset.fields:
         if f.name == logical:
             return physical(f)
     return logical
 
 
-def retention_column(asset: Any) -> str | None:
+def retention_column(asset: AssetDefinition) -> str | None:
     """The column retention is measured on, as the dbt staging model reads it:
     ``compliance.event_time_column`` (``compliance.retention_column`` accepted as an alias); never
     guessed. Returns the physical name.
@@ -65,7 +65,7 @@ def retention_column(asset: Any) -> str | None:
     return None
 
 
-def consent_column(asset: Any) -> str | None:
+def consent_column(asset: AssetDefinition) -> str | None:
     """The boolean consent column as the dbt staging model reads it: ``compliance.consent_column``; never
     guessed (a query on a table that requires consent without one is refused). Returns the physical name.
     """
@@ -73,7 +73,7 @@ def consent_column(asset: Any) -> str | None:
     return _field_physical(asset, name) if name is not None else None
 
 
-def refused(asset: Any, policy: PolicyConfig, requester: str) -> bool:
+def refused(asset: AssetDefinition, policy: PolicyConfig, requester: str) -> bool:
     """True when the policy does not let ``requester`` query ``asset``."""
     decision = evaluate(
         policy,
@@ -89,7 +89,7 @@ def refused(asset: Any, policy: PolicyConfig, requester: str) -> bool:
     return not decision.allowed
 
 
-def govern(asset: Any, policy: PolicyConfig, requester: str) -> Governed:
+def govern(asset: AssetDefinition, policy: PolicyConfig, requester: str) -> Governed:
     """What ``requester`` may see of ``asset`` and which retention and consent rules bind its rows."""
     key = f"{asset.source_type}/{asset.object_name}"
     by_name = column_treatments(asset, policy, requester)

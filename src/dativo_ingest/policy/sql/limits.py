@@ -67,7 +67,7 @@ def parse_statement(sql: str, dialect: str | None) -> exp.Expression:
     if _nesting(sql) > MAX_NESTING:
         raise SQLTooComplexError(f"sql nests parentheses deeper than {MAX_NESTING} levels", field="sql")
     try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if isinstance(s, exp.Expression)]
     except RecursionError as exc:
         raise SQLTooComplexError("sql is too deeply nested to analyse", field="sql") from exc
     except ParseError as exc:

@@ -22,7 +22,7 @@ def _visible_ctes(table: exp.Table, dialect: str | None) -> set[str]:
     """Names of the CTEs in scope where ``table`` appears (a CTE body sees only earlier CTEs of its
     WITH, itself too when RECURSIVE)."""
     names: set[str] = set()
-    child: exp.Expression = table
+    child: exp.Expr = table
     node = table.parent
     while node is not None:
         if isinstance(node, exp.With):
