@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import typer
 import typer.main
@@ -28,6 +28,9 @@ from typer.core import TyperCommand, TyperGroup
 
 from dativo_ingest.errors import DativoError
 from dativo_ingest.logging import redact_text, setup_logging
+
+if TYPE_CHECKING:  # typer's vendored click: the types TyperGroup's methods are declared with
+    from typer._click import Command, Context, HelpFormatter
 
 
 @dataclass(frozen=True)
@@ -128,16 +131,16 @@ class LazyGroup(TyperGroup):
         super().__init__(**attrs)
         self.commands = _Commands(self.commands, self.lazy_commands)
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         entry = self.lazy_commands.get(cmd_name)
         if ctx.meta.get(_LISTING) and entry is not None and entry.help is not None:
             return TyperCommand(cmd_name, help=entry.help)  # a help line for the listing, nothing imported
         return self.commands.get(cmd_name)
 
-    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         ctx.meta[_LISTING] = True
         try:
             super().format_help(ctx, formatter)

@@ -98,7 +98,7 @@ class _progress:
 
 def _summary(result: dict[str, Any]) -> None:
     status = result.get("status")
-    colour = {"success": "green", "skipped": "yellow"}.get(status, "red")
+    colour = {"success": "green", "skipped": "yellow"}.get(str(status), "red")
     earlier = " (committed run)" if status == "skipped" else ""  # a skipped run reports what already landed
     table = Table(
         title=f"{esc(result.get('job_name'))} [{colour}]{esc(status)}[/]",

@@ -132,9 +132,11 @@ def lineage_of(tracker: Any, node_id: str, max_depth: int) -> dict[str, Any]:
 
 
 def _run_node_ids(run: dict[str, Any]) -> set[str]:
-    ids = set()
+    ids: set[str] = set()
     for n in run.get("nodes") or []:
-        ids.add(n.get("id") if isinstance(n, dict) else str(n))
+        node_id = n.get("id") if isinstance(n, dict) else str(n)
+        if isinstance(node_id, str):  # ids are looked up as text; anything else would match nothing
+            ids.add(node_id)
     return ids
 
 

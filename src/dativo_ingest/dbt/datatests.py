@@ -269,6 +269,6 @@ def data_test_definitions(adapter: str) -> str:
     return _DEFINITIONS.replace("__NOT_MATCHING__", _NOT_MATCHING[adapter].format(e=text, p=pattern))
 
 
-def uses_definitions(document: dict[str, Any]) -> bool:
-    """True when a YAML document refers to one of dativo's generic tests."""
+def uses_definitions(document: object) -> bool:
+    """True when a YAML document (or a list of them) refers to one of dativo's generic tests."""
     return "dativo_" in repr(document)

@@ -251,7 +251,7 @@ def _column_lineage(graph: ManifestGraph, node: DbtNode, dialect: str | None) ->
     ups = [u for u in node.depends_on if u in graph.nodes and graph.nodes[u].resource_type != "exposure"]
     graph.reads[node.unique_id] = {u: None for u in ups}
     text, aliases = _substitute(graph, node)
-    schema = {
+    schema: dict[str, object] = {  # sqlglot's mapping type: table -> {column: type}
         a: {c: "text" for c in graph.nodes[u].columns} for a, u in aliases.items() if graph.nodes[u].columns
     }
     try:

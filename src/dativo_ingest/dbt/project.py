@@ -300,11 +300,11 @@ def generate_project(
     exposures = exposures_file(config, by_key, options)
     if exposures is not None:
         files["models/exposures.yml"] = exposures
-    paths = [out_dir / relative for relative in files]
+    targets = [out_dir / relative for relative in files]
     # Writes are fsync-bound, not CPU-bound: a few threads overlap the waits.
     with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-        changed = list(pool.map(write_if_changed, paths, files.values()))
-    for path, was_written in zip(paths, changed, strict=True):
+        changed = list(pool.map(write_if_changed, targets, files.values()))
+    for path, was_written in zip(targets, changed, strict=True):
         (result.written if was_written else result.unchanged).append(path)
     result.removed = _remove_stale(out_dir, set(files))
     return result

@@ -95,9 +95,9 @@ def _rule(check: Check) -> Rule:
     if isinstance(check, Pattern):
         return Rule("regex", column, _args(pattern=check.pattern), severity)
     if isinstance(check, RowCount):
-        bounds = _count_bounds(check.threshold)
-        if bounds is not None:
-            return Rule("row_count", None, _args(**bounds), severity)
+        count_bounds = _count_bounds(check.threshold)
+        if count_bounds is not None:
+            return Rule("row_count", None, _args(**count_bounds), severity)
         return Rule(
             "sql", None, _args(query=f"select count(*) from {MODEL_PLACEHOLDER}") + check.threshold, severity
         )

@@ -7,10 +7,11 @@ list prices; the result (:class:`Rates`) is what the cost maths uses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -166,7 +167,10 @@ class PricingCatalog(BaseModel):
         return _packaged_default()
 
 
-def _check_units(where: str, prices: dict[str, Price], expected: str | None = None) -> None:
+_Key = TypeVar("_Key", bound=str)
+
+
+def _check_units(where: str, prices: Mapping[_Key, Price], expected: str | None = None) -> None:
     for name, price in prices.items():
         want = expected or UNITS[name]
         if price.unit != want:

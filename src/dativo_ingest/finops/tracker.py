@@ -31,9 +31,11 @@ logger = get_logger("dativo_ingest.finops")
 StoreChoice = Any
 
 
-def _name(value: Any, what: str, *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
+def _optional_name(value: Any, what: str) -> str | None:
+    return None if value is None else _name(value, what)
+
+
+def _name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 255:
         raise UsageError(f"must be a non-empty string of at most 255 characters, got {value!r}", field=what)
     return value.strip()
@@ -84,9 +86,9 @@ class FinOpsMetrics:
         storage_days: float | None = None,
         run_id: str | None = None,
     ) -> None:
-        self.tenant_id: str = _name(tenant_id, "tenant_id")  # type: ignore[assignment]
-        self.job_name: str = _name(job_name, "job_name")  # type: ignore[assignment]
-        self.cost_center = _name(cost_center, "cost_center", optional=True)
+        self.tenant_id = _name(tenant_id, "tenant_id")
+        self.job_name = _name(job_name, "job_name")
+        self.cost_center = _optional_name(cost_center, "cost_center")
         self.pricing = resolve_catalog(pricing, workspace_root=Workspace.current().root)
         self.rates = self.pricing.rates_for(self.tenant_id)
         self.storage_days = (

@@ -14,6 +14,8 @@ zone offset are UTC.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -184,7 +186,7 @@ def _cast_or_elementwise(array: pa.Array, target: pa.DataType) -> pa.Array:
 
 def _elementwise(array: pa.Array, target: pa.DataType) -> pa.Array:
     """Rare path: cast value by value; values that refuse become null."""
-    out = []
+    out: list[Any] = []
     for value in array:
         if not value.is_valid:
             out.append(None)

@@ -107,6 +107,8 @@ def load_asset(job: JobConfig, workspace: Workspace) -> Any:
     """The job's contract: a file (relative to the job file, else the workspace) or a registry entry."""
     ref = job.asset
     if ref.path is None:
+        if not (ref.source_type and ref.object):  # JobConfig refuses such a job; kept for the types
+            raise ConfigError("give asset as a path or as {source_type, object[, version]}", field="asset")
         return components.load_registered_contract(workspace, ref.source_type, ref.object, ref.version)
     path = job.resolve(ref.path)
     if not path.exists() and not Path(ref.path).is_absolute() and (workspace.root / ref.path).exists():
@@ -361,6 +363,8 @@ def _commit(run: RunContext) -> None:
 def _advance_cursor(run: RunContext) -> None:
     """After the commit: the run succeeded; the state file's cursor moves to the committed one."""
     result, incremental = run.result, run.incremental
+    if run.commit is None:
+        raise RuntimeError("the cursor advances only after the commit")
     result.snapshot_id = run.commit.snapshot_id
     if incremental is not None and result.cursor is not None:
         run.state.advance(

@@ -42,15 +42,22 @@ class Pending:
     mask: np.ndarray | None = None
     word_bits: int = 0
 
+    def prepared(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, word, mask)``, which pending keys carry (remembered runs have dropped them)."""
+        if self.rows is None or self.word is None or self.mask is None:
+            raise ValueError("only keys from SeenIndex.prepare carry rows and filter positions")
+        return self.rows, self.word, self.mask
+
     def subset(self, keep: np.ndarray) -> Pending:
         """The keys selected by ``keep`` (a mask over the keys), derived positions included."""
+        rows, word, mask = self.prepared()
         return Pending(
             self.packed[keep],
             self.row_bits,
             self.values,
-            self.rows[keep],
-            self.word[keep],
-            self.mask[keep],
+            rows[keep],
+            word[keep],
+            mask[keep],
             self.word_bits,
         )
 
@@ -69,7 +76,7 @@ class SeenIndex:
         self._word_bits = 21  # 16 MB of zero pages, resident only where touched; rebuilt past ~5M keys
         self._words = np.zeros(1 << self._word_bits, dtype=np.uint64)
         self._size = 0
-        self._con = None
+        self._con: duckdb.DuckDBPyConnection | None = None
 
     def __len__(self) -> int:
         return self._size
@@ -120,12 +127,13 @@ class SeenIndex:
         """
         state = values if isinstance(values, Pending) else self.prepare(values)
         if candidates is not None and state.packed.size:
-            considered = candidates[state.rows]
+            considered = candidates[state.prepared()[0]]
             state = state if considered.all() else state.subset(considered)
         if state.word_bits != self._word_bits:
             state.word, state.mask = self._filter_positions(state.packed)
             state.word_bits = self._word_bits
-        values, bits, packed, local = state.values, state.row_bits, state.packed, state.rows
+        values, bits, packed = state.values, state.row_bits, state.packed
+        local, word, mask = state.prepared()
         duplicate = np.zeros(len(values), dtype=bool)
         if packed.size == 0:
             return duplicate, state
@@ -136,7 +144,7 @@ class SeenIndex:
             duplicate[local[later[_confirm_same_key(values, packed, low, local, later)]]] = True
         # repeats of remembered arrays: the filter clears almost every key; hits are searched in runs
         if self._runs:
-            hits = np.flatnonzero((self._words[state.word] & state.mask) == state.mask)
+            hits = np.flatnonzero((self._words[word] & mask) == mask)
             for row, run, stored_row in self._run_matches(packed[hits], bits, local[hits]):
                 same = pc.equal(values.take(pa.array(row)), run.values.take(pa.array(stored_row)))
                 duplicate[row[np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), bool)]] = True
@@ -146,7 +154,7 @@ class SeenIndex:
         """Remember the rows of a checked array for which ``keep`` (a mask over the array) is True."""
         if pending.packed.size == 0:
             return
-        kept = keep[pending.rows]
+        kept = keep[pending.prepared()[0]]
         chosen = pending if kept.all() else pending.subset(kept)
         if chosen.packed.size == 0:
             return
@@ -159,7 +167,8 @@ class SeenIndex:
             for run in self._runs:
                 self._set_bits(*self._filter_positions(run.packed))
         elif chosen.word_bits == self._word_bits:
-            self._set_bits(chosen.word, chosen.mask)
+            _, word, mask = chosen.prepared()
+            self._set_bits(word, mask)
         else:
             self._set_bits(*self._filter_positions(chosen.packed))
 
@@ -237,7 +246,7 @@ def _confirm_same_key(
     same = pc.equal(values.take(pa.array(local[later])), values.take(pa.array(local[first])))
     confirmed = np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     if not confirmed.all():  # distinct values share a key (rare): settle those groups on the values
-        ends = {}
+        ends: dict[int, int] = {}
         for a, b in zip(first[~confirmed].tolist(), later[~confirmed].tolist(), strict=True):
             ends[a] = max(b, ends.get(a, b))
         positions = np.concatenate([np.arange(a, b + 1) for a, b in ends.items()])

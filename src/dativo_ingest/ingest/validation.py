@@ -102,6 +102,8 @@ class Validator:
         index = self.seen.get(column)
         if index is not None and len(values):
             rules = self.rules.column(column)
+            if rules is None:  # an index exists only for a column the rules declare unique
+                return
             casted, _ = try_cast(values, rules.type)
             index.check_and_add(casted)
 
@@ -118,7 +120,7 @@ class Validator:
         for batch in batches:
             results = self._gather(ahead[1]) if ahead is not None else None
             submitted = self._submit(batch)  # only now: one prepare() per index at a time
-            if ahead is not None:
+            if ahead is not None and results is not None:
                 yield ahead[0], self._resolve(ahead[0], results)
             ahead = (batch, submitted)
         if ahead is not None:
@@ -206,6 +208,11 @@ def _source_nulls(batch: pa.RecordBatch, name: str) -> int:
     return batch.column(name).null_count if name in batch.schema.names else batch.num_rows
 
 
+def _mismatch(text: pa.Array, pattern: str) -> np.ndarray:
+    """Rows of ``text`` the regular expression ``pattern`` does not match."""
+    return as_mask(pc.invert(pc.match_substring_regex(text, pattern)))
+
+
 def _column_checks(
     rules: ColumnRules, values: pa.Array, type_failed: np.ndarray | None
 ) -> list[tuple[str, np.ndarray]]:
@@ -226,10 +233,9 @@ def _column_checks(
             checks.append(("forbidden_values", as_mask(pc.is_in(values, value_set=banned))))
         if rules.patterns:
             text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-            failing = None
-            for pattern in rules.patterns:
-                mask = as_mask(pc.invert(pc.match_substring_regex(text, pattern)))
-                failing = mask if failing is None else failing | mask
+            failing = _mismatch(text, rules.patterns[0])
+            for pattern in rules.patterns[1:]:
+                failing = failing | _mismatch(text, pattern)
             checks.append(("pattern", failing))
         if rules.minimum is not None:
             compare = pc.less_equal if rules.exclusive_minimum else pc.less

@@ -21,8 +21,8 @@ def assertions_facet(metrics: dict[str, Any], producer: str) -> Any:
     given = metrics.get("assertions")
     if not isinstance(given, list):
         given = [_from_failure(name, count) for name, count in sorted(failures.items())]
-    assertions = [_assertion(item, failures) for item in given if isinstance(item, dict)]
-    assertions = [a for a in assertions if a is not None]
+    found = [_assertion(item, failures) for item in given if isinstance(item, dict)]
+    assertions = [a for a in found if a is not None]
     if not assertions:
         return None
     return dqa.DataQualityAssertionsDatasetFacet(assertions=assertions, producer=producer)

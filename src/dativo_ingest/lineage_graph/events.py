@@ -91,10 +91,6 @@ class RunSlice:
     warehouse: Path | None = None
 
 
-def _p() -> dict[str, str]:
-    return {"producer": PRODUCER}
-
-
 def build_run_event(run: RunSlice) -> ol.RunEvent:
     """The RunEvent of ``run`` (START, COMPLETE, FAIL, ABORT, ...)."""
     if run.event_type not in EVENT_TYPES:
@@ -121,7 +117,7 @@ def event_to_dict(event: ol.RunEvent) -> dict[str, Any]:
 def _run_facets(run: RunSlice) -> dict[str, Any]:
     facets: dict[str, Any] = {
         "processing_engine": fc.processing_engine_run.ProcessingEngineRunFacet(
-            version=__version__, name="dativo", openlineageAdapterVersion=_ol_version(), **_p()
+            version=__version__, name="dativo", openlineageAdapterVersion=_ol_version(), producer=PRODUCER
         )
     }
     if run.parent:
@@ -129,14 +125,14 @@ def _run_facets(run: RunSlice) -> dict[str, Any]:
         facets["parent"] = fc.parent_run.ParentRunFacet(
             run=fc.parent_run.Run(runId=parent_run),
             job=fc.parent_run.Job(namespace=parent_ns, name=parent_job),
-            **_p(),
+            producer=PRODUCER,
         )
     if run.event_type == "FAIL" or run.error:
         facets["errorMessage"] = fc.error_message_run.ErrorMessageRunFacet(
             message=run.error or "run failed",
             programmingLanguage="python",
             stackTrace=run.stack_trace,
-            **_p(),
+            producer=PRODUCER,
         )
     return facets
 
@@ -144,12 +140,12 @@ def _run_facets(run: RunSlice) -> dict[str, Any]:
 def _job_facets(run: RunSlice) -> dict[str, Any]:
     facets: dict[str, Any] = {
         "jobType": fc.job_type_job.JobTypeJobFacet(
-            processingType="BATCH", integration="DATIVO", jobType="JOB", **_p()
+            processingType="BATCH", integration="DATIVO", jobType="JOB", producer=PRODUCER
         )
     }
     if run.job_description:
         facets["documentation"] = fc.documentation_job.DocumentationJobFacet(
-            description=run.job_description, contentType="text/plain", **_p()
+            description=run.job_description, contentType="text/plain", producer=PRODUCER
         )
     return facets
 
@@ -214,7 +210,7 @@ class _Graph:
                         str(col): fc.data_quality_metrics_input_dataset.ColumnMetrics(nullCount=int(count))
                         for col, count in sorted(nulls.items())
                     },
-                    **_p(),
+                    producer=PRODUCER,
                 )
             )
         assertions = assertions_facet(metrics, PRODUCER)
@@ -239,7 +235,7 @@ class _Graph:
         if rows is not None or size is not None:
             output_facets["outputStatistics"] = (
                 fc.output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-                    rowCount=rows, size=size, **_p()
+                    rowCount=rows, size=size, producer=PRODUCER
                 )
             )
         return ol.OutputDataset(
@@ -249,24 +245,26 @@ class _Graph:
     def _dataset_facets(self, node: LineageNode, name: DatasetName) -> dict[str, Any]:
         facets: dict[str, Any] = {
             "dataSource": fc.datasource_dataset.DatasourceDatasetFacet(
-                name=name.namespace, uri=_uri(name.namespace), **_p()
+                name=name.namespace, uri=_uri(name.namespace), producer=PRODUCER
             )
         }
         asset = self.asset_for(node)
         attrs = asset.attributes if asset else {}
         fields = node.attributes.get("fields") or attrs.get("fields") or []
         if fields:
-            facets["schema"] = fc.schema_dataset.SchemaDatasetFacet(fields=_schema_fields(fields), **_p())
+            facets["schema"] = fc.schema_dataset.SchemaDatasetFacet(
+                fields=_schema_fields(fields), producer=PRODUCER
+            )
         owners = _owners(attrs)
         if owners:
-            facets["ownership"] = fc.ownership_dataset.OwnershipDatasetFacet(owners=owners, **_p())
+            facets["ownership"] = fc.ownership_dataset.OwnershipDatasetFacet(owners=owners, producer=PRODUCER)
         if attrs.get("description"):
             facets["documentation"] = fc.documentation_dataset.DocumentationDatasetFacet(
-                description=str(attrs["description"]), contentType="text/markdown", **_p()
+                description=str(attrs["description"]), contentType="text/markdown", producer=PRODUCER
             )
         tags = _tags(attrs, fields)
         if tags:
-            facets["tags"] = fc.tags_dataset.TagsDatasetFacet(tags=tags, **_p())
+            facets["tags"] = fc.tags_dataset.TagsDatasetFacet(tags=tags, producer=PRODUCER)
         if node.kind == TARGET and str(node.attributes.get("target_type", "")).lower() == "iceberg":
             facets.update(self._iceberg_facets(node))
         return facets
@@ -285,13 +283,13 @@ class _Graph:
                 metadataUri=attrs.get("catalog_uri"),
                 warehouseUri=warehouse_uri,
                 source="dativo",
-                **_p(),
+                producer=PRODUCER,
             ),
             "symlinks": fc.symlinks_dataset.SymlinksDatasetFacet(
                 identifiers=[
                     fc.symlinks_dataset.Identifier(namespace=warehouse_uri, name=identifier, type="TABLE")
                 ],
-                **_p(),
+                producer=PRODUCER,
             ),
         }
 
@@ -328,7 +326,7 @@ class _Graph:
             )
         if not mapped:
             return None
-        return fc.column_lineage_dataset.ColumnLineageDatasetFacet(fields=mapped, **_p())
+        return fc.column_lineage_dataset.ColumnLineageDatasetFacet(fields=mapped, producer=PRODUCER)
 
     def _trace(self, node_id: str, column: str) -> set[tuple[str, str, str]]:
         """Input columns ``(input_id, field, transformation)`` that feed ``node_id.column``."""

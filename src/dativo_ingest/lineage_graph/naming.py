@@ -52,13 +52,13 @@ def _source_name(attrs: dict[str, Any]) -> DatasetName:
         )
         return DatasetName(naming.get_namespace(), naming.get_name())
     if source_type in ("mysql", "mariadb"):
-        naming = ol_naming.MySQL(
+        mysql = ol_naming.MySQL(
             host=str(conn.get("host", "localhost")),
             port=str(conn.get("port", DB_PORTS["mysql"])),
             database=str(conn.get("database", "mysql")),
             table=str(conn.get("table", obj)),
         )
-        return DatasetName(naming.get_namespace(), naming.get_name())
+        return DatasetName(mysql.get_namespace(), mysql.get_name())
     location = conn.get("path") or conn.get("uri") or conn.get("location")
     if location or source_type in ("file", "csv", "parquet", "json", "jsonl", "local", "s3"):
         return location_name(str(location or obj))

@@ -122,7 +122,7 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
         )
         mcp_server = build_server(mcp_api)
         starlette_app = mcp_server.streamable_http_app(streamable_http_path="/mcp", host=host)
-        endpoint = next(r.endpoint for r in starlette_app.routes if getattr(r, "path", None) == "/mcp")
+        endpoint = next(r.endpoint for r in starlette_app.routes if isinstance(r, Route) and r.path == "/mcp")
         mcp_route = Route(
             "/mcp",
             endpoint=KeyAuthASGI(endpoint, verifier, api.policy_guard),
@@ -142,7 +142,7 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
         title="dativo AI context API",
         version="1",
         lifespan=lifespan,
-        description=__doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else None,
+        description=__doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else "",  # FastAPI's default
     )
     app.state.api = api
     app.state.verifier = verifier

@@ -16,7 +16,7 @@ records than asked for), it gives up and the caller reports ``record N`` instead
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +40,8 @@ class RecordLines:
         self.reliable = _ascii_compatible(encoding, delimiter, quote)
         self.delimiter = ord(delimiter) if self.reliable else 0
         self.quote = ord(quote) if self.reliable else 0
-        self._stream = None
-        self._chunks: Iterator[np.ndarray] | None = None  # scanned ahead on a background thread
+        self._stream: pa.NativeFile | None = None
+        self._chunks: Generator[np.ndarray, None, None] | None = None  # scanned ahead on a background thread
         self._counting = False  # count fields (to skip malformed records)
         self._reset()
 
@@ -61,7 +61,7 @@ class RecordLines:
     def close(self) -> None:
         """Stop the scan (its thread and its file)."""
         if self._chunks is not None:
-            self._chunks.close()  # type: ignore[attr-defined]
+            self._chunks.close()
             self._chunks = None
         self._close_stream()
 
@@ -89,7 +89,7 @@ class RecordLines:
         found = np.zeros(len(ordinals), dtype=np.int64)
         done = 0
         try:
-            good = self._last
+            good: np.ndarray = self._last
             while True:
                 first = self._done - len(good)  # ordinal before the first of ``good``
                 upto = int(np.searchsorted(ordinals, self._done, side="right"))
@@ -100,12 +100,12 @@ class RecordLines:
                     break
                 if self._chunks is None:
                     self._chunks = prefetch(self._scanned(), depth=2)
-                good = next(self._chunks, None)
-                if good is None:  # end of file before the record: the pass disagrees with Arrow
+                following = next(self._chunks, None)
+                if following is None:  # end of file before the record: the pass disagrees with Arrow
                     self.reliable = False
                     self.close()
                     return None
-                self._last = good
+                good = self._last = following
                 self._done += len(good)
         except _Unreliable:
             self.reliable = False
@@ -165,7 +165,7 @@ class RecordLines:
             ends = newlines[~inside]
         else:
             ends = newlines if not self._parity else np.empty(0, dtype=np.int64)
-        returns = np.flatnonzero(a == _CR) if chunk.find(b"\r") >= 0 else ()
+        returns = np.flatnonzero(a == _CR) if chunk.find(b"\r") >= 0 else np.empty(0, dtype=np.intp)
         if len(returns):
             lone = returns[a[np.minimum(returns + 1, n - 1)] != _LF]
             if len(lone) and (

@@ -10,22 +10,28 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
-_END = object()
 
 
-def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+class _End:
+    """The marker the reader thread queues after the last item."""
+
+
+_END = _End()
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """``items`` produced ahead by a daemon thread (inline when the machine has a single core)."""
     if (os.cpu_count() or 1) < 2:
         yield from items
         return
-    slots: queue.Queue = queue.Queue(maxsize=depth)
+    slots: queue.Queue[T | _Failure | _End] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def put(item: object) -> bool:
+    def put(item: T | _Failure | _End) -> bool:
         while not stop.is_set():
             try:
                 slots.put(item, timeout=0.1)
@@ -48,7 +54,7 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     try:
         while True:
             item = slots.get()
-            if item is _END:
+            if isinstance(item, _End):
                 return
             if isinstance(item, _Failure):
                 raise item.error

@@ -10,7 +10,7 @@ PostgreSQL and MySQL/MariaDB are the concrete sources (:mod:`.postgres`, :mod:`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -70,13 +70,19 @@ class SqlSource(Source):
     def _connect_args(self) -> dict[str, Any]:
         return {"connect_timeout": self.options.connect_timeout_seconds}
 
+    def _query(self) -> str:
+        """The job's query: set whenever ``table`` is not (the options hold exactly one of them)."""
+        if self.options.query is None:
+            raise ValueError("give exactly one of 'table' or 'query'")
+        return self.options.query
+
     def dataset(self) -> tuple[str, str]:
         url = self._url()
         namespace = f"{self.lineage_scheme}://{url.host or 'localhost'}:{url.port or self.default_port}"
         if self.options.table:
             parts = [url.database, self.options.schema_name, self.options.table]
         else:
-            parts = [url.database, "query_" + hashlib.sha256(self.options.query.encode()).hexdigest()[:12]]
+            parts = [url.database, "query_" + hashlib.sha256(self._query().encode()).hexdigest()[:12]]
         return namespace, ".".join(p for p in parts if p)
 
     def lineage_node(self, source_type: str | None, object_name: str) -> SourceNode:
@@ -120,7 +126,7 @@ class SqlSource(Source):
                 relation = f"{quote(self.options.schema_name)}.{relation}"
             sql = f"SELECT {', '.join(quote(c) for c in wanted)} FROM {relation}"
         else:
-            sql = f"SELECT * FROM ({self.options.query.strip().rstrip(';')}) AS dativo_src"
+            sql = f"SELECT * FROM ({self._query().strip().rstrip(';')}) AS dativo_src"
         params: dict[str, Any] = {}
         since = since_value(incremental)
         if incremental is not None:
@@ -160,7 +166,7 @@ class SqlSource(Source):
         if self.options.query:
             self.check_columns(names, "query")
         for rows in result.partitions(size):
-            columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+            columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
             arrays = [
                 column_array(list(values), self.context.columns.get(name, pa.string()))
                 for name, values in zip(names, columns, strict=True)

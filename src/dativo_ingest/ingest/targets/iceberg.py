@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 from pyiceberg.catalog import load_catalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
-from pyiceberg.io.pyarrow import (  # type: ignore[attr-defined]
+from pyiceberg.io.pyarrow import (
     _dataframe_to_data_files,
     _pyarrow_to_schema_without_ids,
 )
@@ -300,8 +300,13 @@ class IcebergTarget(Target):
         except NoSuchTableError:
             return None
 
+    def _opened(self) -> _StagedTable:
+        if self.main is None:
+            raise TargetError("the target is not open")
+        return self.main
+
     def write(self, batch: pa.RecordBatch) -> None:
-        self.main.stage(batch)
+        self._opened().stage(batch)
 
     def write_quarantine(self, batch: pa.RecordBatch) -> None:
         if self.quarantine is None:
@@ -315,12 +320,13 @@ class IcebergTarget(Target):
             quarantine_rows = self.quarantine.rows
             if self.quarantine.find_committed(properties[RUN_KEY]) is None:
                 quarantine_snapshot = self.quarantine.commit(properties)
-        snapshot = self.main.commit(properties)
+        main = self._opened()
+        snapshot = main.commit(properties)
         return CommitInfo(
             snapshot_id=snapshot,
-            rows=self.main.rows,
-            files=len(self.main.files),
-            bytes_written=self.main.bytes_written + (self.quarantine.bytes_written if self.quarantine else 0),
+            rows=main.rows,
+            files=len(main.files),
+            bytes_written=main.bytes_written + (self.quarantine.bytes_written if self.quarantine else 0),
             quarantine_rows=quarantine_rows,
             quarantine_snapshot_id=quarantine_snapshot,
             properties=properties,

@@ -97,6 +97,8 @@ class ParquetTarget(Target):
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows:
+            if self.main is None:
+                raise TargetError("the target is not open")
             self.main.write(batch)
 
     def write_quarantine(self, batch: pa.RecordBatch) -> None:

@@ -82,17 +82,19 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     if not rows:
         return
     dialect = conn.dialect.name
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
-    if insert is None:
-        for row in rows:
-            keys = [c.name for c in table.primary_key.columns]
-            exists = conn.execute(
-                select(func.count()).select_from(table).where(and_(*(table.c[k] == row[k] for k in keys)))
-            ).scalar()
-            if not exists:
-                conn.execute(table.insert().values(**row))
+    if dialect == "sqlite":
+        conn.execute(sqlite_insert(table).on_conflict_do_nothing(), list(rows))
         return
-    conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
+    if dialect == "postgresql":
+        conn.execute(postgresql_insert(table).on_conflict_do_nothing(), list(rows))
+        return
+    for row in rows:
+        keys = [c.name for c in table.primary_key.columns]
+        exists = conn.execute(
+            select(func.count()).select_from(table).where(and_(*(table.c[k] == row[k] for k in keys)))
+        ).scalar()
+        if not exists:
+            conn.execute(table.insert().values(**row))
 
 
 def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:

@@ -38,7 +38,7 @@ def facet_filters(conn: Connection, facets: list[list[Any]]) -> tuple[list[Any],
 
     sizes = sorted((size(cond), i) for i, cond in enumerate(facets))
     doc_id = search_documents.c.doc_id
-    out = []
+    out: list[Any] = []
     for n, i in sizes:
         if not out and n < FACET_CAP:
             out.append(doc_id.in_(select(sf.c.doc_id).where(*facets[i])))

@@ -71,7 +71,7 @@ def _compile(conn: Connection, terms: list[str]) -> _Query | None:
         each = _COMPLETIONS.format(n=MAX_EXPANSIONS + 1)
         sql = " UNION ALL ".join(f"SELECT {i}, term FROM ({each})" for i in found)
         params = tuple(p for i in found for p in (words[i], words[i] + "\U0010ffff"))
-        for i, term in conn.exec_driver_sql(sql, params):
+        for i, term in conn.exec_driver_sql(sql, params).tuples():
             found[i].append(term)
     completions = {i: c for i, c in found.items() if len(c) <= MAX_EXPANSIONS}
     phrases = [_phrase(w, completions.get(i)) for i, w in enumerate(words)]
@@ -187,7 +187,8 @@ def fts_matches(
         return []
     if filters.where and filters.listed:
         d = search_documents.c
-        ids = conn.execute(select(d.doc_id).where(*filters.where).limit(LISTED + 1)).scalars().all()
+        query = select(d.doc_id).where(*filters.where).limit(LISTED + 1)
+        ids: list[int] = list(conn.execute(query).scalars().all())
         if len(ids) <= CANDIDATES and q.lazy:
             return _ranked(_score_candidates(conn, q, vis, ids), limit)
         if len(ids) <= LISTED:

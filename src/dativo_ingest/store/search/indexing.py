@@ -130,7 +130,10 @@ def upsert(store: MetadataStore, assets: Sequence[Any]) -> int:
                 select(search_documents.c.doc_id).where(search_documents.c.key == doc["key"])
             ).scalar()
             if existing is None:
-                doc_id = conn.execute(search_documents.insert().values(**doc)).inserted_primary_key[0]
+                inserted = conn.execute(search_documents.insert().values(**doc)).inserted_primary_key
+                if inserted is None:  # a single-row insert always reports its key
+                    raise RuntimeError("the search index insert reported no primary key")
+                doc_id = inserted[0]
             else:
                 doc_id = existing
                 _drop_units(conn, doc_id)

@@ -20,7 +20,7 @@ def latest_versions(store: MetadataStore) -> dict[tuple[str, str], str]:
     """(source type, object) -> indexed version, for the catalog's in-memory copy (refreshed per sync)."""
     d = search_documents.c
     with store.connect() as conn:
-        rows = conn.execute(select(d.source_type, d.object, d.version)).all()
+        rows = conn.execute(select(d.source_type, d.object, d.version)).tuples().all()
     return {(s, o): v for s, o, v in rows}
 
 
