@@ -13,11 +13,13 @@ from dativo_ingest.context import sources
 from dativo_ingest.context.catalog import Catalog, default_registry
 from dativo_ingest.errors import ContractNotFoundError, PolicyDenied, UsageError
 from dativo_ingest.logging import get_logger
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.guard import AuditEntry, PolicyGuard
 from dativo_ingest.policy.rules import AccessRequest
 from dativo_ingest.policy.sql import check_sql as _check_sql
 from dativo_ingest.policy.sql import enforce_sql as _enforce_sql
+from dativo_ingest.policy.views import ContextViews
 from dativo_ingest.store import search
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.search import Visibility
@@ -114,7 +116,9 @@ class AIContextAPI:
             restricted=p.restricted_for(requester), mode=p.on_restricted, tenants=p.tenants_of(requester)
         )
 
-    def _authorize_asset(self, entry: AuditEntry, asset: Any, not_found: str) -> None:
+    def _authorize_asset(
+        self, entry: AuditEntry, asset: AssetDefinition | ContextViews, not_found: str
+    ) -> None:
         decision = self.policy_guard.evaluate(
             AccessRequest(
                 entry.requester,
@@ -151,6 +155,7 @@ class AIContextAPI:
             raise UsageError("version must be a string such as 1.0.0", field="version")
         self.policy_guard.require_requester(entry)
         not_found = f"no contract {source_type}/{object_name}" + (f" version {version}" if version else "")
+        asset: AssetDefinition | ContextViews
         try:
             if views:
                 asset = self.catalog.views(source_type, object_name, version)
@@ -222,7 +227,7 @@ class AIContextAPI:
                 **view,
             }
 
-    def _lineage_view(self, requester: str, asset: Any, depth: int) -> dict[str, Any]:
+    def _lineage_view(self, requester: str, asset: AssetDefinition, depth: int) -> dict[str, Any]:
         """Lineage of the asset's node as ``requester`` may see it.
 
         A node is withheld when it is an asset the requester may not see, or when the recorded runs that
@@ -273,7 +278,7 @@ class AIContextAPI:
             self._run_jobs = sources.RunJobs(self.lineage_tracker, self.index_refresh_seconds)
         return self._run_jobs
 
-    def _asset_costs(self, requester: str, asset: Any, hours: float) -> dict[str, Any] | None:
+    def _asset_costs(self, requester: str, asset: AssetDefinition, hours: float) -> dict[str, Any] | None:
         ids = {
             sources.asset_node_id(asset.source_type, asset.object_name, asset.version),
             f"source://{asset.source_type}/{asset.object_name}",

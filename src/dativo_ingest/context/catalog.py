@@ -21,6 +21,7 @@ from sqlglot import exp
 from dativo_ingest.dbt.node_names import default_model_name
 from dativo_ingest.errors import ContractNotFoundError, StoreError
 from dativo_ingest.logging import get_logger
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.policy.views import ContextViews
 from dativo_ingest.registry.manager import ContractManager
 from dativo_ingest.store import search
@@ -57,7 +58,7 @@ class Catalog:
         self._views: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
 
     # ----- contracts ------------------------------------------------------------------------------
-    def get(self, source_type: str, object_name: str, version: str | None = None) -> Any:
+    def get(self, source_type: str, object_name: str, version: str | None = None) -> AssetDefinition:
         """The contract (latest when ``version`` is None); :class:`ContractNotFoundError` when unknown.
 
         The latest version is the one the index knows (at most ``refresh_seconds`` old); contracts the
@@ -93,7 +94,7 @@ class Catalog:
             return doc["version"]
         return None
 
-    def views(self, source_type: str, object_name: str, version: str | None = None) -> Any:
+    def views(self, source_type: str, object_name: str, version: str | None = None) -> ContextViews:
         """The :class:`~dativo_ingest.policy.views.ContextViews` of a contract version (latest when
         ``version`` is None), cached per version; :class:`ContractNotFoundError` when unknown."""
         if version is None:
@@ -106,7 +107,7 @@ class Catalog:
                     return hit
         asset = self.get(source_type, object_name, version)
         s, o, v = asset.source_type, asset.object_name, str(asset.version)
-        if (s, o) != (source_type, object_name):
+        if s is None or (s, o) != (source_type, object_name):
             # the registry answered for another key: never cache it under this one
             return ContextViews(asset, lambda: asset)
         views = ContextViews(asset, lambda: self.get(s, o, v))
@@ -203,7 +204,7 @@ class Catalog:
         return written
 
     # ----- SQL table resolution ---------------------------------------------------------------------
-    def resolve_table(self, table: exp.Table) -> Any:
+    def resolve_table(self, table: exp.Table) -> AssetDefinition | str | None:
         """The contract a table reference reads, None when ungoverned, or a string when ambiguous.
 
         Names match case-insensitively. Tried in order: ``source.object`` (also ``raw_source.object``, the

@@ -21,8 +21,8 @@ def default_lineage(store: Any) -> Any:
     return LineageTracker(store)
 
 
-def asset_node_id(source_type: str, object_name: str, version: str) -> str:
-    return f"asset://{source_type}/{object_name}@{version}"
+def asset_node_id(source_type: str | None, object_name: str, version: str) -> str:
+    return f"asset://{source_type}/{object_name}@{version}"  # registered contracts always name a source
 
 
 VIA = "_via"  # the neighbour (one hop nearer the start) a hop was reached through; dropped before answers

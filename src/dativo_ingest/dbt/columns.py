@@ -11,6 +11,7 @@ from typing import Any
 
 from dativo_ingest.dbt.options import GenerationOptions
 from dativo_ingest.dbt.types import sql_type, string_type
+from dativo_ingest.odcs.model import AssetDefinition
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Column:
         return self.masking is None
 
 
-def plan_columns(asset: Any, options: GenerationOptions) -> list[Column]:
+def plan_columns(asset: AssetDefinition, options: GenerationOptions) -> list[Column]:
     """The columns of ``asset``'s primary object, in contract order."""
     columns = []
     for field in asset.fields:

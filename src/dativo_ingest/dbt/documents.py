@@ -20,6 +20,7 @@ from dativo_ingest.dbt.options import GenerationOptions
 from dativo_ingest.dbt.quoting import jinja_text, needs_quoting
 from dativo_ingest.dbt.rules import RuleSet, contract_rules
 from dativo_ingest.errors import DbtError
+from dativo_ingest.odcs.model import AssetDefinition
 
 EXPOSURE_TYPES = ("dashboard", "notebook", "analysis", "ml", "application")
 MATURITIES = ("low", "medium", "high")
@@ -28,7 +29,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
-def _description(asset: Any, fallback: str) -> str:
+def _description(asset: AssetDefinition, fallback: str) -> str:
     purpose = asset.description.purpose if asset.description else None
     return jinja_text(purpose) if purpose else fallback
 
@@ -52,7 +53,9 @@ def _column_entry(
     return entry
 
 
-def resolver(asset: Any, *, for_model: bool, source_name: str | None = None) -> Callable[[str], str]:
+def resolver(
+    asset: AssetDefinition, *, for_model: bool, source_name: str | None = None
+) -> Callable[[str], str]:
     """Turn a relationships target (``ref(...)``, ``source.object`` or ``object``) into a dbt node call."""
     own_source = source_type_of(asset)
 
@@ -70,7 +73,7 @@ def resolver(asset: Any, *, for_model: bool, source_name: str | None = None) -> 
 
 
 def source_document(
-    asset: Any,
+    asset: AssetDefinition,
     options: GenerationOptions,
     *,
     source_name: str | None = None,
@@ -116,7 +119,11 @@ def source_document(
 
 
 def model_document(
-    asset: Any, options: GenerationOptions, *, model_name: str | None = None, rules: RuleSet | None = None
+    asset: AssetDefinition,
+    options: GenerationOptions,
+    *,
+    model_name: str | None = None,
+    rules: RuleSet | None = None,
 ) -> dict[str, Any]:
     """``version: 2`` + ``models:`` for the staging model, with an enforced contract and its tests."""
     name = model_name or default_model_name(asset)
@@ -179,7 +186,7 @@ def _name(node: dict[str, Any]) -> str:
 
 
 def masking_warnings(
-    asset: Any, options: GenerationOptions, rules: RuleSet, *, model_name: str | None = None
+    asset: AssetDefinition, options: GenerationOptions, rules: RuleSet, *, model_name: str | None = None
 ) -> list[str]:
     """One warning per masked staging column whose value tests stay on the source only."""
     name = model_name or default_model_name(asset)
@@ -195,7 +202,7 @@ def masking_warnings(
 
 
 def exposure_document(
-    asset: Any,
+    asset: AssetDefinition,
     *,
     exposure_name: str | None = None,
     exposure_type: str = "dashboard",
@@ -244,7 +251,7 @@ def exposure_document(
     return {"version": 2, "exposures": [exposure]}
 
 
-def _owner(asset: Any, name: str | None, email: str | None) -> dict[str, str]:
+def _owner(asset: AssetDefinition, name: str | None, email: str | None) -> dict[str, str]:
     owner = asset.owner
     if email is None and owner and _EMAIL.fullmatch(owner):
         email = owner

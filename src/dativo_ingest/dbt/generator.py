@@ -33,6 +33,7 @@ from dativo_ingest.dbt.rules import RuleSet, contract_rules
 from dativo_ingest.dbt.staging import staging_sql
 from dativo_ingest.errors import DbtError
 from dativo_ingest.fileio import write_if_changed
+from dativo_ingest.odcs.model import AssetDefinition
 
 YAML_TYPES = ("source", "model", "exposure")
 
@@ -76,7 +77,7 @@ class DBTGenerator:
     # ----- documents ----------------------------------------------------------------------------
     def generate_source_yaml(
         self,
-        asset: Any,
+        asset: AssetDefinition,
         catalog_name: str | None = None,
         *,
         table_meta: dict[str, Any] | None = None,
@@ -97,7 +98,7 @@ class DBTGenerator:
         ]
         return self._styled(merge_documents(docs, "sources"))
 
-    def generate_model_yaml(self, asset: Any, model_name: str | None = None) -> dict[str, Any]:
+    def generate_model_yaml(self, asset: AssetDefinition, model_name: str | None = None) -> dict[str, Any]:
         """The ``models:`` document of the staging model (default name ``stg_<source>__<object>``); a
         contract with several schema objects gets one model per object (``model_name`` is then refused).
         """
@@ -107,7 +108,7 @@ class DBTGenerator:
 
     def generate_exposure_yaml(
         self,
-        asset: Any,
+        asset: AssetDefinition,
         exposure_name: str | None = None,
         exposure_type: str = "dashboard",
         depends_on: list[str] | None = None,
@@ -128,7 +129,7 @@ class DBTGenerator:
 
     def generate_staging_sql(
         self,
-        asset: Any,
+        asset: AssetDefinition,
         catalog_name: str | None = None,
         model_name: str | None = None,
         *,
@@ -160,7 +161,7 @@ class DBTGenerator:
     # ----- files --------------------------------------------------------------------------------
     def save_dbt_yaml(
         self,
-        asset: Any,
+        asset: AssetDefinition,
         yaml_type: str = "source",
         catalog_name: str | None = None,
         model_name: str | None = None,
@@ -191,7 +192,7 @@ class DBTGenerator:
         return path
 
     def save_staging_model(
-        self, asset: Any, catalog_name: str | None = None, model_name: str | None = None
+        self, asset: AssetDefinition, catalog_name: str | None = None, model_name: str | None = None
     ) -> list[Path]:
         """Write the staging models' SQL (one per schema object) and YAML (and the generic tests they use)."""
         paths = []
@@ -209,7 +210,7 @@ class DBTGenerator:
         return result
 
     # ----- internals ----------------------------------------------------------------------------
-    def _views(self, asset: Any, model_name: str | None) -> list[Any]:
+    def _views(self, asset: AssetDefinition, model_name: str | None) -> list[AssetDefinition]:
         """The contract's object views; one model name cannot name the models of several objects."""
         views = object_views(asset)
         if model_name and len(views) > 1:
@@ -220,13 +221,13 @@ class DBTGenerator:
             )
         return views
 
-    def _model_document(self, view: Any, model_name: str | None) -> dict[str, Any]:
+    def _model_document(self, view: AssetDefinition, model_name: str | None) -> dict[str, Any]:
         name, rules = self._model_name(view, model_name), self._rules(view)
         notes = masking_warnings(view, self.options, rules, model_name=name)
         self._warn(f"{contract_id(view)}: {note}" for note in notes)
         return model_document(view, self.options, model_name=name, rules=rules)
 
-    def _rules(self, asset: Any) -> RuleSet:
+    def _rules(self, asset: AssetDefinition) -> RuleSet:
         rules = contract_rules(asset)
         self._warn(f"{contract_id(asset)}: {s}" for s in rules.skipped)
         return rules
@@ -237,7 +238,7 @@ class DBTGenerator:
                 self._seen.add(message)
                 self.warnings.append(message)
 
-    def _model_name(self, asset: Any, model_name: str | None) -> str:
+    def _model_name(self, asset: AssetDefinition, model_name: str | None) -> str:
         """``model_name``, else the name last used for this contract's model, else the default."""
         key = f"{source_type_of(asset)}.{object_of(asset)}"
         if model_name:
@@ -245,7 +246,7 @@ class DBTGenerator:
             return model_name
         return self._model_names.get(key) or default_model_name(asset)
 
-    def _source_name(self, asset: Any, catalog_name: str | None) -> str:
+    def _source_name(self, asset: AssetDefinition, catalog_name: str | None) -> str:
         """``catalog_name``, else the source name last used for this contract, else ``raw_<source>``."""
         key = f"{source_type_of(asset)}.{object_of(asset)}"
         if catalog_name:
@@ -257,5 +258,5 @@ class DBTGenerator:
         return to_legacy(doc) if self.options.style == "legacy" else doc
 
     @staticmethod
-    def _header(asset: Any, kind: str, comment: str) -> str:
+    def _header(asset: AssetDefinition, kind: str, comment: str) -> str:
         return header(kind, f"contract {contract_id(asset)} v{asset.version}", comment)

@@ -6,13 +6,14 @@ from typing import Any
 
 from dativo_ingest.dbt.node_names import slug
 from dativo_ingest.odcs.convert import default_contract_id
+from dativo_ingest.odcs.model import AssetDefinition
 
 
-def contract_id(asset: Any) -> str:
+def contract_id(asset: AssetDefinition) -> str:
     return asset.id or default_contract_id(asset)
 
 
-def contract_meta(asset: Any, *, monitoring: bool = False) -> dict[str, Any]:
+def contract_meta(asset: AssetDefinition, *, monitoring: bool = False) -> dict[str, Any]:
     """``meta`` for a source table or model: owner, contract identity and governance (no empty keys)."""
     compliance = asset.compliance
     meta: dict[str, Any] = {
@@ -40,7 +41,7 @@ def contract_meta(asset: Any, *, monitoring: bool = False) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None}
 
 
-def contract_tags(asset: Any, extra: tuple[str, ...] = ()) -> list[str]:
+def contract_tags(asset: AssetDefinition, extra: tuple[str, ...] = ()) -> list[str]:
     """Contract tags, then lower-case classification labels, then ``extra``; slugged, first seen wins."""
     ordered: dict[str, None] = {}
     for tag in [*asset.tags, *(c.lower() for c in asset.classifications), *extra]:

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from dativo_ingest.odcs.model import AssetDefinition
 
 _NON_WORD = re.compile(r"[^a-z0-9_]+")
 
@@ -15,19 +16,19 @@ def slug(text: str | None) -> str:
     return cleaned or "unnamed"
 
 
-def source_type_of(asset: Any) -> str:
+def source_type_of(asset: AssetDefinition) -> str:
     return slug(asset.source_type or (asset.name or "contract").split("_")[0])
 
 
-def object_of(asset: Any) -> str:
+def object_of(asset: AssetDefinition) -> str:
     return slug(asset.object_name)
 
 
-def default_source_name(asset: Any) -> str:
+def default_source_name(asset: AssetDefinition) -> str:
     """The dbt source a contract's raw table belongs to: ``raw_<source_type>``."""
     return f"raw_{source_type_of(asset)}"
 
 
-def default_model_name(asset: Any) -> str:
+def default_model_name(asset: AssetDefinition) -> str:
     """The staging model of a contract: ``stg_<source>__<object>``."""
     return f"stg_{source_type_of(asset)}__{object_of(asset)}"

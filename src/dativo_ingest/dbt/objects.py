@@ -13,17 +13,17 @@ from typing import Any
 
 from dativo_ingest.dbt.metadata import contract_id
 from dativo_ingest.errors import DbtError
-from dativo_ingest.odcs.model import Description
+from dativo_ingest.odcs.model import AssetDefinition, Description, SchemaObject
 
 
-def object_views(asset: Any) -> list[Any]:
+def object_views(asset: AssetDefinition) -> list[AssetDefinition]:
     """``[asset]`` for a single-object contract, else one view per schema object, in contract order."""
     if len(asset.objects) <= 1:
         return [asset]
     return [_view(asset, obj, first=i == 0) for i, obj in enumerate(asset.objects)]
 
 
-def _view(asset: Any, obj: Any, *, first: bool) -> Any:
+def _view(asset: AssetDefinition, obj: SchemaObject, *, first: bool) -> AssetDefinition:
     update: dict[str, Any] = {"objects": [obj], "object": obj.name, "id": contract_id(asset)}
     if obj.description:
         update["description"] = Description(purpose=obj.description)
@@ -32,7 +32,7 @@ def _view(asset: Any, obj: Any, *, first: bool) -> Any:
     return asset.model_copy(update=update)
 
 
-def single_view(asset: Any, object_name: str | None, what: str) -> Any:
+def single_view(asset: AssetDefinition, object_name: str | None, what: str) -> AssetDefinition:
     """The view of ``object_name`` (or the only object); a multi-object contract must name one."""
     views = object_views(asset)
     if object_name is None:

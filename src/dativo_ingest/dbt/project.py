@@ -50,6 +50,7 @@ from dativo_ingest.dbt.rules import contract_rules
 from dativo_ingest.dbt.staging import staging_sql
 from dativo_ingest.errors import DbtError
 from dativo_ingest.fileio import write_if_changed
+from dativo_ingest.odcs.model import AssetDefinition
 
 INPUTS = ("iceberg", "parquet", "duckdb")
 WRITE_THREADS = 8
@@ -149,7 +150,7 @@ def _warehouse(config: ProjectConfig, out_dir: Path) -> Path:
     return Path(config.warehouse or out_dir.parent / "warehouse").resolve()
 
 
-def _table_meta(asset: Any, config: ProjectConfig, out_dir: Path) -> dict[str, Any]:
+def _table_meta(asset: AssetDefinition, config: ProjectConfig, out_dir: Path) -> dict[str, Any]:
     values = {
         "source": source_type_of(asset),
         "object": object_of(asset),
@@ -164,7 +165,7 @@ def _table_meta(asset: Any, config: ProjectConfig, out_dir: Path) -> dict[str, A
 
 
 def contract_documents(
-    asset: Any, options: GenerationOptions, *, table_meta: dict[str, Any] | None = None
+    asset: AssetDefinition, options: GenerationOptions, *, table_meta: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any], str, list[str]]:
     """One single-object contract's (or object view's) source and model documents, SQL and warnings."""
     source_name, model = default_source_name(asset), default_model_name(asset)

@@ -15,7 +15,6 @@ a warning is returned (an error with ``strict``). A declared column that is not 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from dativo_ingest.dbt.columns import Column, plan_columns
 from dativo_ingest.dbt.node_names import object_of
@@ -23,6 +22,7 @@ from dativo_ingest.dbt.options import GenerationOptions
 from dativo_ingest.dbt.quoting import quote, sql_string
 from dativo_ingest.dbt.types import string_type
 from dativo_ingest.errors import DbtError
+from dativo_ingest.odcs.model import AssetDefinition
 
 _HASH = {
     "duckdb": "sha256({e})",
@@ -61,7 +61,9 @@ def _select_expr(column: Column, options: GenerationOptions) -> str:
     return f"{expr} as {quote(column.name, options.adapter)}"
 
 
-def staging_sql(asset: Any, options: GenerationOptions, *, source_name: str, head: str = "") -> StagingSQL:
+def staging_sql(
+    asset: AssetDefinition, options: GenerationOptions, *, source_name: str, head: str = ""
+) -> StagingSQL:
     """The ``select`` of the staging model over ``source(source_name, <object>)``."""
     columns = plan_columns(asset, options)
     if not columns:

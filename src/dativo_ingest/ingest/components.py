@@ -19,6 +19,7 @@ from dativo_ingest.ingest.sources import SourceNode
 from dativo_ingest.lineage_graph.tracker import LOGGER_NAME as TRACKER_LOGGER
 from dativo_ingest.lineage_graph.tracker import LineageTracker
 from dativo_ingest.logging import get_logger, redact_text
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.registry import ContractRegistry
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.workspace import Workspace
@@ -29,12 +30,12 @@ log = get_logger(__name__)
 # ----- contract registry --------------------------------------------------------------------------
 def load_registered_contract(
     workspace: Workspace, source_type: str, object_name: str, version: str | None
-) -> Any:
+) -> AssetDefinition:
     """A contract from the registry (``asset: {source_type, object, version}`` in a job)."""
     return ContractRegistry(workspace.specs).load(source_type, object_name, version)
 
 
-def register_contract(workspace: Workspace, asset: Any, author: str) -> dict[str, Any] | None:
+def register_contract(workspace: Workspace, asset: AssetDefinition, author: str) -> dict[str, Any] | None:
     """Register this contract version (a no-op when already registered with the same content)."""
     if not asset.source_type:
         log.info("contract has no source_type; not registered")
@@ -87,7 +88,7 @@ class LineageRun:
         job_name: str,
         *,
         source: SourceNode,
-        asset: Any,
+        asset: AssetDefinition,
         target: Any,
         quarantine: bool,
     ) -> None:

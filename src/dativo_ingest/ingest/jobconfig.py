@@ -27,6 +27,7 @@ from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 from dativo_ingest.ingest.envsubst import substitute
 from dativo_ingest.ingest.sources import validate_source_options
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.yamlio import line_of, load_file, loads
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -151,7 +152,7 @@ class JobConfig(_Model):
         path = Path(relative).expanduser()
         return path if path.is_absolute() else (self.base_dir / path)
 
-    def target_table(self, asset: Any) -> str:
+    def target_table(self, asset: AssetDefinition) -> str:
         """The Iceberg table: ``target.table``, else ``<source_type>_<object>`` of the contract (what the
         generated dbt project reads), else the job name made an identifier."""
         if self.target.table:

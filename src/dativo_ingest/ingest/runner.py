@@ -103,7 +103,7 @@ class RunResult:
         return asdict(self)
 
 
-def load_asset(job: JobConfig, workspace: Workspace) -> Any:
+def load_asset(job: JobConfig, workspace: Workspace) -> AssetDefinition:
     """The job's contract: a file (relative to the job file, else the workspace) or a registry entry."""
     ref = job.asset
     if ref.path is None:
@@ -198,7 +198,9 @@ def _build_source(job: JobConfig, ws: Workspace, rules: RuleSet, incremental: In
     )
 
 
-def _new_result(job: JobConfig, asset: Any, target: Target, key: str, *, warnings: list[str]) -> RunResult:
+def _new_result(
+    job: JobConfig, asset: AssetDefinition, target: Target, key: str, *, warnings: list[str]
+) -> RunResult:
     return RunResult(
         tenant_id=job.tenant_id,
         job_name=job.name,
@@ -228,7 +230,7 @@ class RunContext:
 
     job: JobConfig
     workspace: Workspace
-    asset: Any  # the contract (AssetDefinition)
+    asset: AssetDefinition
     rules: RuleSet
     state: CursorState
     incremental: Incremental | None
@@ -633,7 +635,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _table_properties(asset: Any, result: RunResult) -> dict[str, str]:
+def _table_properties(asset: AssetDefinition, result: RunResult) -> dict[str, str]:
     props = {TABLE_CONTRACT_VERSION: str(asset.version)}
     if result.contract.get("id"):
         props[TABLE_CONTRACT_ID] = str(result.contract["id"])

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from dativo_ingest.errors import ContractValidationError
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.odcs.types import normalize_type
 
 _DECIMAL = re.compile(r"^\s*(?:decimal|numeric)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$", re.IGNORECASE)
@@ -59,7 +60,7 @@ def arrow_field(field: Any) -> pa.Field:
     return pa.field(field.name, arrow_type(field), nullable=not (field.required or field.primary_key))
 
 
-def contract_schema(asset: Any) -> pa.Schema:
+def contract_schema(asset: AssetDefinition) -> pa.Schema:
     """Arrow schema of the contract's primary object (required fields non-nullable)."""
     fields = list(asset.fields)
     if not fields:

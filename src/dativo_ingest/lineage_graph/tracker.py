@@ -151,7 +151,7 @@ class LineageTracker:
         attrs = {"source_type": source_type, "object": object_name, **attributes}
         return self._add(LineageNode(node_id, m.SOURCE, f"{source_type}.{object_name}", attrs))
 
-    def add_asset_node(self, asset: Any) -> LineageNode:
+    def add_asset_node(self, asset: AssetDefinition | Mapping[str, Any]) -> LineageNode:
         """A contract version (``asset://stripe/customers@1.0.0``) from an AssetDefinition (or its dict)."""
         if isinstance(asset, Mapping):
             asset = AssetDefinition.from_dict(dict(asset))
@@ -505,7 +505,7 @@ def _new_run_id() -> str:
     return str(generate_new_uuid())
 
 
-def _asset_attributes(asset: Any) -> dict[str, Any]:
+def _asset_attributes(asset: AssetDefinition) -> dict[str, Any]:
     description = getattr(asset, "description", None)
     text = None
     if description is not None:

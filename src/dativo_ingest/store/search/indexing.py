@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.policy.fields import asset_fields
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.search.tables import (
@@ -34,7 +35,7 @@ def _words(*parts: Any) -> str:
 
 
 def index_entry(
-    asset: Any,
+    asset: AssetDefinition,
 ) -> tuple[dict[str, Any], list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
     """``(document row, [(part, labels, title, body)], [(facet, value, labels, part)])`` for a contract."""
     comp = asset.compliance
