@@ -173,7 +173,7 @@ def remove_handlers(logger: logging.Logger | None = None) -> None:
 def _replace_handler(logger: logging.Logger, handler: logging.Handler) -> None:
     """Swap the handler a previous :func:`setup_logging` installed (others' handlers stay)."""
     remove_handlers(logger)
-    handler._dativo = True  # type: ignore[attr-defined]
+    handler._dativo = True  # type: ignore[attr-defined]  # a marker attribute on a stdlib handler
     logger.addHandler(handler)
 
 

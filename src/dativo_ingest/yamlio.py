@@ -27,7 +27,7 @@ MAX_ALIASES = 1000
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]  # a base chosen at import time (C or Python)
     """SafeLoader without the timestamp resolver, refusing duplicate keys and alias bombs."""
 
     yaml_implicit_resolvers = {

@@ -117,7 +117,9 @@ def _resolve(ref: str, specs: Path | None) -> Path:
     registry = ContractRegistry(_specs(specs))
     entry = registry.find(source, obj, version or None)
     snapshot = registry.layout(source, obj).snapshot(entry.version)
-    return snapshot if snapshot.is_file() else entry.path  # type: ignore[return-value]
+    # registry entries always carry their file; a bare entry means its version's default place
+    file = entry.path or registry.layout(source, obj).contract_file(entry.version)
+    return snapshot if snapshot.is_file() else file
 
 
 def history(

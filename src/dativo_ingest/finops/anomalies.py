@@ -138,14 +138,19 @@ def _timestamp(summary: dict[str, Any]) -> datetime | None:
     return None
 
 
-def _window(history: Sequence[dict[str, Any]], now: datetime | None) -> list[tuple[dict, datetime | None]]:
-    stamped = [(h, _timestamp(h)) for h in history if isinstance(h, dict)]
-    if stamped and all(ts is not None for _, ts in stamped):
-        stamped.sort(key=lambda pair: pair[1])  # type: ignore[arg-type, return-value]
+def _window(
+    history: Sequence[dict[str, Any]], now: datetime | None
+) -> list[tuple[dict[str, Any], datetime | None]]:
+    found = [(h, _timestamp(h)) for h in history if isinstance(h, dict)]
+    timed = [(h, ts) for h, ts in found if ts is not None]
+    stamped: list[tuple[dict[str, Any], datetime | None]]
+    if found and len(timed) == len(found):
+        timed.sort(key=lambda pair: pair[1])
         if now is not None:
-            stamped = [p for p in stamped if (now - p[1]).total_seconds() <= WINDOW_DAYS * 86400]  # type: ignore[operator]
+            timed = [p for p in timed if (now - p[1]).total_seconds() <= WINDOW_DAYS * 86400]
+        stamped = list(timed)
     else:
-        stamped = [(h, None) for h, _ in stamped]  # order as given
+        stamped = [(h, None) for h, _ in found]  # order as given
     return stamped[-WINDOW_RUNS:]
 
 
@@ -189,11 +194,14 @@ def _expectation(
     values = [math.log(v + floor) for v, _ in points]
     if len(values) < MIN_ROBUST:
         return median(values), SHORT_HISTORY_SPREAD, "short-history"
-    timed = now is not None and all(ts is not None for _, ts in points)
-    if timed:
-        times = [ts.timestamp() / 86400 for _, ts in points]  # type: ignore[union-attr]
-        weekdays = [ts.weekday() for _, ts in points]  # type: ignore[union-attr]
-        t_now, wd_now = now.timestamp() / 86400, now.weekday()  # type: ignore[union-attr]
+    stamps = [ts for _, ts in points if ts is not None]
+    times: list[float]
+    weekdays: list[int] | None
+    wd_now: int | None
+    if now is not None and len(stamps) == len(points):
+        times = [ts.timestamp() / 86400 for ts in stamps]
+        weekdays = [ts.weekday() for ts in stamps]
+        t_now, wd_now = now.timestamp() / 86400, now.weekday()
     else:
         times = [float(i) for i in range(len(values))]
         weekdays, t_now, wd_now = None, float(len(values)), None

@@ -20,7 +20,7 @@ import psutil
 try:  # not on Windows
     import resource
 except ImportError:  # pragma: no cover
-    resource = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]  # the module or None: typeshed has no optional module
 
 MB = 1024 * 1024
 
