@@ -25,6 +25,25 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def _server_url(env: str, example: str) -> str:
+    url = os.environ.get(env)
+    if not url:
+        pytest.skip(f"{env} is not set (e.g. {example}); this test needs the real server")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The test PostgreSQL server (``DATIVO_TEST_POSTGRES_URL``); the test is skipped without one."""
+    return _server_url("DATIVO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def mysql_url() -> str:
+    """The test MariaDB/MySQL server (``DATIVO_TEST_MYSQL_URL``); the test is skipped without one."""
+    return _server_url("DATIVO_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
 @pytest.fixture
 def stripe_contract_path() -> Path:
     return STRIPE_CONTRACT
