@@ -34,11 +34,7 @@ from dativo_ingest.dbt.manifest_columns import EPHEMERAL_PREFIX, sql_lineage, sq
 from dativo_ingest.dbt.manifest_render import Macros, render_raw_sql
 from dativo_ingest.errors import DbtError
 from dativo_ingest.lineage_graph.model import (
-    DBT_SEED,
-    DBT_SNAPSHOT,
     TARGET,
-    LineageNode,
-    dbt_id,
     source_id,
     target_id,
 )
@@ -48,7 +44,6 @@ logger = get_logger(__name__)
 
 MODEL_KINDS = ("model", "seed", "snapshot")
 #: Lineage node kind of each dbt resource recorded by a kind of its own (models use the tracker's).
-NODE_KINDS = {"seed": DBT_SEED, "snapshot": DBT_SNAPSHOT}
 _ALIAS = "dbt_node_{}"
 STAGING_HEADER = f"{GENERATED_BY} (staging model)"
 
@@ -137,6 +132,8 @@ class LineageRecorder(Protocol):
         self, source_name: str, table: str, *, project: str | None = None, **a: Any
     ) -> Any: ...
     def add_dbt_model_node(self, model: str, **attributes: Any) -> Any: ...
+    def add_dbt_seed_node(self, seed: str, **attributes: Any) -> Any: ...
+    def add_dbt_snapshot_node(self, snapshot: str, **attributes: Any) -> Any: ...
     def add_exposure_node(self, exposure: str, **attributes: Any) -> Any: ...
     def add_edge(
         self, from_node: Any, to_node: Any, edge_type: str = "depends_on", **attributes: Any
@@ -504,31 +501,19 @@ def _columns_attribute(graph: ManifestGraph, node: DbtNode) -> dict[str, Any]:
 
 def _add_dbt_node(recorder: Any, graph: ManifestGraph, node: DbtNode) -> Any:
     """A model (``dbt://model...``), seed (``dbt://seed...``, kind ``dbt_seed``) or snapshot
-    (``dbt://snapshot...``, kind ``dbt_snapshot``) node.
-
-    Seeds and snapshots go through the recorder's ``add_dbt_<kind>_node`` when it has one, else straight
-    into a tracker's store (its ``repository``); a recorder with neither gets a model node.
-    """
+    (``dbt://snapshot...``, kind ``dbt_snapshot``) node."""
     attributes: dict[str, Any] = {
         "resource_type": node.resource_type,
         "relation": node.relation_name,
         **({"materialized": node.materialized} if node.materialized else {}),
         **_columns_attribute(graph, node),
     }
-    kind = NODE_KINDS.get(node.resource_type)
-    if kind is None:
-        return recorder.add_dbt_model_node(
-            node.unique_id, **attributes, generated_by="dativo" if node.generated else None
-        )
-    add = getattr(recorder, f"add_dbt_{node.resource_type}_node", None)
-    if add is not None:
-        return add(node.unique_id, **attributes)
-    repository = getattr(recorder, "repository", None)
-    if repository is None:
-        return recorder.add_dbt_model_node(node.unique_id, **attributes)
-    attributes = {"unique_id": node.unique_id, **attributes}
-    return repository.upsert_node(
-        LineageNode(dbt_id(node.resource_type, node.unique_id), kind, node.name, attributes)
+    if node.resource_type == "seed":
+        return recorder.add_dbt_seed_node(node.unique_id, **attributes)
+    if node.resource_type == "snapshot":
+        return recorder.add_dbt_snapshot_node(node.unique_id, **attributes)
+    return recorder.add_dbt_model_node(
+        node.unique_id, **attributes, generated_by="dativo" if node.generated else None
     )
 
 
