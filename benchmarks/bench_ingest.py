@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from harness import report  # noqa: E402
+from harness import cpu_model, report, versions  # noqa: E402
 
 WORK = HERE / ".work"
 
@@ -301,6 +301,23 @@ def p2(rows: int, parquet_path: Path, folder: Path) -> dict:
     )
 
 
+def environment() -> dict:
+    """What the figures depend on: the commit measured, CPU, Python and library versions (also
+    datacontract-cli's and its DuckDB's, from its own venv), printed before the figures."""
+    commit = subprocess.run(
+        ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    figures = {"commit": commit or "unknown", "cpu": cpu_model()}
+    figures.update(versions("dativo-ingest", "pyarrow", "pyiceberg", "numpy", "duckdb"))
+    dc_python = WORK / "dcvenv" / "bin" / "python"
+    if dc_python.exists():
+        probe = "from importlib.metadata import version as v; print(v('datacontract-cli'), v('duckdb'))"
+        out = subprocess.run([str(dc_python), "-c", probe], capture_output=True, text=True).stdout.split()
+        if len(out) == 2:
+            figures["datacontract-cli"], figures["datacontract_duckdb"] = out
+    return report("environment", figures)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
@@ -308,6 +325,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = WORK / "ingest"
     folder.mkdir(parents=True, exist_ok=True)
+    environment()
     started = time.perf_counter()
     csv_path, parquet_path = generate(args.rows, folder)
     print(

@@ -13,6 +13,8 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 
@@ -55,6 +57,28 @@ def machine() -> str:
     return f"{system}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def versions(*packages: str) -> dict[str, str]:
+    """Python's version and the installed versions of ``packages`` (distribution names)."""
+    found = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
 def report(
     title: str, figures: dict[str, Any], *, ratio: float | None = None, target: str | None = None
 ) -> dict:
@@ -70,4 +94,4 @@ def report(
     return record
 
 
-__all__ = ["Timing", "asdict", "machine", "report", "time_it"]
+__all__ = ["Timing", "asdict", "cpu_model", "machine", "report", "time_it", "versions"]

@@ -25,6 +25,25 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def _server_url(env: str, example: str) -> str:
+    url = os.environ.get(env)
+    if not url:
+        pytest.skip(f"{env} is not set (e.g. {example}); this test needs the real server")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The test PostgreSQL server (``DATIVO_TEST_POSTGRES_URL``); the test is skipped without one."""
+    return _server_url("DATIVO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def mysql_url() -> str:
+    """The test MariaDB/MySQL server (``DATIVO_TEST_MYSQL_URL``); the test is skipped without one."""
+    return _server_url("DATIVO_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
 @pytest.fixture
 def stripe_contract_path() -> Path:
     return STRIPE_CONTRACT
@@ -36,3 +55,23 @@ def reference_dir(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared reference not found at {path} (set DATIVO_SHARED_DIR)")
     return path
+
+
+@pytest.fixture(scope="session")
+def focus_validator() -> Path:
+    """The FinOps Foundation's ``focus-validator`` executable, in its own venv (Python >= 3.12).
+
+    Given by ``DATIVO_TEST_FOCUS_VALIDATOR`` (``.ci/run`` sets it when ``python3.12`` is present);
+    the test is skipped without it.
+    """
+    value = os.environ.get("DATIVO_TEST_FOCUS_VALIDATOR")
+    if not value:
+        pytest.skip(
+            "DATIVO_TEST_FOCUS_VALIDATOR not set (path to a focus-validator executable; .ci/run sets it)"
+        )
+    executable = Path(value)
+    if not (executable.is_file() and os.access(executable, os.X_OK)):
+        pytest.skip(f"DATIVO_TEST_FOCUS_VALIDATOR={value} is not an executable file")
+    if not (executable.parent / "python").exists():
+        pytest.skip(f"DATIVO_TEST_FOCUS_VALIDATOR={value} is not in a venv (no python beside it)")
+    return executable

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from dativo_ingest.store import search
@@ -62,10 +60,7 @@ def any_store(request, workspace):
     if request.param == "sqlite":
         store = MetadataStore.for_workspace()
     else:
-        url = os.environ.get("DATIVO_TEST_POSTGRES_URL")
-        if not url:
-            pytest.skip("DATIVO_TEST_POSTGRES_URL not set")
-        store = MetadataStore(url)
+        store = MetadataStore(request.getfixturevalue("postgres_url"))
         with store.begin() as conn:
             for table in ("search_facets", "search_units", "search_documents"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -233,9 +232,8 @@ def test_export_of_an_empty_month_has_a_header_only(workspace: Path) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(not os.environ.get("DATIVO_TEST_POSTGRES_URL"), reason="DATIVO_TEST_POSTGRES_URL not set")
-def test_history_on_postgresql(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = os.environ["DATIVO_TEST_POSTGRES_URL"]
+def test_history_on_postgresql(workspace: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> None:
+    url = postgres_url
     monkeypatch.setenv("DATIVO_DATABASE_URL", url)
     tenant = f"pg-{uuid.uuid4().hex[:10]}"
     store = MetadataStore(url)

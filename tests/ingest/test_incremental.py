@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -33,13 +32,6 @@ def row(i: int, day: int, email: str | None = None) -> dict:
 
 
 # ----- SQL ----------------------------------------------------------------------------------------
-def _sql_url(env: str) -> str:
-    url = os.environ.get(env)
-    if not url:
-        pytest.skip(f"{env} is not set")
-    return url
-
-
 def _engine(url: str):
     from sqlalchemy import create_engine
 
@@ -110,8 +102,8 @@ def _keeps_ingesting_after_an_empty_run(workspace: Path, job: Path, insert) -> N
 
 
 @pytest.mark.postgres
-def test_postgres_incremental_keeps_reading_new_rows(workspace: Path) -> None:
-    url = _sql_url("DATIVO_TEST_POSTGRES_URL")
+def test_postgres_incremental_keeps_reading_new_rows(workspace: Path, postgres_url: str) -> None:
+    url = postgres_url
     _create(url, "timestamptz")
     _keeps_ingesting_after_an_empty_run(
         workspace, _sql_job(workspace, "postgres", url), lambda rows: _insert(url, rows)
@@ -119,8 +111,8 @@ def test_postgres_incremental_keeps_reading_new_rows(workspace: Path) -> None:
 
 
 @pytest.mark.mysql
-def test_mysql_incremental_keeps_reading_new_rows(workspace: Path) -> None:
-    url = _sql_url("DATIVO_TEST_MYSQL_URL")
+def test_mysql_incremental_keeps_reading_new_rows(workspace: Path, mysql_url: str) -> None:
+    url = mysql_url
     _create(url, "datetime")
     _keeps_ingesting_after_an_empty_run(
         workspace, _sql_job(workspace, "mysql", url), lambda rows: _insert(url, rows)
@@ -128,8 +120,10 @@ def test_mysql_incremental_keeps_reading_new_rows(workspace: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_sql_cursor_is_recovered_from_the_table_when_the_state_file_lags(workspace: Path) -> None:
-    url = _sql_url("DATIVO_TEST_POSTGRES_URL")
+def test_sql_cursor_is_recovered_from_the_table_when_the_state_file_lags(
+    workspace: Path, postgres_url: str
+) -> None:
+    url = postgres_url
     _create(url, "timestamptz")
     job = _sql_job(workspace, "postgres", url)
     _insert(url, [row(1, 1)])
@@ -231,10 +225,10 @@ def test_rows_at_the_cursor_value_are_neither_lost_nor_read_twice_without_a_key(
 
 # ----- a source without a required column fails up front ------------------------------------------
 @pytest.mark.postgres
-def test_query_without_a_required_column_fails_naming_it(workspace: Path) -> None:
+def test_query_without_a_required_column_fails_naming_it(workspace: Path, postgres_url: str) -> None:
     from dativo_ingest.errors import SourceError
 
-    url = _sql_url("DATIVO_TEST_POSTGRES_URL")
+    url = postgres_url
     _create(url, "timestamptz")
     _insert(url, [row(1, 1)])
     write_contract(workspace)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,12 @@ def _upstream(tracker, node: str) -> set[str]:
 
 
 @pytest.mark.postgres
-def test_target_upstream_shows_only_its_own_jobs_source(workspace: Path) -> None:
+def test_target_upstream_shows_only_its_own_jobs_source(workspace: Path, postgres_url: str) -> None:
     from sqlalchemy import create_engine, text
 
     from dativo_ingest.lineage import LineageTracker
 
-    url = os.environ.get("DATIVO_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("DATIVO_TEST_POSTGRES_URL is not set")
+    url = postgres_url
     engine = create_engine("postgresql+psycopg://" + url.split("://", 1)[1])
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS dativo_lineage_src"))

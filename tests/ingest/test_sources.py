@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import time
 from pathlib import Path
 
@@ -193,22 +192,16 @@ def _sql_roundtrip(kind: str, url: str, create: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_streams_tables_and_queries(tmp_path: Path) -> None:
-    url = os.environ.get("DATIVO_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("DATIVO_TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+def test_postgres_streams_tables_and_queries(tmp_path: Path, postgres_url: str) -> None:
     _sql_roundtrip(
-        "postgres", url, "CREATE TABLE dativo_src_test (id text, n bigint, ts timestamptz)", tmp_path
+        "postgres", postgres_url, "CREATE TABLE dativo_src_test (id text, n bigint, ts timestamptz)", tmp_path
     )
 
 
 @pytest.mark.mysql
-def test_mysql_streams_tables_and_queries(tmp_path: Path) -> None:
-    url = os.environ.get("DATIVO_TEST_MYSQL_URL")
-    if not url:
-        pytest.skip("DATIVO_TEST_MYSQL_URL is not set (e.g. mysql+pymysql://root@127.0.0.1:3306/test)")
+def test_mysql_streams_tables_and_queries(tmp_path: Path, mysql_url: str) -> None:
     _sql_roundtrip(
-        "mysql", url, "CREATE TABLE dativo_src_test (id varchar(20), n bigint, ts datetime)", tmp_path
+        "mysql", mysql_url, "CREATE TABLE dativo_src_test (id varchar(20), n bigint, ts datetime)", tmp_path
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,6 @@ from dativo_ingest.store.database import MetadataStore
 
 HERE = Path(__file__).parent
 QUICKSTART_ASSET = HERE / "fixtures" / "customers.yaml"
-PG_ENV = "DATIVO_TEST_POSTGRES_URL"
 
 
 def _pg_driver_url(url: str) -> str:
@@ -29,9 +27,7 @@ def store_url(request: pytest.FixtureRequest, workspace: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{workspace / '.dativo' / 'dativo.db'}"
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set; PostgreSQL lineage tests need a real server")
+    base = request.getfixturevalue("postgres_url")
     schema = f"lineage_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(_pg_driver_url(base))
     with admin.begin() as conn:

@@ -84,10 +84,14 @@ def import_manifest(
     manifest: Path = typer.Argument(
         ..., help="dbt target/manifest.json (after dbt parse, compile or build)."
     ),
+    catalog: Path = typer.Option(
+        None, "--catalog", help="dbt target/catalog.json (dbt docs generate): every relation's columns."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Record dbt sources, models, exposures, dependencies and the columns each model reads in lineage."""
-    graph = load_manifest(manifest)
+    """Record dbt sources, seeds, models, snapshots, exposures, dependencies and the columns each model
+    reads in lineage."""
+    graph = load_manifest(manifest, catalog=catalog)
     recorded = record_lineage(graph, LineageTracker())
     summary = {**graph.summary(), "recorded": recorded}
     if as_json:

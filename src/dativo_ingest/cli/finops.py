@@ -1,4 +1,4 @@
-"""``dativo finops report|export``: cost attribution tables and FOCUS 1.2 billing files."""
+"""``dativo finops report|export``: cost attribution tables and FOCUS 1.2 / 1.3 billing files."""
 
 from __future__ import annotations
 
@@ -130,17 +130,22 @@ def report(
 
 @finops_app.command("export")
 def export(
-    fmt: str = typer.Option("focus", "--format", help="Export format: focus (FOCUS 1.2)."),
+    fmt: str = typer.Option("focus", "--format", help="Export format: focus (FOCUS billing data)."),
     period: str = typer.Option(..., "--period", help="Billing month as YYYY-MM (UTC)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .csv or .parquet."),
     tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's runs."),
+    focus_version: str = typer.Option(
+        "1.2", "--focus-version", help="FOCUS version: 1.2 or 1.3 (1.3 also writes FILE.metadata.json)."
+    ),
 ) -> None:
-    """Write the month's charges as a FOCUS 1.2 cost and usage file."""
+    """Write the month's charges as a FOCUS cost and usage file (FOCUS 1.2 unless --focus-version 1.3)."""
     if fmt != "focus":
         raise UsageError(f"must be focus; got {fmt!r}", field="format")
-    result = export_focus(period, out, tenant_id=tenant)
+    result = export_focus(period, out, tenant_id=tenant, focus_version=focus_version)
     console.print(
-        f"wrote {result['rows']} FOCUS 1.2 rows ({result['runs']} runs, billed "
+        f"wrote {result['rows']} FOCUS {result['focus_version']} rows ({result['runs']} runs, billed "
         f"{format(result['billed_cost_usd'], 'f')} USD) for {esc(period)} to {esc(result['path'])}",
         highlight=False,
     )
+    if "metadata_path" in result:
+        console.print(f"wrote its FOCUS dataset metadata to {esc(result['metadata_path'])}", highlight=False)

@@ -24,8 +24,6 @@ from dativo_ingest.dbt.quoting import escape_string, jinja_text, quote, sql_stri
 from dativo_ingest.dbt.rules import MODEL_PLACEHOLDER, Rule
 from dativo_ingest.odcs.quality import OPERATORS
 
-BUILTIN_KINDS = frozenset({"not_null", "unique", "accepted_values", "relationships"})
-COLUMN_KINDS = frozenset({"range", "length", "regex", "forbidden_values"})
 #: Where the definitions of dativo's generic tests live in a project.
 DEFINITIONS_PATH = "tests/generic/dativo_contract_tests.sql"
 

@@ -219,21 +219,37 @@ def export_focus(
     tenant_id: str | None = None,
     pricing: PricingCatalog | dict | str | None = None,
     store: StoreChoice = None,
+    focus_version: str = _focus.DEFAULT_VERSION,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Write the FOCUS 1.2 rows of month ``period`` (``YYYY-MM``) to ``out`` (.csv or .parquet)."""
+    """Write the FOCUS rows of month ``period`` (``YYYY-MM``) to ``out`` (.csv or .parquet).
+
+    ``focus_version`` is ``1.2`` (default) or ``1.3``; a 1.3 export also writes its dataset metadata
+    to ``<out>.metadata.json`` (``now``, default the current time, dates it).
+    """
+    version = _focus.check_version(focus_version)
     start, end = month_bounds(period)
     suffix = Path(out).suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UsageError(f"must end in .csv or .parquet, got {Path(out).name!r}", field="out")
     catalog = resolve_catalog(pricing, workspace_root=Workspace.current().root)
     charges = history.select_charges(_store(store), since=start, until=end, tenant_id=tenant_id)
-    rows = _focus.focus_rows(charges, start, end, catalog.billing)
-    path = _focus.write(rows, out)
+    rows = _focus.focus_rows(charges, start, end, catalog.billing, version=version)
+    metadata = None
+    if version == "1.3":
+        metadata = _focus.dataset_metadata(
+            catalog.billing, start, end, generated_at=now or datetime.now(UTC), tenant_id=tenant_id
+        )
+    path = _focus.write(rows, out, version=version, metadata=metadata)
     total = sum((r["BilledCost"] for r in rows), Decimal(0))
-    return {
+    result: dict[str, Any] = {
         "path": str(path),
         "rows": len(rows),
         "period": period,
+        "focus_version": version,
         "billed_cost_usd": total,
         "runs": len({r["x_RunId"] for r in rows}),
     }
+    if metadata is not None:
+        result["metadata_path"] = str(_focus.metadata_path(path))
+    return result

@@ -25,6 +25,8 @@ from dativo_ingest.lineage_graph.assertions import assertions_facet
 from dativo_ingest.lineage_graph.model import (
     ASSET,
     DBT_MODEL,
+    DBT_SEED,
+    DBT_SNAPSHOT,
     DBT_SOURCE,
     PASS_THROUGH_KINDS,
     SOURCE,
@@ -36,7 +38,7 @@ from dativo_ingest.lineage_graph.model import (
 from dativo_ingest.lineage_graph.naming import DatasetName, dataset_name, target_location
 
 PRODUCER = "https://github.com/dativo/dativo-ingest"
-DATASET_KINDS = (SOURCE, TARGET, DBT_SOURCE, DBT_MODEL)
+DATASET_KINDS = (SOURCE, TARGET, DBT_SOURCE, DBT_MODEL, DBT_SEED, DBT_SNAPSHOT)
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 
 STATUS_TO_EVENT = {

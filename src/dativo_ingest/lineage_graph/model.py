@@ -13,12 +13,14 @@ TRANSFORMATION = "transformation"
 TARGET = "target"
 DBT_SOURCE = "dbt_source"
 DBT_MODEL = "dbt_model"
+DBT_SEED = "dbt_seed"  # a dbt seed (CSV loaded by ``dbt seed``): ``dbt://seed.<project>.<name>``
+DBT_SNAPSHOT = "dbt_snapshot"  # a dbt snapshot (SCD table): ``dbt://snapshot.<project>.<name>``
 EXPOSURE = "exposure"
 
-KINDS = (SOURCE, ASSET, TRANSFORMATION, TARGET, DBT_SOURCE, DBT_MODEL, EXPOSURE)
+KINDS = (SOURCE, ASSET, TRANSFORMATION, TARGET, DBT_SOURCE, DBT_MODEL, DBT_SEED, DBT_SNAPSHOT, EXPOSURE)
 # Kinds whose columns keep their names downstream unless column edges say otherwise.
-PASS_THROUGH_KINDS = frozenset({SOURCE, ASSET, TRANSFORMATION, TARGET, DBT_SOURCE})
-CONSUMER_KINDS = frozenset({DBT_MODEL, EXPOSURE})
+PASS_THROUGH_KINDS = frozenset({SOURCE, ASSET, TRANSFORMATION, TARGET, DBT_SOURCE, DBT_SEED})
+CONSUMER_KINDS = frozenset({DBT_MODEL, DBT_SNAPSHOT, EXPOSURE})
 
 
 @dataclass(frozen=True)

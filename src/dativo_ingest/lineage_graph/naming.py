@@ -15,7 +15,15 @@ from urllib.parse import urlparse
 
 from openlineage.client.naming import dataset as ol_naming
 
-from dativo_ingest.lineage_graph.model import DBT_MODEL, DBT_SOURCE, SOURCE, TARGET, LineageNode
+from dativo_ingest.lineage_graph.model import (
+    DBT_MODEL,
+    DBT_SEED,
+    DBT_SNAPSHOT,
+    DBT_SOURCE,
+    SOURCE,
+    TARGET,
+    LineageNode,
+)
 
 DB_PORTS = {"postgres": 5432, "postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 
@@ -33,7 +41,8 @@ def dataset_name(node: LineageNode, warehouse: Path | None = None) -> DatasetNam
         return _source_name(attrs)
     if node.kind == TARGET:
         return location_name(target_location(attrs, warehouse))
-    if node.kind in (DBT_MODEL, DBT_SOURCE) and attrs.get("database_namespace") and attrs.get("relation"):
+    relations = (DBT_MODEL, DBT_SOURCE, DBT_SEED, DBT_SNAPSHOT)
+    if node.kind in relations and attrs.get("database_namespace") and attrs.get("relation"):
         return DatasetName(str(attrs["database_namespace"]), str(attrs["relation"]))
     return DatasetName("dativo", node.id)
 

@@ -193,6 +193,20 @@ class LineageTracker:
         attrs = {"unique_id": unique_id, **attributes}
         return self._add(LineageNode(f"dbt://{unique_id}", m.DBT_MODEL, unique_id.rsplit(".", 1)[-1], attrs))
 
+    def add_dbt_seed_node(self, seed: str, **attributes: Any) -> LineageNode:
+        """A dbt seed (a CSV ``dbt seed`` loads), by ``unique_id`` (``seed.shop.countries``) or bare name."""
+        unique_id = m.dbt_unique_id("seed", seed)
+        attrs = {"unique_id": unique_id, **attributes}
+        return self._add(LineageNode(f"dbt://{unique_id}", m.DBT_SEED, unique_id.rsplit(".", 1)[-1], attrs))
+
+    def add_dbt_snapshot_node(self, snapshot: str, **attributes: Any) -> LineageNode:
+        """A dbt snapshot (a slowly changing dimension table), by ``unique_id`` or bare name."""
+        unique_id = m.dbt_unique_id("snapshot", snapshot)
+        attrs = {"unique_id": unique_id, **attributes}
+        return self._add(
+            LineageNode(f"dbt://{unique_id}", m.DBT_SNAPSHOT, unique_id.rsplit(".", 1)[-1], attrs)
+        )
+
     def add_exposure_node(self, exposure: str, **attributes: Any) -> LineageNode:
         """A dbt exposure (dashboard, notebook, ML model...), by ``unique_id`` or bare name."""
         unique_id = m.dbt_unique_id("exposure", exposure)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from dativo_ingest.lineage_graph.model import DBT_MODEL, EXPOSURE, source_id
+from dativo_ingest.lineage_graph.model import DBT_MODEL, DBT_SNAPSHOT, EXPOSURE, source_id
 from dativo_ingest.lineage_graph.traversal import impacted
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.lineage.repository import GraphRepository
@@ -69,7 +69,9 @@ def consumers(
     if repo.get_node(start) is None:
         return []
     found = [r["node"] for r in impacted(repo, start, field)]
-    chosen = [n for n in found if n["type"] == DBT_MODEL and not (transparent and is_generated(n))]
+    chosen = [
+        n for n in found if n["type"] in (DBT_MODEL, DBT_SNAPSHOT) and not (transparent and is_generated(n))
+    ]
     if transparent:
         generated = sorted(n["id"] for n in found if is_generated(n))
         direct = {e.to_id for e in repo.out_edges(generated)} if generated else set()
