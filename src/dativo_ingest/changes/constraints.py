@@ -76,7 +76,8 @@ def _option(view: Constraints, key: str, value: Any) -> None:
 
 
 def _quality_rule(view: Constraints, rule: dict[str, Any]) -> None:
-    arguments = rule.get("arguments") if isinstance(rule.get("arguments"), dict) else {}
+    given = rule.get("arguments")
+    arguments: dict[str, Any] = given if isinstance(given, dict) else {}
     valid = rule.get("validValues", arguments.get("validValues"))
     name = rule.get("rule") or rule.get("metric")
     if name in ("validValues", "invalidValues") and isinstance(valid, list) and _only_keys(rule):

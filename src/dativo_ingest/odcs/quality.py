@@ -417,9 +417,10 @@ class _Reader:
         if threshold is None:
             self.skip(path, "mustBeBetween/mustNotBeBetween need two numbers, smallest first", malformed=True)
             return
-        arguments = rule.get("arguments") if isinstance(rule.get("arguments"), dict) else {}
+        given = rule.get("arguments")
+        arguments: dict[str, Any] = given if isinstance(given, dict) else {}
         origin = Origin(path, f"quality {rule.get('metric') or rule.get('rule')}")
-        common = {"column": column, "severity": severity, "origin": origin}
+        common: dict[str, Any] = {"column": column, "severity": severity, "origin": origin}
         unit = "percent" if str(rule.get("unit", "rows")).lower() == "percent" else "rows"
         if name == "rowCount":
             if not threshold:
@@ -440,6 +441,7 @@ class _Reader:
             )
             return
         zero = not threshold or _means_none(threshold, unit)
+        rows: list[Check]
         if name == "nullValues":
             self._metric_or_rows(zero, [NotNull(**common)], "null_values", threshold, unit, common)
         elif name == "duplicateValues":
@@ -717,7 +719,7 @@ def threshold_holds(threshold: Threshold, value: float) -> bool:
 
 
 def _compare(op: str, value: float, bound: Any) -> bool:
-    return {
+    outcome = {
         "=": value == bound,
         "<>": value != bound,
         ">": value > bound,
@@ -725,6 +727,7 @@ def _compare(op: str, value: float, bound: Any) -> bool:
         "<": value < bound,
         "<=": value <= bound,
     }[op]
+    return bool(outcome)
 
 
 #: Every check class, by kind (consumers keep a table keyed by these).
