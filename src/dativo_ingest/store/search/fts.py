@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, select, text
 
@@ -71,7 +71,8 @@ def _compile(conn: Connection, terms: list[str]) -> _Query | None:
         each = _COMPLETIONS.format(n=MAX_EXPANSIONS + 1)
         sql = " UNION ALL ".join(f"SELECT {i}, term FROM ({each})" for i in found)
         params = tuple(p for i in found for p in (words[i], words[i] + "\U0010ffff"))
-        for i, term in conn.exec_driver_sql(sql, params).tuples():
+        rows = cast("Iterable[tuple[int, str]]", conn.exec_driver_sql(sql, params))  # (index, completion)
+        for i, term in rows:
             found[i].append(term)
     completions = {i: c for i, c in found.items() if len(c) <= MAX_EXPANSIONS}
     phrases = [_phrase(w, completions.get(i)) for i, w in enumerate(words)]

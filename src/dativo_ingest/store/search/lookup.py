@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, or_, select
 
@@ -20,7 +20,9 @@ def latest_versions(store: MetadataStore) -> dict[tuple[str, str], str]:
     """(source type, object) -> indexed version, for the catalog's in-memory copy (refreshed per sync)."""
     d = search_documents.c
     with store.connect() as conn:
-        rows = conn.execute(select(d.source_type, d.object, d.version)).tuples().all()
+        rows = cast(
+            "list[tuple[str, str, str]]", conn.execute(select(d.source_type, d.object, d.version)).all()
+        )
     return {(s, o): v for s, o, v in rows}
 
 
