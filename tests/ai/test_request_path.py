@@ -51,14 +51,14 @@ def test_a_failed_row_refuses_only_its_own_caller(store, monkeypatch):
     from dativo_ingest.errors import StoreError
     from dativo_ingest.store import audit
 
-    real = audit._GroupCommit._insert
+    real = audit.GroupCommit.insert_rows
 
     def flaky(self: Any, rows: list[dict[str, Any]]) -> None:
         if any(r["requester"] == "bad" for r in rows):
             raise StoreError("disk full")
         real(self, rows)
 
-    monkeypatch.setattr(audit._GroupCommit, "_insert", flaky)
+    monkeypatch.setattr(audit.GroupCommit, "insert_rows", flaky)
     n = 16
     barrier = threading.Barrier(n)
     outcome: dict[int, str] = {}
@@ -101,7 +101,7 @@ def test_context_is_refused_when_its_decision_cannot_be_recorded(stripe_register
     def broken(self: Any, rows: list[dict[str, Any]]) -> None:
         raise StoreError("metadata store error: locked")
 
-    monkeypatch.setattr(audit._GroupCommit, "_insert", broken)
+    monkeypatch.setattr(audit.GroupCommit, "insert_rows", broken)
     with pytest.raises(StoreError, match="not recorded"):
         api.get_asset_context("stripe", "customers", requester="ai-agent-1")
 
@@ -175,7 +175,7 @@ def test_a_database_error_without_orig_is_a_store_error(store, monkeypatch):
     assert "boom" in str(store_error(InvalidRequestError("boom")))
     if store.dialect != "sqlite":
         pytest.skip("the kept connection is SQLite's")
-    writer = audit._writer_for(store)
+    writer = audit.writer_for(store)
     invalidated: list[bool] = []
 
     class Broken:
@@ -197,16 +197,16 @@ def test_a_database_error_without_orig_is_a_store_error(store, monkeypatch):
 def test_a_caller_interrupted_while_waiting_does_not_block_later_writes(store, monkeypatch, when):
     from dativo_ingest.store import audit
 
-    writer = audit._writer_for(store)
+    writer = audit.writer_for(store)
     gate = threading.Event()
-    real_insert = audit._GroupCommit._insert
+    real_insert = audit.GroupCommit.insert_rows
 
     def slow(self: Any, rows: list[dict[str, Any]]) -> None:
         if any(r["requester"] == "first" for r in rows):
             assert gate.wait(10)
         real_insert(self, rows)
 
-    monkeypatch.setattr(audit._GroupCommit, "_insert", slow)
+    monkeypatch.setattr(audit.GroupCommit, "insert_rows", slow)
 
     class Interrupted:
         """The waiting lock of one pending row: raises KeyboardInterrupt once, like Ctrl-C would."""
@@ -222,7 +222,7 @@ def test_a_caller_interrupted_while_waiting_does_not_block_later_writes(store, m
         def release(self) -> None:
             self.lock.release()
 
-    real_pending = audit._Pending
+    real_pending = audit.PendingRow
 
     class Pending(real_pending):
         __slots__ = ()
@@ -232,7 +232,7 @@ def test_a_caller_interrupted_while_waiting_does_not_block_later_writes(store, m
             if row["requester"] == "interrupted":
                 self.done = Interrupted(self.done)
 
-    monkeypatch.setattr(audit, "_Pending", Pending)
+    monkeypatch.setattr(writer, "pending_type", Pending)
     raised: dict[str, BaseException | None] = {}
 
     def one(requester: str) -> None:
@@ -275,11 +275,11 @@ def test_dispose_all_closes_the_audit_writers(store):
     from dativo_ingest.store.database import MetadataStore
 
     audit.insert(store, _row("r"))
-    writer = audit._writer_for(store)
+    writer = audit.writer_for(store)
     conn = writer.conn
-    assert audit._writers
+    assert audit.open_writers()
     MetadataStore.dispose_all()
-    assert not audit._writers
+    assert not audit.open_writers()
     assert writer.conn is None
     if conn is not None:  # SQLite keeps one
         assert conn.closed

@@ -67,13 +67,16 @@ def insert(store: MetadataStore, entry: dict[str, Any]) -> None:
     row = dict(entry)
     row["details"] = json.dumps(row.get("details") or {}, sort_keys=True, default=str)
     row.setdefault("at", utc_stamp())
-    _writer_for(store).write(row)
+    writer_for(store).write(row)
 
 
 MAX_BATCH = 256
 
 
-class _Pending:
+class PendingRow:
+    """One caller's row waiting to be committed (``done`` is released once it is, or when the caller
+    is to lead the next commit)."""
+
     __slots__ = ("committed", "done", "error", "lead", "row")
 
     def __init__(self, row: dict[str, Any]) -> None:
@@ -85,19 +88,22 @@ class _Pending:
         self.committed = False
 
 
-class _GroupCommit:
+class GroupCommit:
     """Group commit of audit rows into one database (see the module docstring)."""
+
+    #: The waiting-row type (a seam for tests that interrupt a waiter).
+    pending_type: type[PendingRow] = PendingRow
 
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
         self.lock = threading.Lock()
-        self.queue: deque[_Pending] = deque()
+        self.queue: deque[PendingRow] = deque()
         self.busy = False  # a caller is committing
         self.conn: Any = None  # SQLite: the connection committing callers share (one at a time)
         self.closed = False  # dropped by MetadataStore.dispose_all: close the connection once idle
 
     def write(self, row: dict[str, Any]) -> None:
-        me = _Pending(row)
+        me = self.pending_type(row)
         with self.lock:
             self.queue.append(me)
             me.lead = not self.busy
@@ -114,7 +120,7 @@ class _GroupCommit:
         if me.error is not None:
             raise me.error
 
-    def _abandon(self, me: _Pending) -> None:
+    def _abandon(self, me: PendingRow) -> None:
         """``me``'s caller stops waiting: withdraw its row if still queued, and pass on the lead if it
         was handed to it (a row already taken into a batch is its leader's to finish)."""
         with self.lock:
@@ -136,9 +142,9 @@ class _GroupCommit:
         if self.closed:
             self._close_conn()
 
-    def _lead(self, me: _Pending) -> None:
+    def _lead(self, me: PendingRow) -> None:
         """Commit every waiting row (``me``'s among them), then hand over to the next waiting caller."""
-        batch: list[_Pending] = []
+        batch: list[PendingRow] = []
         try:
             with self.lock:
                 while self.queue and len(batch) < MAX_BATCH:
@@ -166,9 +172,9 @@ class _GroupCommit:
             with contextlib.suppress(SQLAlchemyError):
                 conn.close()
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(self, batch: list[PendingRow]) -> None:
         try:
-            self._insert([p.row for p in batch])
+            self.insert_rows([p.row for p in batch])
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].error = _store_error(exc)
@@ -176,7 +182,7 @@ class _GroupCommit:
             # one bad row must not refuse the others: store each on its own
             for p in batch:
                 try:
-                    self._insert([p.row])
+                    self.insert_rows([p.row])
                 except Exception as one:
                     p.error = _store_error(one)
                 else:
@@ -185,7 +191,8 @@ class _GroupCommit:
         for p in batch:
             p.committed = True
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
+    def insert_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Store ``rows`` in one transaction (the one database write of a commit)."""
         engine = getattr(self.store, "engine", None)
         if engine is None or engine.dialect.name != "sqlite":
             with self.store.begin() as conn:
@@ -213,7 +220,7 @@ def _store_error(exc: BaseException) -> BaseException:
 
 
 _writers_lock = threading.Lock()
-_writers: dict[int, _GroupCommit] = {}
+_writers: dict[int, GroupCommit] = {}
 
 
 def _after_fork() -> None:
@@ -226,6 +233,11 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
+def open_writers() -> int:
+    """How many databases have a group commit open (``MetadataStore.dispose_all`` closes them)."""
+    return len(_writers)
+
+
 @on_dispose
 def _close_writers() -> None:
     """Close and drop every writer's kept connection (run by :meth:`MetadataStore.dispose_all`)."""
@@ -236,7 +248,7 @@ def _close_writers() -> None:
         writer.close()
 
 
-def _writer_for(store: MetadataStore) -> _GroupCommit:
+def writer_for(store: MetadataStore) -> GroupCommit:
     """The group commit of ``store``'s database (one per engine: every store on a database shares it;
     :meth:`MetadataStore.dispose_all` drops them with the engines)."""
     engine = getattr(store, "engine", store)
@@ -246,7 +258,7 @@ def _writer_for(store: MetadataStore) -> _GroupCommit:
         with _writers_lock:
             writer = _writers.get(key)
             if writer is None:
-                writer = _writers[key] = _GroupCommit(store)
+                writer = _writers[key] = GroupCommit(store)
     return writer
 
 
