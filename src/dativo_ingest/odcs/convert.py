@@ -367,7 +367,7 @@ def quality_for_version(rule: Any, api_version: str) -> Any:
             out["arguments"] = {**out.get("arguments", {}), "validValues": out.pop("validValues")}
     elif not metrics and "rule" not in out and "metric" in out:
         out["rule"] = _METRIC_TO_RULE.get(out.pop("metric"), "custom")
-        arguments = out.pop("arguments", None) or {}
+        arguments = dict(out.pop("arguments", None) or {})  # never the document's own dict
         if "validValues" in arguments:
             out["validValues"] = arguments.pop("validValues")
         if arguments:
