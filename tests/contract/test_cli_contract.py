@@ -55,7 +55,7 @@ def test_validate_malformed_yaml_is_one_line(capsys: pytest.CaptureFixture[str],
     assert "malformed YAML" in out and "Traceback" not in out + err
 
 
-@pytest.mark.parametrize("target", ["odcs-3.0.2", "odcs-3.1.0", "dativo"])
+@pytest.mark.parametrize("target", ["odcs-3.0.2", "odcs-3.1.0", "odcs-3.2.0", "dativo"])
 def test_convert_round_trips(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, stripe_contract_path: Path, target: str
 ) -> None:

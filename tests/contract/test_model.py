@@ -85,7 +85,7 @@ def test_conversion_never_mutates_the_model(stripe_contract_path: Path) -> None:
     assert asset.model_dump() == before
 
 
-@pytest.mark.parametrize("version", ["v3.0.2", "v3.1.0"])
+@pytest.mark.parametrize("version", ["v3.0.2", "v3.1.0", "v3.2.0"])
 def test_every_official_example_loads_converts_and_round_trips(version: str) -> None:
     examples = sorted(reference_dir("odcs", "examples").rglob("*.yaml"))
     assert examples
@@ -223,7 +223,7 @@ def test_unknown_field_keys_survive_odcs_in_custom_properties() -> None:
     assert AssetDefinition.from_dict(document).fields[0].model_extra == {"source_column": "ID"}
 
 
-@pytest.mark.parametrize("version", ["v3.0.2", "v3.1.0"])
+@pytest.mark.parametrize("version", ["v3.0.2", "v3.1.0", "v3.2.0"])
 def test_keys_of_the_team_and_its_members_odcs_has_no_field_for_survive(version: str) -> None:
     team = {
         "owner": "data@x.com",

@@ -15,7 +15,7 @@ from dativo_ingest.odcs.types import DATIVO_TYPES
 SCHEMAS = Path(__file__).resolve().parents[2] / "src" / "dativo_ingest" / "odcs" / "schemas"
 VALIDATORS = {
     v: jsonschema.Draft201909Validator(json.loads((SCHEMAS / f"odcs-json-schema-{v}.json").read_text()))
-    for v in ("v3.0.2", "v3.1.0")
+    for v in ("v3.0.2", "v3.1.0", "v3.2.0")
 }
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
@@ -126,7 +126,7 @@ def contracts(draw: st.DrawFn) -> dict:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(contracts(), st.sampled_from(["v3.0.2", "v3.1.0"]))
+@given(contracts(), st.sampled_from(["v3.0.2", "v3.1.0", "v3.2.0"]))
 def test_any_contract_round_trips_through_valid_odcs(document: dict, version: str) -> None:
     asset = AssetDefinition.from_dict(document)
     odcs = asset.to_odcs(version)

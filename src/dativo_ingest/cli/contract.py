@@ -29,7 +29,7 @@ contract_app = typer.Typer(
     cls=ContractGroup, help="Validate, convert, version and diff data contracts.", no_args_is_help=True
 )
 
-FORMATS = ("odcs-3.0.2", "odcs-3.1.0", "dativo")
+FORMATS = ("odcs-3.0.2", "odcs-3.1.0", "odcs-3.2.0", "dativo")
 
 
 @contract_app.command("validate")
@@ -79,7 +79,7 @@ def convert(
     to: str = typer.Option("odcs-3.0.2", "--to", help=f"Target format: {', '.join(FORMATS)}."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
 ) -> None:
-    """Convert a contract to official ODCS (v3.0.2 or v3.1.0) or to the dativo authoring format."""
+    """Convert a contract to official ODCS (v3.0.2, v3.1.0 or v3.2.0) or to the dativo authoring format."""
     if to not in FORMATS:
         raise UsageError(f"--to must be one of {', '.join(FORMATS)}, got '{to}'")
     asset = AssetDefinition.from_yaml(path)

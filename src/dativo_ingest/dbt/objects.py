@@ -17,7 +17,9 @@ from dativo_ingest.odcs.model import AssetDefinition, Description, SchemaObject
 
 
 def object_views(asset: AssetDefinition) -> list[AssetDefinition]:
-    """``[asset]`` for a single-object contract, else one view per schema object, in contract order."""
+    """``[asset]`` for a single-object contract, else one view per schema object, in contract order;
+    a contract without fields (an ODCS template) is refused."""
+    asset.require_fields("dbt generation")
     if len(asset.objects) <= 1:
         return [asset]
     return [_view(asset, obj, first=i == 0) for i, obj in enumerate(asset.objects)]

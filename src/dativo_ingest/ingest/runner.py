@@ -129,6 +129,7 @@ def run_job(
     ws = workspace or Workspace.current()
     started = time.perf_counter()
     asset = load_asset(job, ws)
+    asset.require_fields("ingestion")
     rules = compile_rules(asset)
     target = build_target(job, ws.warehouse, job.target_table(asset))
     state = CursorState(ws.state, job.tenant_id, job.name)

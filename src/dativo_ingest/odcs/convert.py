@@ -1,14 +1,17 @@
-"""Official ODCS v3.0.x / v3.1 documents to and from the canonical model.
+"""Official ODCS v3.0.x / v3.1 / v3.2 documents to and from the canonical model.
 
 Everything with a standard ODCS home goes there: owner and roles -> ``team``; field classification ->
 property ``classification``; ``compliance.retention_days`` -> ``slaProperties`` (``retention``, days);
 expectations -> ``quality`` rules on their property; description, tags, domain and dataProduct as they
 are. What ODCS has no home for travels in ``customProperties`` under ``dativo.<key>``, so converting
-back yields an equal model.
+back yields an equal model. What a newer version added (v3.2: ``context``, ``iceberg`` and other new
+server types, property ``enum`` entries, ``semanticType``, ``synonyms``, ``deprecated``) is written in its
+own place for that version and in ``customProperties`` for older ones.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from dativo_ingest.errors import UsageError
@@ -22,13 +25,14 @@ from dativo_ingest.odcs.quality import (
     contract_checks,
 )
 from dativo_ingest.odcs.types import DATIVO_TYPES, normalize_type, odcs_logical_type
+from dativo_ingest.odcs.versions import SCHEMA_VERSIONS, SUPPORTED_VERSIONS, at_least, server_fits
 
 if TYPE_CHECKING:
     from dativo_ingest.odcs.model import AssetDefinition, Element, SchemaField, SchemaObject
 
 PREFIX = "dativo."
 EXPECTATION_MARK = "dativo.expectation"
-SUPPORTED_VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0")
+__all__ = ["SUPPORTED_VERSIONS", "default_contract_id", "from_odcs", "quality_for_version", "to_odcs"]
 
 #: Top-level canonical keys (authoring spelling) with no ODCS home: carried as ``dativo.<key>``.
 _DATIVO_ONLY = ("$schema", "source_type", "object", "compliance", "data_quality", "change_management")
@@ -81,6 +85,12 @@ _OBJECT_KEYS = (
     "tags",
     "authoritativeDefinitions",
 )
+#: Element keys ODCS v3.2.0 added, kept as model extras: written in place for v3.2, as ``dativo.<key>``
+#: custom properties before it.
+_FIELD_KEYS_32 = ("semanticType", "synonyms", "deprecated")
+_OBJECT_KEYS_32 = ("context", "synonyms", "deprecated")
+#: The model extra holding v3.2 ``enum`` entries that say more than their value (label, description, ...).
+ENUM_ENTRIES = "enum_entries"
 _MEMBER_KEYS = ("username", "name", "description", "role", "dateIn", "dateOut", "replacedByUsername")
 _RETENTION_UNITS = {
     "d": 1,
@@ -121,6 +131,13 @@ def to_odcs(asset: AssetDefinition, api_version: str = "v3.0.2") -> dict[str, An
     for key in _ODCS_TOP:
         if key in authoring:
             doc[key] = authoring[key]
+    carried: list[dict[str, Any]] = []
+    if "servers" in doc:
+        doc["servers"], carried = _servers_for_version(doc["servers"], api_version)
+        if not doc["servers"]:
+            del doc["servers"]
+    if "context" in authoring and at_least(api_version, "v3.2.0"):
+        doc["context"] = authoring["context"]
     if asset.description is not None:
         doc["description"] = authoring.get("description", {})
     if asset.team is not None:
@@ -138,6 +155,10 @@ def to_odcs(asset: AssetDefinition, api_version: str = "v3.0.2") -> dict[str, An
         ]
     custom = list(authoring.get("customProperties", []))
     custom.extend(_dativo_sections(asset, authoring, unplaced, api_version))
+    if "context" in authoring and not at_least(api_version, "v3.2.0"):
+        custom.append({"property": PREFIX + "context", "value": authoring["context"]})
+    if carried:
+        custom.append({"property": PREFIX + "servers", "value": carried})
     if asset.id is None:
         custom.append({"property": PREFIX + "generated_id", "value": True})
     if custom:
@@ -149,6 +170,34 @@ def default_contract_id(asset: AssetDefinition) -> str:
     """A stable id for contracts that do not declare one: ``<source_type>-<object>``."""
     parts = [p for p in (asset.source_type, asset.object_name) if p]
     return "-".join(parts) or "contract"
+
+
+def _servers_for_version(servers: Any, api_version: str) -> tuple[Any, list[dict[str, Any]]]:
+    """Servers ``api_version`` can hold, and ``{index, server}`` for those only a newer version can
+    (an ``iceberg`` server before v3.2.0); servers no version accepts stay in place (and fail)."""
+    if not isinstance(servers, list):
+        return servers, []
+    kept: list[Any] = []
+    carried: list[dict[str, Any]] = []
+    for index, server in enumerate(servers):
+        if server_fits(server, api_version) or not server_fits(server, SCHEMA_VERSIONS[-1]):
+            kept.append(server)
+        else:
+            carried.append({"index": index, "server": server})
+    return kept, carried
+
+
+def _servers_from_odcs(servers: Any, carried: Any) -> Any:
+    """The server list with the servers :func:`_servers_for_version` carried put back in their places."""
+    if not isinstance(carried, list):
+        return servers
+    merged = list(servers) if isinstance(servers, list) else []
+    for entry in sorted(
+        (e for e in carried if isinstance(e, dict) and isinstance(e.get("index"), int)),
+        key=lambda e: e["index"],
+    ):
+        merged.insert(min(entry["index"], len(merged)), entry.get("server"))
+    return merged
 
 
 def _dativo_sections(
@@ -174,7 +223,7 @@ def _team_meta(asset: AssetDefinition, api_version: str) -> dict[str, Any] | Non
     if team is None:
         return None
     meta: dict[str, Any] = {}
-    if not api_version.startswith("v3.1"):
+    if not at_least(api_version, "v3.1.0"):
         meta.update({k: v for k, v in (("name", team.name), ("description", team.description)) if v})
     if team.model_extra:
         meta["extra"] = team.model_extra
@@ -193,7 +242,7 @@ def _team_to_odcs(asset: AssetDefinition, api_version: str) -> Any:
         (m.get("role") or "").lower() == "owner" and m.get("username") == team.owner for m in members
     ):
         members.insert(0, {"username": team.owner, "role": "owner"})
-    if not api_version.startswith("v3.1"):
+    if not at_least(api_version, "v3.1.0"):
         return members
     out: dict[str, Any] = {}
     if team.name:
@@ -213,7 +262,9 @@ def _object_to_odcs(
     quality = list(raw.get("quality", [])) + placed.get("", [])
     if quality:
         out["quality"] = [quality_for_version(rule, api_version) for rule in quality]
-    custom = list(raw.get("customProperties", [])) + _extras_to_custom(obj)
+    custom = list(raw.get("customProperties", [])) + _extras_to_custom(
+        obj, out, _OBJECT_KEYS_32 if at_least(api_version, "v3.2.0") else ()
+    )
     if custom:
         out["customProperties"] = custom
     if not out["properties"]:
@@ -244,14 +295,26 @@ def _field_to_odcs(
     quality = list(raw.get("quality", [])) + placed.get(path, [])
     if quality:
         out["quality"] = [quality_for_version(rule, api_version) for rule in quality]
-    custom = list(raw.get("customProperties", [])) + _extras_to_custom(field)
+    v32 = at_least(api_version, "v3.2.0")
     options = out.get("logicalTypeOptions")
-    if isinstance(options, dict) and "enum" in options:  # ODCS has no enum option: carried as dativo.enum
+    entries = _enum_entries(field, options.get("enum")) if v32 and isinstance(options, dict) else None
+    skip = (
+        (ENUM_ENTRIES,)
+        if entries is not None and entries == (field.model_extra or {}).get(ENUM_ENTRIES)
+        else ()
+    )
+    custom = list(raw.get("customProperties", [])) + _extras_to_custom(
+        field, out, _FIELD_KEYS_32 if v32 else (), skip
+    )
+    if isinstance(options, dict) and "enum" in options:  # no enum option in ODCS: v3.2 enum, else dativo.enum
         rest = {k: v for k, v in options.items() if k != "enum"}
         out.pop("logicalTypeOptions")
         if rest:
             out["logicalTypeOptions"] = rest
-        custom.append({"property": PREFIX + "enum", "value": options["enum"]})
+        if entries is not None:
+            out["enum"] = entries
+        else:
+            custom.append({"property": PREFIX + "enum", "value": options["enum"]})
     derived = _types_from_odcs(out.get("logicalType"), out.get("physicalType"))
     if (derived.get("type"), derived.get("physicalType")) != (field.type, field.physical_type):
         custom.append(
@@ -279,12 +342,13 @@ def quality_for_version(rule: Any, api_version: str) -> Any:
     in ``customProperties`` (``dativo.rule``), so converting back restores it."""
     if not isinstance(rule, dict):
         return rule
-    if rule.get("type") == "text" and not api_version.startswith("v3.1"):
+    metrics = at_least(api_version, "v3.1.0")
+    if rule.get("type") == "text" and not metrics:
         return _library_rule_from_text(rule)
     if rule.get("type", "library") != "library":
         return rule
     out = dict(rule)
-    if api_version.startswith("v3.1") and "metric" not in out and "rule" in out:
+    if metrics and "metric" not in out and "rule" in out:
         name = out.pop("rule")
         if name not in _RULE_TO_METRIC:
             rest = {k: v for k, v in out.items() if k not in ("type", "description", "customProperties")}
@@ -301,9 +365,9 @@ def quality_for_version(rule: Any, api_version: str) -> Any:
             out["mustBe"] = 0  # v3.1 needs an operator; a v3.0 check without one means "none found"
         if "validValues" in out:
             out["arguments"] = {**out.get("arguments", {}), "validValues": out.pop("validValues")}
-    elif not api_version.startswith("v3.1") and "rule" not in out and "metric" in out:
+    elif not metrics and "rule" not in out and "metric" in out:
         out["rule"] = _METRIC_TO_RULE.get(out.pop("metric"), "custom")
-        arguments = out.pop("arguments", None) or {}
+        arguments = dict(out.pop("arguments", None) or {})  # never the document's own dict
         if "validValues" in arguments:
             out["validValues"] = arguments.pop("validValues")
         if arguments:
@@ -335,9 +399,33 @@ def _canonical_quality(rule: Any) -> Any:
     return out
 
 
-def _extras_to_custom(element: Element) -> list[dict[str, Any]]:
-    extras = element.model_extra or {}
-    return [{"property": PREFIX + key, "value": value} for key, value in extras.items()]
+def _enum_entries(field: SchemaField, values: Any) -> list[dict[str, Any]] | None:
+    """The v3.2 ``enum`` entries for a field's allowed ``values`` (its kept entries when they match), or
+    None when v3.2 cannot hold them (not a list of distinct scalars)."""
+    if not isinstance(values, list) or not values:
+        return None
+    if any(isinstance(v, (dict, list)) for v in values) or len({json.dumps(v) for v in values}) != len(
+        values
+    ):
+        return None
+    kept = (field.model_extra or {}).get(ENUM_ENTRIES)
+    if isinstance(kept, list) and [e.get("value") if isinstance(e, dict) else e for e in kept] == values:
+        return kept
+    return [{"value": v} for v in values]
+
+
+def _extras_to_custom(
+    element: Element, out: dict[str, Any], native: tuple[str, ...] = (), skip: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Keys the element kept that ODCS has no field for, as ``dativo.<key>`` custom properties; keys in
+    ``native`` go into ``out`` as they are, keys in ``skip`` are written elsewhere."""
+    custom = []
+    for key, value in (element.model_extra or {}).items():
+        if key in native:
+            out[key] = value
+        elif key not in skip:
+            custom.append({"property": PREFIX + key, "value": value})
+    return custom
 
 
 def _expectation_rules(
@@ -393,7 +481,9 @@ def _operators(check: RowCount | SqlCheck) -> dict[str, Any]:
 def from_odcs(doc: dict[str, Any]) -> dict[str, Any]:
     """Canonical constructor arguments for an ODCS document (the input is not modified)."""
     out: dict[str, Any] = {
-        k: doc[k] for k in ("apiVersion", "kind", "id", "name", "version", "status", *_ODCS_TOP) if k in doc
+        k: doc[k]
+        for k in ("apiVersion", "kind", "id", "name", "version", "status", "context", *_ODCS_TOP)
+        if k in doc
     }
     custom, dativo = _split_custom(doc.get("customProperties"))
     if custom:
@@ -401,6 +491,10 @@ def from_odcs(doc: dict[str, Any]) -> dict[str, Any]:
     for key, value in dativo.items():
         if key in _DATIVO_ONLY:
             out[key] = value
+    if "context" in dativo and "context" not in out:
+        out["context"] = dativo["context"]
+    if "servers" in dativo:
+        out["servers"] = _servers_from_odcs(out.get("servers"), dativo["servers"])
     if dativo.get("generated_id"):
         out.pop("id", None)  # ODCS requires an id; the model had none
     if "team" in doc:
@@ -510,6 +604,7 @@ def _field_from_odcs(prop: Any, expectations: list[dict[str, Any]]) -> Any:
         for k, v in prop.items()
         if k not in ("properties", "items", "quality", "customProperties", "logicalType", "physicalType")
     }
+    native_enum = out.pop("enum", None)
     custom, extras = _split_custom(prop.get("customProperties"))
     if "type" in prop or "type" in extras:  # canonical (our own output), or a type ODCS could not express
         out["type"] = prop.get("type", extras.get("type"))
@@ -520,6 +615,10 @@ def _field_from_odcs(prop: Any, expectations: list[dict[str, Any]]) -> Any:
     if custom:
         out["customProperties"] = custom
     out.update(extras)
+    if "enum" not in out and native_enum is not None:  # v3.2: entries with a value (and a label, ...)
+        out["enum"] = _enum_values(native_enum)
+        if out["enum"] is not native_enum and any(set(e) != {"value"} for e in native_enum):
+            out[ENUM_ENTRIES] = native_enum
     if "enum" in out:
         out["logicalTypeOptions"] = {**(out.get("logicalTypeOptions") or {}), "enum": out.pop("enum")}
     quality = _take_expectations(prop.get("quality"), expectations)
@@ -530,6 +629,13 @@ def _field_from_odcs(prop: Any, expectations: list[dict[str, Any]]) -> Any:
     if isinstance(prop.get("items"), dict):
         out["items"] = _field_from_odcs({"name": "", **prop["items"]}, expectations)
     return out
+
+
+def _enum_values(entries: Any) -> Any:
+    """The values of v3.2 ``enum`` entries (``[{value: a}, ...]`` -> ``[a, ...]``); other shapes as given."""
+    if isinstance(entries, list) and entries and all(isinstance(e, dict) and "value" in e for e in entries):
+        return [e["value"] for e in entries]
+    return entries
 
 
 def _types_from_odcs(logical: Any, physical: Any) -> dict[str, Any]:

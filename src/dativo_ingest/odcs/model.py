@@ -181,7 +181,7 @@ class DataQuality(Element):
 class AssetDefinition(BaseModel):
     """A data contract: the canonical model every dativo service works on.
 
-    Build it from the dativo authoring format or from an official ODCS v3.0.x/v3.1 document with
+    Build it from the dativo authoring format or from an official ODCS v3.0.x/v3.1/v3.2 document with
     :meth:`from_dict` / :meth:`from_yaml`, or by keyword (``AssetDefinition(version="1.0.0",
     schema=[{"name": "id", "type": "string"}])``). Attributes are mutable.
     """
@@ -201,6 +201,8 @@ class AssetDefinition(BaseModel):
     domain: str | None = None
     data_product: str | None = Field(None, alias="dataProduct")
     description: Description | None = None
+    #: ODCS v3.2 AI/semantic context block: instructions as a string, or an object (RFC 0038).
+    context: str | dict[str, Any] | None = None
     tags: list[str] = Field(default_factory=list)
     team: Team | None = None
     compliance: Compliance | None = None
@@ -258,7 +260,8 @@ class AssetDefinition(BaseModel):
         return text
 
     def to_odcs(self, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
-        """An official ODCS document (``v3.0.2`` or ``v3.1.0``) that validates against its JSON Schema."""
+        """An official ODCS document (``v3.0.2``, ``v3.1.0`` or ``v3.2.0``) that validates against its
+        JSON Schema."""
         return to_odcs(self, api_version=api_version)
 
     # ----- convenience views --------------------------------------------------------------------
@@ -336,6 +339,15 @@ class AssetDefinition(BaseModel):
             message = f"names '{name}', which is not a column of the schema"
             raise ContractValidationError(message, field=f"compliance.{key}")
         return str(name)
+
+    def require_fields(self, purpose: str) -> None:
+        """Refuse a contract that declares no fields (an ODCS template or draft) for ``purpose``, which
+        needs them (``"dbt generation"``, ``"ingestion"``, ...): one :class:`ContractValidationError`."""
+        if not any(obj.properties for obj in self.objects):
+            label = self.id or self.name or self.object_name
+            raise ContractValidationError(
+                f"contract '{label}' declares no schema fields; {purpose} needs at least one", field="schema"
+            )
 
     def get_field(self, path: str) -> SchemaField | None:
         """The field at a dotted path of the primary object (``address.city``), or None."""

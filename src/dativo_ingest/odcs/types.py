@@ -5,6 +5,8 @@ One table, used by conversion, validation, dbt type mapping and ingestion alike.
 
 from __future__ import annotations
 
+from dativo_ingest.odcs.versions import at_least
+
 #: dativo logical type -> ODCS v3.0.2 ``logicalType``.
 ODCS_LOGICAL_TYPE: dict[str, str] = {
     "string": "string",
@@ -25,7 +27,8 @@ ODCS_LOGICAL_TYPE: dict[str, str] = {
     "array": "array",
 }
 
-#: ODCS v3.1.0 adds ``timestamp`` and ``time`` as logical types.
+#: ODCS v3.1.0 adds ``timestamp`` and ``time`` as logical types (v3.2.0 keeps them and adds ``map`` and
+#: ``vector``, which no dativo type maps to).
 ODCS_31_LOGICAL_TYPE: dict[str, str] = {
     **ODCS_LOGICAL_TYPE,
     "timestamp": "timestamp",
@@ -91,7 +94,7 @@ def is_known_type(name: str | None) -> bool:
 
 def odcs_logical_type(name: str | None, api_version: str = "v3.0.2") -> str | None:
     """The ODCS ``logicalType`` for a dativo type, or None when it has none."""
-    table = ODCS_31_LOGICAL_TYPE if api_version.startswith("v3.1") else ODCS_LOGICAL_TYPE
+    table = ODCS_31_LOGICAL_TYPE if at_least(api_version, "v3.1.0") else ODCS_LOGICAL_TYPE
     return table.get(normalize_type(name) or "")
 
 

@@ -123,6 +123,7 @@ class ContractRegistry:
             raise ContractValidationError(
                 "a contract needs a source_type to be saved in the registry", field="source_type"
             )
+        asset.require_fields("saving in the registry")
         layout = self.layout(asset.source_type, asset.object_name)
         version = Version.parse(asset.version)
         if validate:
