@@ -219,6 +219,9 @@ REFUSED_FORMS: tuple[tuple[dict[str, Any], str, str], ...] = (
         "warning",
     ),
     ({"type": "teleport"}, "data_quality.expectations[0].type", "warning"),
+    ({"type": "between", "min": 10, "max": 1}, "data_quality.expectations[0]", "error"),
+    ({"type": "length", "max": 2.7}, "data_quality.expectations[0]", "error"),
+    ({"type": "regex", "pattern": "[unclosed"}, "data_quality.expectations[0]", "error"),
 )
 
 GOOD_ROWS = 2  # rows that break nothing, after one breaking row per row form
@@ -288,9 +291,12 @@ def _table_form_rows() -> pa.Table:
     return _table(columns, TABLE_FORMS)
 
 
-def _workspace(root: Path, forms: tuple[Form | TableForm, ...], rows: pa.Table) -> dict[str, Any]:
-    """A workspace holding the forms' contract and their rows as Parquet, ingested by a real run."""
-    contract = _contract(forms)
+def _workspace(
+    root: Path, forms: tuple[Form | TableForm, ...], rows: pa.Table, contract: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A workspace holding the forms' contract (or ``contract``) and their rows as Parquet, ingested by a
+    real run."""
+    contract = contract or _contract(forms)
     (root / "assets").mkdir()
     (root / "assets" / "forms.yaml").write_text(yaml.safe_dump(contract, sort_keys=False), encoding="utf-8")
     data = root / "warehouse" / "parity" / "forms" / "data.parquet"

@@ -114,6 +114,10 @@ def table_tests(rules: list[Rule], adapter: str = "duckdb") -> list[Any]:
         entry: Any = None
         if rule.kind == "row_count":
             entry = {"dativo_row_count": {"arguments": _bounds(args)}}
+        elif rule.kind == "unique_key":
+            entry = {
+                "dativo_unique_key": {"arguments": {"columns": [quote(c, adapter) for c in args["columns"]]}}
+            }
         elif rule.kind in ("sql", "metric"):
             query = str(args["query"]) if rule.kind == "sql" else jinja_text(metric_query(args, adapter))
             arguments = {"query": query}
@@ -204,6 +208,13 @@ where {{ column_name }} is not null and (false
 {%- if max_value is not none %}
     or {{ column_name }} {{ '>=' if max_exclusive else '>' }} {{ max_value }}
 {%- endif %})
+{% endtest %}
+
+{% test dativo_unique_key(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as rows_with_this_key from {{ model }}
+where {{ columns | join(' is not null and ') }} is not null
+group by {{ columns | join(', ') }}
+having count(*) > 1
 {% endtest %}
 
 {% test dativo_forbidden_values(model, column_name, values, quote=true) %}

@@ -108,6 +108,9 @@ def source_document(
         },
         "columns": columns,
     }
+    raw_keys = table_tests([r for r in rules.table_level() if r.kind == "unique_key"], options.adapter)
+    if raw_keys:  # a composite key is checked on the raw rows too (the staging model enforces it)
+        table["data_tests"] = raw_keys
     source: dict[str, Any] = {
         "name": name,
         "description": f"{(asset.source_type or name).replace('_', ' ').title()} data source",

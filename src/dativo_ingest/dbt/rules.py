@@ -30,6 +30,7 @@ from dativo_ingest.odcs.quality import (
     SqlCheck,
     Threshold,
     Unique,
+    UniqueKey,
     contract_checks,
 )
 
@@ -78,6 +79,8 @@ def _rule(check: Check) -> Rule:
     column, severity = check.column, check.severity
     if isinstance(check, (NotNull, Unique)):
         return Rule(check.kind, column, severity=severity)
+    if isinstance(check, UniqueKey):
+        return Rule("unique_key", None, _args(columns=check.columns), severity)
     if isinstance(check, (AcceptedValues, ForbiddenValues)):
         return Rule(check.kind, column, _args(values=check.values), severity)
     if isinstance(check, Relationship):

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from dativo_ingest.errors import ContractValidationError
 from dativo_ingest.ingest.casting import try_cast
 from dativo_ingest.ingest.schema import arrow_field, contract_schema
 from dativo_ingest.odcs.model import AssetDefinition
@@ -27,7 +29,9 @@ from dativo_ingest.odcs.quality import (
     NotNull,
     Pattern,
     Range,
+    Relationship,
     Unique,
+    UniqueKey,
     contract_checks,
 )
 
@@ -87,12 +91,15 @@ class RuleSet:
     warnings: list[str] = field(default_factory=list)
     #: Warning-severity rules per column (evaluated and counted, never quarantined).
     advisory: dict[str, ColumnRules] = field(default_factory=dict)
+    #: Composite keys: rows must be unique over these columns together (``unique:a+b``).
+    unique_keys: list[tuple[str, ...]] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnRules | None:
         return next((c for c in self.columns if c.name == name), None)
 
     def rule_names(self) -> list[str]:
-        return [name for column in self.columns for name in column.names()]
+        names = [name for column in self.columns for name in column.names()]
+        return names + [f"unique:{'+'.join(key)}" for key in self.unique_keys]
 
     @property
     def unique_columns(self) -> list[str]:
@@ -107,8 +114,15 @@ def compile_rules(asset: AssetDefinition) -> RuleSet:
     advisory = {name: ColumnRules(name=name, type=rules.type) for name, rules in columns.items()}
     checks = contract_checks(asset)
     warnings += [f"{note.path}: {note.message}" for note in checks.unsupported]
+    unique_keys: list[tuple[str, ...]] = []
     for check in checks:
         where = f"{check.kind} on {check.column or 'the table'} ({check.origin.path})"
+        if isinstance(check, UniqueKey):
+            unique_keys.append(check.columns)
+            continue
+        if isinstance(check, Relationship):
+            warnings.append(f"{where}: not enforced during ingestion (it reads another table); dbt checks it")
+            continue
         if not check.row_level or check.column is None:
             warnings.append(f"{where}: not enforced during ingestion (a table-level check); dbt checks it")
             continue
@@ -120,7 +134,29 @@ def compile_rules(asset: AssetDefinition) -> RuleSet:
     for rules in [*columns.values(), *advisory.values()]:
         _cast_bounds(rules, warnings)
     kept = {name: rules for name, rules in advisory.items() if rules.has_value_rules}
-    return RuleSet(columns=list(columns.values()), schema=schema, warnings=warnings, advisory=kept)
+    for rules in [*columns.values(), *kept.values()]:
+        _check_patterns(asset, rules)
+    return RuleSet(
+        columns=list(columns.values()),
+        schema=schema,
+        warnings=warnings,
+        advisory=kept,
+        unique_keys=unique_keys,
+    )
+
+
+def _check_patterns(asset: AssetDefinition, rules: ColumnRules) -> None:
+    """Every pattern compiles in the engine that checks it (RE2, as in DuckDB): refused up front, not
+    half-way through a run."""
+    for pattern in rules.patterns:
+        try:
+            pc.match_substring_regex(pa.array([""]), pattern)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ContractValidationError(
+                f"contract {asset.id or asset.object_name}: pattern {pattern!r} on column {rules.name} "
+                f"cannot be checked (RE2 has no lookaround or backreferences): {exc}",
+                field=rules.name,
+            ) from None
 
 
 def _apply(rules: ColumnRules, check: Check, warnings: list[str], where: str) -> None:

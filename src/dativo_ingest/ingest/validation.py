@@ -94,6 +94,8 @@ class Validator:
         self.rules = rules
         self.parallel_rows = parallel_rows
         self.seen = {c.name: SeenIndex(c.type) for c in rules.columns if c.unique}
+        self.composite = {"+".join(key): key for key in rules.unique_keys}  # name -> its columns
+        self.seen.update({name: SeenIndex(pa.string()) for name in self.composite})
         self.failures: Counter = Counter()
         self.null_counts: Counter = Counter({c.name: 0 for c in rules.columns})  # source nulls per column
 
@@ -160,6 +162,8 @@ class Validator:
         bad = np.zeros(n, dtype=bool)
         for mask in masks.values():
             bad |= mask
+        for name, key in self.composite.items():
+            prepared[name] = self.seen[name].prepare(self._composite_key(key, arrays))
         if self.seen:
             pending = []
             for name, keys in prepared.items():
@@ -184,6 +188,12 @@ class Validator:
             for row in np.flatnonzero(mask):
                 reasons[position[int(row)]].append(rule)
         return BatchOutcome(table, failed_rows, reasons, counts)
+
+    def _composite_key(self, key: tuple[str, ...], arrays: list[pa.Array]) -> pa.Array:
+        """The typed values of ``key``'s columns joined into one text per row (null when a part is)."""
+        position = {c.name: i for i, c in enumerate(self.rules.columns)}
+        parts = [pc.cast(arrays[position[name]], pa.string()) for name in key]
+        return pc.binary_join_element_wise(*parts, "\x1f")
 
     def _column(
         self, rules: ColumnRules, batch: pa.RecordBatch

@@ -27,12 +27,14 @@ This module is pure: no I/O, no engine.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from dativo_ingest.odcs.paths import in_dialect
+from dativo_ingest.odcs.types import NUMERIC_TYPES
 from dativo_ingest.yamlio import line_of
 
 if TYPE_CHECKING:  # the model imports this module's consumers; checks need only its attributes
@@ -108,6 +110,51 @@ _TEXT_TYPES = frozenset({"string", "text", "varchar", "char", None})
 #: ``logicalTypeOptions`` that describe a value without constraining it.
 _DESCRIPTIVE_OPTIONS = frozenset({"timezone", "defaultTimezone", "precision", "scale", "format"})
 _WARN_SEVERITIES = frozenset({"warn", "warning", "info"})
+_KNOWN_SEVERITIES = _WARN_SEVERITIES | {"error", "critical", "fatal"}
+#: Keys every expectation may carry, and the keys each kind reads.
+_COMMON_KEYS = frozenset({"type", "column", "severity", "description", "name", "dimension", "tags", "field"})
+_BOUND_KEYS = frozenset({"min", "max", "min_value", "max_value"})
+_EXPECTATION_KEYS: dict[str, frozenset[str]] = {
+    "not_null": frozenset(),
+    "unique": frozenset(),
+    "accepted_values": frozenset({"values", "value_set"}),
+    "forbidden_values": frozenset({"values", "value_set"}),
+    "regex": frozenset({"pattern", "regex"}),
+    "range": _BOUND_KEYS | {"strict_min", "strict_max"},
+    "length": _BOUND_KEYS | {"min_length", "max_length", "value"},
+    "relationships": frozenset({"to", "field"}),
+    "row_count": _BOUND_KEYS,
+    "sql": frozenset({"query", *OPERATORS, *_OPERATOR_ALIASES}),
+}
+#: Keys an ODCS quality rule may carry (v3.0 and v3.1 spellings).
+_QUALITY_KEYS = frozenset(
+    {
+        "id",
+        "authoritativeDefinitions",
+        "businessImpact",
+        "customProperties",
+        "description",
+        "dimension",
+        "method",
+        "name",
+        "schedule",
+        "scheduler",
+        "severity",
+        "tags",
+        "type",
+        "unit",
+        "metric",
+        "rule",
+        "arguments",
+        "validValues",
+        "query",
+        "engine",
+        "implementation",
+        "column",
+        *OPERATORS,
+        *_OPERATOR_ALIASES,
+    }
+)
 
 
 # ----- the vocabulary ---------------------------------------------------------------------------------
@@ -147,6 +194,14 @@ class NotNull(Check):
 @dataclass(frozen=True, kw_only=True)
 class Unique(Check):
     kind: ClassVar[str] = "unique"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UniqueKey(Check):
+    """Rows are unique over several columns together (a composite primary key, by ``primaryKeyPosition``)."""
+
+    kind: ClassVar[str] = "unique_key"
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -276,18 +331,23 @@ class CheckList:
 
 
 def contract_checks(asset: AssetDefinition, source_text: str | None = None) -> CheckList:
-    """The checks ``asset`` asks for on its primary object; ``source_text`` adds the line of each."""
-    reader = _Reader({f.name for f in asset.fields})
+    """The checks ``asset`` asks for on its primary object; paths are spelled in the contract's own
+    dialect (``schema[1].required`` in the dativo format), and ``source_text`` adds the line of each."""
+    reader = _Reader({f.name: f.type for f in asset.fields})
     reader.read(asset)
-    written, unsupported = reader.written, reader.unsupported
-    if source_text is not None:
-        odcs, single = asset.is_odcs_source, len(asset.objects) == 1
+    odcs, single = asset.is_odcs_source, len(asset.objects) == 1
 
-        def line(path: str) -> int | None:
-            return line_of(source_text, in_dialect(path, odcs=odcs, single=single)) if path else None
+    def spelled(path: str) -> str:
+        return in_dialect(path, odcs=odcs, single=single) if path else path
 
-        written = [replace(c, origin=replace(c.origin, line=line(c.origin.path))) for c in written]
-        unsupported = [replace(u, line=line(u.path)) for u in unsupported]
+    def line(path: str) -> int | None:
+        return line_of(source_text, path) if source_text is not None and path else None
+
+    written = [
+        replace(c, origin=replace(c.origin, path=spelled(c.origin.path), line=line(spelled(c.origin.path))))
+        for c in reader.written
+    ]
+    unsupported = [replace(u, path=spelled(u.path), line=line(spelled(u.path))) for u in reader.unsupported]
     checks = tuple(dict.fromkeys(written))  # equal checks (origin aside) once, the first kept
     return CheckList(checks, tuple(unsupported), tuple(written))
 
@@ -295,7 +355,7 @@ def contract_checks(asset: AssetDefinition, source_text: str | None = None) -> C
 def expectation_checks(expectation: Expectation, path: str = "") -> CheckList:
     """The checks one dativo expectation stands for, on its own column (for readers that compare
     expectations one by one, such as breaking-change classification)."""
-    reader = _Reader({expectation.column} if expectation.column else set())
+    reader = _Reader({expectation.column: None} if expectation.column else {})
     reader._expectation(expectation, path)
     return CheckList(tuple(dict.fromkeys(reader.written)), tuple(reader.unsupported), tuple(reader.written))
 
@@ -303,21 +363,47 @@ def expectation_checks(expectation: Expectation, path: str = "") -> CheckList:
 class _Reader:
     """Collects the checks of one contract in the order they are written."""
 
-    def __init__(self, columns: set[str]) -> None:
-        self.columns = columns
+    def __init__(self, columns: dict[str, str | None]) -> None:
+        self.columns = columns  # name -> dativo type (None when unknown)
         self.written: list[Check] = []
         self.unsupported: list[Unsupported] = []
+        self.composite = False
 
     def add(self, check: Check) -> None:
-        self.written.append(check)
+        problem = _malformed(check, self.columns.get(check.column) if check.column else None)
+        if problem:
+            self.skip(check.origin.path, problem, malformed=True)
+        else:
+            self.written.append(check)
 
     def skip(self, path: str, message: str, *, malformed: bool = False) -> None:
         severity: Severity = "error" if malformed else "warning"
         self.unsupported.append(Unsupported(path, f"{message}; enforced nowhere", severity))
 
+    def warn(self, path: str, message: str) -> None:
+        """A problem in how a check is written that does not stop it being enforced."""
+        self.unsupported.append(Unsupported(path, message, "warning"))
+
+    def _unknown_keys(self, path: str, what: str, keys: set[str], known: frozenset[str]) -> None:
+        for key in sorted(keys - known):
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            self.warn(f"{path}.{key}", f"'{key}' is not a key of {what}{hint}; it is ignored")
+
+    def _severity(self, value: Any, path: str) -> Severity:
+        if value is not None and str(value).lower() not in _KNOWN_SEVERITIES:
+            self.warn(f"{path}.severity", f"severity '{value}' is not error, warning or info; read as error")
+        return _severity(value)
+
     def read(self, asset: AssetDefinition) -> None:
+        keys = [(i, f) for i, f in enumerate(asset.fields) if f.primary_key]
+        self.composite = len(keys) > 1
         for i, top in enumerate(asset.fields):
             self._field(top, f"schema[0].properties[{i}]")
+        if self.composite:
+            ordered = sorted(keys, key=lambda k: (k[1].primary_key_position or 1_000_000, k[0]))
+            origin = Origin(f"schema[0].properties[{ordered[0][0]}].primaryKey", "primaryKey (composite)")
+            self.add(UniqueKey(columns=tuple(f.name for _, f in ordered), origin=origin))
         obj = asset.primary_object
         for i, rule in enumerate(obj.quality if obj is not None else []):
             self._quality(rule, None, f"schema[0].quality[{i}]")
@@ -332,7 +418,8 @@ class _Reader:
             return
         if node.primary_key:
             self.add(NotNull(column=name, origin=Origin(f"{path}.primaryKey", "primaryKey")))
-            self.add(Unique(column=name, origin=Origin(f"{path}.primaryKey", "primaryKey")))
+            if not (nested is None and self.composite):  # a part of a composite key is not unique alone
+                self.add(Unique(column=name, origin=Origin(f"{path}.primaryKey", "primaryKey")))
         if node.required:
             self.add(NotNull(column=name, origin=Origin(f"{path}.required", "required")))
         if node.unique:
@@ -399,7 +486,8 @@ class _Reader:
             self.skip(path, "a quality rule must be a mapping", malformed=True)
             return
         kind = str(rule.get("type") or "library")
-        severity = _severity(rule.get("severity"))
+        self._unknown_keys(path, "an ODCS quality rule", set(rule), _QUALITY_KEYS)
+        severity = self._severity(rule.get("severity"), path)
         if kind == "text":
             return  # documentation, for people
         if kind == "sql":
@@ -549,7 +637,13 @@ class _Reader:
         if kind is None:
             self.skip(f"{path}.type", f"unknown expectation type '{written}'")
             return
-        severity = _severity(extra.get("severity"))
+        self._unknown_keys(
+            path,
+            f"a '{written}' expectation",
+            {"type", "column", *extra, *(["values"] if expectation.values is not None else [])},
+            _COMMON_KEYS | _EXPECTATION_KEYS[kind],
+        )
+        severity = self._severity(extra.get("severity"), path)
         if kind == "sql":
             self._sql(extra, None, path, severity, f"expectation {written}")
             return
@@ -648,6 +742,43 @@ _UNDERSTOOD_OPTIONS = frozenset(
 _ZERO: Threshold = (("mustBe", 0),)
 
 
+def _malformed(check: Check, column_type: str | None) -> str | None:
+    """Why a check cannot mean anything on its column (None when it can)."""
+    if isinstance(check, Range):
+        bounds = [b for b in (check.minimum, check.maximum) if b is not None]
+        if column_type in NUMERIC_TYPES and any(_number(b) is None for b in bounds):
+            return f"bounds of a {column_type} column must be numbers, got {', '.join(map(repr, bounds))}"
+        low, high = _number(check.minimum), _number(check.maximum)
+        if (
+            low is not None
+            and high is not None
+            and (low > high or (low == high and (check.min_exclusive or check.max_exclusive)))
+        ):
+            return f"minimum {check.minimum!r} is above maximum {check.maximum!r}: no value can pass"
+    if isinstance(check, Length):
+        if column_type not in _TEXT_TYPES:
+            return f"a length check needs a text column, not {column_type}"
+        if check.minimum is not None and check.maximum is not None and check.minimum > check.maximum:
+            return f"minimum length {check.minimum} is above maximum {check.maximum}"
+    if isinstance(check, Pattern):
+        try:
+            re.compile(check.pattern)
+        except re.error as exc:
+            return f"pattern {check.pattern!r} is not a valid regular expression ({exc})"
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
 def _has_checks(node: SchemaField) -> bool:
     options = set(node.logical_type_options or {}) - _DESCRIPTIVE_OPTIONS
     return bool(node.required or node.unique or node.primary_key or options or node.quality)
@@ -662,6 +793,11 @@ def _first(values: dict[str, Any], *keys: str) -> Any:
 
 
 def _length(low: Any, high: Any) -> Length | None:
+    """A length check from whole-number bounds (None when a bound is not a whole number)."""
+    if any(
+        _number(b) is None or not float(_number(b) or 0).is_integer() for b in (low, high) if b is not None
+    ):
+        return None
     try:
         return Length(
             minimum=int(low) if low is not None else None, maximum=int(high) if high is not None else None
