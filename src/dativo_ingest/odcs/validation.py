@@ -156,7 +156,7 @@ def owner_present(asset: AssetDefinition) -> Iterator[Issue]:
 
 def schema_not_empty(asset: AssetDefinition) -> Iterator[Issue]:
     if not any(obj.properties for obj in asset.objects):
-        yield _error("schema", "the schema declares no fields", "schema_not_empty")
+        yield _error("schema", "Schema cannot be empty: declare at least one field", "schema_not_empty")
 
 
 def unique_field_names(asset: AssetDefinition) -> Iterator[Issue]:
