@@ -11,6 +11,7 @@ objects gives one source table and one staging model per object.
     generator.save_dbt_yaml(asset=asset, yaml_type="source", catalog_name="raw_stripe")
     generator.save_dbt_yaml(asset=asset, yaml_type="model", model_name="stg_stripe_customers")
     generator.save_dbt_yaml(asset=asset, yaml_type="exposure")
+    generator.generate_schema_test(asset)   # a singular dbt test: rows breaking required/unique columns
 """
 
 from dativo_ingest.dbt.generator import YAML_TYPES, DBTGenerator

@@ -15,6 +15,11 @@ dbt usage (for the manifest import and the registry's usage-aware removal rule):
     StoreUsageSource().consumers("stripe", "customers", "email")  # same, as a UsageSource, except that
     # staging models dativo generated (imported with generated_by="dativo") are looked through
 
+Code written against the reference implementation runs too: ``LineageTracker(lineage_dir=PATH)`` (a
+graph of its own under that folder), ``transformation_name=``/``table_name=`` keywords,
+``LineageNode(node_id=, node_type=, name=, version=)`` and ``LineageEdge(from_node_id=, to_node_id=,
+edge_type=)``.
+
 Public face: the machinery lives in :mod:`dativo_ingest.lineage_graph` (packages import from there).
 """
 

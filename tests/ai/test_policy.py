@@ -120,7 +120,7 @@ def test_check_access_is_recorded(store):
     from dativo_ingest.ai_context_api import PolicyGuard
 
     guard = PolicyGuard({"allowed_requesters": ["a"], "on_restricted": "deny"}, store=store)
-    assert guard.check_access("asset", "stripe/customers", "a") == (True, "allowed")
+    assert guard.check_access("asset", "stripe/customers", "a") == (True, None)
     allowed, reason = guard.check_access("asset", "stripe/customers", "a", classification="pii")
     assert not allowed and "PII" in reason
     assert guard.check_access("asset", "stripe/customers", "z")[0] is False

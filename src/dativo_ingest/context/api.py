@@ -88,10 +88,16 @@ class AIContextAPI:
         return self._store
 
     @property
+    def contract_manager(self) -> Any:
+        """The contract registry answers come from (the workspace's ContractManager unless given)."""
+        if self._registry is None:
+            self._registry = default_registry()
+        return self._registry
+
+    @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            registry = self._registry if self._registry is not None else default_registry()
-            self._catalog = Catalog(registry, self.store, self.index_refresh_seconds)
+            self._catalog = Catalog(self.contract_manager, self.store, self.index_refresh_seconds)
         return self._catalog
 
     @property
@@ -294,7 +300,8 @@ class AIContextAPI:
         requester: str | None = None,
     ) -> dict[str, Any] | None:
         """Costs of stored runs of a tenant (or all) in the last ``time_range_hours``; None when FinOps is
-        unavailable."""
+        unavailable. Besides the summary's own keys it carries ``cost_summary`` (totals and breakdown) and
+        ``resource_usage``, the shape the reference implementation answered with."""
         if (
             isinstance(time_range_hours, bool)
             or not isinstance(time_range_hours, (int, float))
@@ -318,7 +325,9 @@ class AIContextAPI:
                     )
                 ),
             )
-            return sources.cost_summary(self.store, tenant_id, float(time_range_hours))
+            return sources.finops_context(
+                sources.cost_summary(self.store, tenant_id, float(time_range_hours))
+            )
 
     # ----- search -----------------------------------------------------------------------------------
     def search_assets(

@@ -194,6 +194,19 @@ def cost_summary(store: Any, tenant_id: str | None, hours: float, job_name: str 
         return None
 
 
+def finops_context(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A cost summary with its totals also under ``cost_summary`` (``resource_usage`` it has already)."""
+    if summary is None:
+        return None
+    totals = {
+        "currency": summary["currency"],
+        "run_count": summary["run_count"],
+        "total_cost_usd": summary["total_cost_usd"],
+        "cost_breakdown_usd": dict(summary["cost_breakdown_usd"]),
+    }
+    return {**summary, "cost_summary": totals}
+
+
 def asset_costs(store: Any, jobs: list[tuple[str, str]], hours: float) -> dict[str, Any] | None:
     """Recent cost of the jobs that ran an asset, or None when there is nothing to report."""
     if not jobs:

@@ -3,7 +3,7 @@ staging SQL and projects from contracts, written only when their content changes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from dativo_ingest.dbt.documents import (
     model_document,
     source_document,
 )
-from dativo_ingest.dbt.emit import dump_yaml, header
+from dativo_ingest.dbt.emit import GENERATED_BY, dump_yaml, header
 from dativo_ingest.dbt.legacy import to_legacy
 from dativo_ingest.dbt.metadata import contract_id
 from dativo_ingest.dbt.node_names import default_model_name, default_source_name, object_of, source_type_of
@@ -30,6 +30,7 @@ from dativo_ingest.dbt.project import (
     source_files,
 )
 from dativo_ingest.dbt.rules import RuleSet, contract_rules
+from dativo_ingest.dbt.singular import schema_test_sql
 from dativo_ingest.dbt.staging import staging_sql
 from dativo_ingest.errors import DbtError
 from dativo_ingest.fileio import write_if_changed
@@ -83,13 +84,28 @@ class DBTGenerator:
         table_meta: dict[str, Any] | None = None,
         schema: str | None = None,
     ) -> dict[str, Any]:
-        """The ``sources:`` document for ``asset`` (source ``catalog_name``, default ``raw_<source>``),
-        with one table per schema object."""
+        """The ``sources:`` document for ``asset`` with one table per schema object.
+
+        The source is ``catalog_name``, else the name last used for this contract, else the source type
+        (``stripe``, as the reference implementation named it); the name chosen is remembered, so staging
+        SQL and tests this generator writes afterwards read the same source. :meth:`save_dbt_yaml` keeps
+        ``raw_<source>`` as its default (the per-source files ``dativo dbt generate`` writes)."""
+        return self._source_yaml(asset, catalog_name, source_type_of, table_meta=table_meta, schema=schema)
+
+    def _source_yaml(
+        self,
+        asset: AssetDefinition,
+        catalog_name: str | None,
+        default: Callable[[AssetDefinition], str],
+        *,
+        table_meta: dict[str, Any] | None = None,
+        schema: str | None = None,
+    ) -> dict[str, Any]:
         docs = [
             source_document(
                 view,
                 self.options,
-                source_name=self._source_name(view, catalog_name),
+                source_name=self._source_name(view, catalog_name, default),
                 table_meta=table_meta,
                 schema=schema,
                 rules=self._rules(view),
@@ -150,6 +166,21 @@ class DBTGenerator:
         self._warn(f"{contract_id(asset)}: {w}" for w in result.warnings)
         return result.sql
 
+    def generate_schema_test(
+        self, asset: AssetDefinition, catalog_name: str | None = None, *, object_name: str | None = None
+    ) -> str:
+        """A singular dbt test (save it under ``tests/``) selecting the source rows that break the
+        contract's checks: nulls in required columns, duplicated values in unique ones (see
+        :mod:`dativo_ingest.dbt.singular`). It reads the source :meth:`generate_source_yaml` names."""
+        view = single_view(asset, object_name, "schema test")
+        origin = f"contract {contract_id(asset)} v{asset.version}"
+        return schema_test_sql(
+            view,
+            self.options,
+            source_name=self._source_name(view, catalog_name, source_type_of),
+            head=f"-- {GENERATED_BY} (singular data test) from {origin}.\n",
+        )
+
     def generate_test_definitions(self) -> str:
         """The project file defining dativo's generic tests (range, length, regex, row count, SQL rule)."""
         return header("generic data tests", "dativo", "--") + data_test_definitions(self.options.adapter)
@@ -181,7 +212,7 @@ class DBTGenerator:
             write_if_changed(path, dump_yaml(doc, head=self._header(asset, "dbt exposure", "#")))
         else:
             if yaml_type == "source":
-                doc = self.generate_source_yaml(asset, catalog_name, **kwargs)
+                doc = self._source_yaml(asset, catalog_name, default_source_name, **kwargs)
             else:
                 doc = self.generate_model_yaml(asset, model_name)
             src = source_type_of(asset)
@@ -246,13 +277,24 @@ class DBTGenerator:
             return model_name
         return self._model_names.get(key) or default_model_name(asset)
 
-    def _source_name(self, asset: AssetDefinition, catalog_name: str | None) -> str:
-        """``catalog_name``, else the source name last used for this contract, else ``raw_<source>``."""
+    def _source_name(
+        self,
+        asset: AssetDefinition,
+        catalog_name: str | None,
+        default: Callable[[AssetDefinition], str] | None = None,
+    ) -> str:
+        """``catalog_name``, else the source name last used for this contract, else ``default`` (which is
+        then remembered as used), else ``raw_<source>``."""
         key = f"{source_type_of(asset)}.{object_of(asset)}"
         if catalog_name:
             self._source_names[key] = catalog_name
             return catalog_name
-        return self._source_names.get(key) or default_source_name(asset)
+        if key in self._source_names:
+            return self._source_names[key]
+        if default is None:
+            return default_source_name(asset)
+        self._source_names[key] = default(asset)
+        return self._source_names[key]
 
     def _styled(self, doc: dict[str, Any]) -> dict[str, Any]:
         return to_legacy(doc) if self.options.style == "legacy" else doc

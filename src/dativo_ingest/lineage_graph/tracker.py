@@ -32,6 +32,8 @@ __all__ = ["EdgesView", "LineageTracker", "NodesView"]
 LOGGER_NAME = "dativo_ingest.lineage"
 logger = get_logger(LOGGER_NAME)
 NodeRef = LineageNode | str
+#: The database file of a tracker given a ``lineage_dir``.
+LINEAGE_DIR_DATABASE = "lineage.db"
 
 
 def _id(ref: NodeRef) -> str:
@@ -85,6 +87,10 @@ class LineageTracker:
     ``openlineage`` is an ``OpenLineageClient``, a config dict (openlineage.yml content), ``True`` (use the
     standard configuration) or ``False``; by default events are sent only when the environment configures
     a transport. Nothing is written until a node is added.
+
+    ``lineage_dir`` (instead of ``store``, as the reference implementation is called) gives the tracker a
+    store of its own in that folder (``<lineage_dir>/lineage.db``), so its graph persists there;
+    :attr:`nodes` and :attr:`edges` are then that folder's graph (empty for a new folder).
     """
 
     def __init__(
@@ -94,7 +100,14 @@ class LineageTracker:
         workspace: Workspace | str | Path | None = None,
         job_namespace: str = "dativo",
         openlineage: Any = None,
+        lineage_dir: str | Path | None = None,
     ) -> None:
+        if lineage_dir is not None and store is not None:
+            raise UsageError("give a store or a lineage_dir, not both", field="lineage_dir")
+        #: The folder holding this tracker's own store (None when it uses a given or the workspace's store).
+        self.lineage_dir = Path(lineage_dir) if lineage_dir is not None else None
+        if self.lineage_dir is not None:
+            store = f"sqlite:///{self.lineage_dir.resolve() / LINEAGE_DIR_DATABASE}"
         self._store_arg = store
         self._workspace = workspace if isinstance(workspace, Workspace) else Workspace.current(workspace)
         self._repo: GraphRepository | None = None
@@ -162,16 +175,36 @@ class LineageTracker:
         return self._add(LineageNode(node_id, m.ASSET, asset.name or object_name, _asset_attributes(asset)))
 
     def add_transformation_node(
-        self, name: str, *, scope: str | None = None, description: str | None = None, **attributes: Any
+        self,
+        name: str | None = None,
+        *,
+        scope: str | None = None,
+        description: str | None = None,
+        transformation_name: str | None = None,
+        **attributes: Any,
     ) -> LineageNode:
         """A processing step. Its id is scoped by ``scope``, else by the last source or asset added here
-        (``transformation://stripe/customers/schema_validation``), so pipelines do not share steps."""
+        (``transformation://stripe/customers/schema_validation``), so pipelines do not share steps.
+
+        ``transformation_name`` is another name for ``name``; other keywords (``transformation_type=``)
+        become attributes."""
+        name = _given(name, transformation_name, "name", "transformation_name")
         scope = scope if scope is not None else self._scope
         attrs = {**attributes, **({"description": description} if description else {}), "scope": scope}
         return self._add(LineageNode(m.transformation_id(name, scope), m.TRANSFORMATION, name, attrs))
 
-    def add_target_node(self, target_type: str, catalog: str, table: str, **attributes: Any) -> LineageNode:
-        """A written table (``target://iceberg/bronze/stripe_customers``); ``location=`` its physical path."""
+    def add_target_node(
+        self,
+        target_type: str,
+        catalog: str,
+        table: str | None = None,
+        *,
+        table_name: str | None = None,
+        **attributes: Any,
+    ) -> LineageNode:
+        """A written table (``target://iceberg/bronze/stripe_customers``); ``location=`` its physical path.
+        ``table_name`` is another name for ``table``."""
+        table = _given(table, table_name, "table", "table_name")
         node_id = m.target_id(target_type, catalog, table)
         attrs = {"target_type": target_type, "catalog": catalog, "table": table, **attributes}
         if "warehouse" not in attrs and not attrs.get("location"):
@@ -215,7 +248,7 @@ class LineageTracker:
 
     # ----- edges ------------------------------------------------------------------------------
     def add_edge(
-        self, from_node: NodeRef, to_node: NodeRef, edge_type: str = "depends_on", **attributes: Any
+        self, from_node: NodeRef, to_node: NodeRef, edge_type: str = m.DEFAULT_EDGE_TYPE, **attributes: Any
     ) -> LineageEdge:
         """Link two stored nodes (objects or ids); idempotent."""
         if not str(edge_type).strip():
@@ -513,6 +546,16 @@ class LineageTracker:
         nodes = list(repo.get_nodes(ids).values())
         edges = [e for e in repo.edges(sorted(ids)) if e.from_id in ids and e.to_id in ids]
         return nodes, edges
+
+
+def _given(value: str | None, alias: str | None, what: str, alias_name: str) -> str:
+    """A required argument passed as ``what`` or as its other name ``alias_name`` (not both, differently)."""
+    if value is not None and alias is not None and value != alias:
+        raise UsageError(f"{what} and {alias_name} name the same thing; give one", field=alias_name)
+    chosen = value if value is not None else alias
+    if chosen is None:
+        raise UsageError(f"{what} is required", field=what)
+    return chosen
 
 
 def _new_run_id() -> str:

@@ -157,7 +157,7 @@ def schema_not_empty(asset: AssetDefinition) -> Iterator[Issue]:
     """ODCS allows a contract without a schema (a template, a draft): a warning for plain ODCS."""
     if not any(obj.properties for obj in asset.objects):
         report = _error if _governed(asset) else _warning
-        yield report("schema", "the schema declares no fields", "schema_not_empty")
+        yield report("schema", "Schema cannot be empty: declare at least one field", "schema_not_empty")
 
 
 def unique_field_names(asset: AssetDefinition) -> Iterator[Issue]:

@@ -25,7 +25,7 @@ from dativo_ingest.errors import (
 from dativo_ingest.logging import get_logger
 from dativo_ingest.policy.config import PolicyConfig, load_policy
 from dativo_ingest.policy.keyids import key_id_of
-from dativo_ingest.policy.rules import REQUESTER_RULES, AccessRequest, Decision, evaluate
+from dativo_ingest.policy.rules import REQUESTER_RULES, AccessRequest, Decision, evaluate, in_full
 from dativo_ingest.store import audit
 from dativo_ingest.store.database import MetadataStore
 
@@ -119,22 +119,26 @@ class PolicyGuard:
         *,
         tenant: str | None = None,
         channel: str = "python",
-    ) -> tuple[bool, str]:
-        """``(allowed, reason)`` for a requester on a resource of the given classification; recorded."""
+    ) -> tuple[bool, str | None]:
+        """May ``requester`` see this resource *in full*? ``(True, None)``, or ``(False, reason)``; recorded.
+
+        A resource of a restricted classification is refused to a requester who is not elevated, whatever
+        ``on_restricted`` says: the redacted view the context API serves such a requester is not the full
+        resource. Each call is one audit row (action ``check_access``) with the answer given.
+        """
         labels = [classification] if isinstance(classification, str) else list(classification or [])
         with self.audited(requester, "check_access", resource_type, resource_id, channel) as entry:
-            decision = self.evaluate(
-                AccessRequest(
-                    entry.requester,
-                    "check_access",
-                    resource_type,
-                    resource_id,
-                    frozenset(str(c).upper() for c in labels),
-                    tenant,
-                )
+            request = AccessRequest(
+                entry.requester,
+                "check_access",
+                resource_type,
+                resource_id,
+                frozenset(str(c).upper() for c in labels),
+                tenant,
             )
+            decision = in_full(self.evaluate(request), request)
             entry.decide(decision)
-        return decision.allowed, decision.reason
+        return decision.allowed, None if decision.allowed else decision.reason
 
     def enforce(self, entry: AuditEntry, decision: Decision) -> None:
         """Put ``decision`` on ``entry``; raise :class:`PolicyDenied` (a PermissionError) when it refuses."""

@@ -88,3 +88,17 @@ def evaluate(policy: PolicyConfig, req: AccessRequest, rules: tuple[Rule, ...] =
             True, f"allowed; fields classified {', '.join(sorted(hit))} {how}", "restricted_fields", hit
         )
     return Decision(True, "allowed", "default")
+
+
+def in_full(decision: Decision, req: AccessRequest) -> Decision:
+    """``decision`` as an answer to "may the requester see this in full?": an allowance that withholds
+    restricted fields (``restricted_fields``) becomes a refusal naming them."""
+    if not decision.allowed or not decision.restricted:
+        return decision
+    hit = ", ".join(sorted(decision.restricted))
+    return Decision(
+        False,
+        f"{req.resource_type} is classified {hit} and requester {req.requester!r} is not elevated",
+        "restricted_in_full",
+        decision.restricted,
+    )

@@ -64,7 +64,8 @@ def _dumps(value: Any) -> str:
 
 
 def node_from_row(row: Any) -> LineageNode:
-    return LineageNode(row.id, row.kind, row.name, json.loads(row.attributes or "{}"))
+    stamp = getattr(row, "updated_at", None)
+    return LineageNode(row.id, row.kind, row.name, json.loads(row.attributes or "{}"), stamp)
 
 
 def edge_from_row(row: Any) -> LineageEdge:
@@ -125,10 +126,13 @@ class GraphRepository:
                         updated_at=stamp,
                     )
                 )
-                return node
+                return LineageNode(node.id, node.kind, node.name, node.attributes, stamp)
             merged = {**json.loads(row.attributes or "{}"), **node.attributes}
-            stored = LineageNode(node.id, node.kind, node.name, merged)
-            if row.kind != node.kind or row.name != node.name or merged != json.loads(row.attributes or "{}"):
+            changed = (
+                row.kind != node.kind or row.name != node.name or merged != json.loads(row.attributes or "{}")
+            )
+            stored = LineageNode(node.id, node.kind, node.name, merged, stamp if changed else row.updated_at)
+            if changed:
                 conn.execute(
                     lineage_nodes.update()
                     .where(lineage_nodes.c.id == node.id)
