@@ -253,7 +253,7 @@ def exposures_file(
 
 
 def generate_project(
-    assets: list[Any], out_dir: Path, config: ProjectConfig, options: GenerationOptions
+    assets: list[AssetDefinition], out_dir: Path, config: ProjectConfig, options: GenerationOptions
 ) -> ProjectResult:
     """Write the project for ``assets`` into ``out_dir``; see the module docstring for the layout."""
     if config.input not in INPUTS:

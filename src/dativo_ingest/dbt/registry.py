@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from dativo_ingest.errors import ConfigError
+from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.registry.registry import ContractRegistry
 
 
-def latest_contracts(specs_dir: str | Path) -> list[Any]:
+def latest_contracts(specs_dir: str | Path) -> list[AssetDefinition]:
     """AssetDefinitions of the latest version of each ``(source, object)``, sorted by source and object."""
     specs = Path(specs_dir)
     if not specs.is_dir():
