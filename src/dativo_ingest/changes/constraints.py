@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dativo_ingest.odcs.model import Expectation
-from dativo_ingest.odcs.quality import AcceptedValues, Check, Length, Pattern, Range, expectation_checks
+from dativo_ingest.odcs.quality import (
+    AcceptedValues,
+    Check,
+    Length,
+    Pattern,
+    Range,
+    as_number,
+    expectation_checks,
+)
 
 #: Bound keys: a larger lower bound or a smaller upper bound permits less data.
 LOWER_BOUNDS = ("minimum", "minLength", "minItems", "minProperties")
@@ -143,20 +151,9 @@ def _tighter(bounds: dict[str, Any], key: str, value: Any, *, larger: bool) -> N
         bounds[key] = value
 
 
-def number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
-
-
 def compare(old: Any, new: Any) -> int | None:
     """-1, 0 or 1 comparing two bounds numerically (ISO dates as text); None when incomparable."""
-    a, b = number(old), number(new)
+    a, b = as_number(old), as_number(new)
     if a is None or b is None:
         if isinstance(old, str) and isinstance(new, str):
             a, b = old, new  # type: ignore[assignment]

@@ -57,11 +57,6 @@ class ColumnRules:
     min_length: int | None = None
     max_length: int | None = None
 
-    @property
-    def pattern(self) -> str | None:
-        """The first pattern (rules with several patterns check each)."""
-        return self.patterns[0] if self.patterns else None
-
     def names(self) -> list[str]:
         """Rule identifiers enforced on this column (``required:email``, ...)."""
         checks = ["type"]

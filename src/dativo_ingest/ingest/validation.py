@@ -95,6 +95,7 @@ class Validator:
         self.parallel_rows = parallel_rows
         self.seen = {c.name: SeenIndex(c.type) for c in rules.columns if c.unique}
         self.composite = {"+".join(key): key for key in rules.unique_keys}  # name -> its columns
+        self._position = {c.name: i for i, c in enumerate(rules.columns)}
         self.seen.update({name: SeenIndex(pa.string()) for name in self.composite})
         self.failures: Counter = Counter()
         self.null_counts: Counter = Counter({c.name: 0 for c in rules.columns})  # source nulls per column
@@ -191,8 +192,7 @@ class Validator:
 
     def _composite_key(self, key: tuple[str, ...], arrays: list[pa.Array]) -> pa.Array:
         """The typed values of ``key``'s columns joined into one text per row (null when a part is)."""
-        position = {c.name: i for i, c in enumerate(self.rules.columns)}
-        parts = [pc.cast(arrays[position[name]], pa.string()) for name in key]
+        parts = [pc.cast(arrays[self._position[name]], pa.string()) for name in key]
         return pc.binary_join_element_wise(*parts, "\x1f")
 
     def _column(

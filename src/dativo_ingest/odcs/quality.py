@@ -746,9 +746,9 @@ def _malformed(check: Check, column_type: str | None) -> str | None:
     """Why a check cannot mean anything on its column (None when it can)."""
     if isinstance(check, Range):
         bounds = [b for b in (check.minimum, check.maximum) if b is not None]
-        if column_type in NUMERIC_TYPES and any(_number(b) is None for b in bounds):
+        if column_type in NUMERIC_TYPES and any(as_number(b) is None for b in bounds):
             return f"bounds of a {column_type} column must be numbers, got {', '.join(map(repr, bounds))}"
-        low, high = _number(check.minimum), _number(check.maximum)
+        low, high = as_number(check.minimum), as_number(check.maximum)
         if (
             low is not None
             and high is not None
@@ -768,7 +768,8 @@ def _malformed(check: Check, column_type: str | None) -> str | None:
     return None
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """``value`` as a number (numbers and numeric text; booleans and other values are None)."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -794,16 +795,13 @@ def _first(values: dict[str, Any], *keys: str) -> Any:
 
 def _length(low: Any, high: Any) -> Length | None:
     """A length check from whole-number bounds (None when a bound is not a whole number)."""
-    if any(
-        _number(b) is None or not float(_number(b) or 0).is_integer() for b in (low, high) if b is not None
-    ):
-        return None
-    try:
-        return Length(
-            minimum=int(low) if low is not None else None, maximum=int(high) if high is not None else None
-        )
-    except (TypeError, ValueError):
-        return None
+    whole: list[int | None] = []
+    for bound in (low, high):
+        number = as_number(bound)
+        if bound is not None and (number is None or not number.is_integer()):
+            return None
+        whole.append(int(number) if number is not None else None)
+    return Length(minimum=whole[0], maximum=whole[1])
 
 
 def _freeze(value: Any) -> Any:
@@ -839,47 +837,3 @@ def _means_none(threshold: Threshold, unit: str) -> bool:
         if op == "mustBeBetween" and list(value)[1] == 0:
             return True
     return False
-
-
-def threshold_holds(threshold: Threshold, value: float) -> bool:
-    """Whether a measured value satisfies every operator of ``threshold``."""
-    for op, bound in threshold:
-        if op.endswith("Between"):
-            low, high = bound
-            inside = low <= value <= high
-            if inside != (op == "mustBeBetween"):
-                return False
-        elif not _compare(OPERATORS[op], value, bound):
-            return False
-    return True
-
-
-def _compare(op: str, value: float, bound: Any) -> bool:
-    outcome = {
-        "=": value == bound,
-        "<>": value != bound,
-        ">": value > bound,
-        ">=": value >= bound,
-        "<": value < bound,
-        "<=": value <= bound,
-    }[op]
-    return bool(outcome)
-
-
-#: Every check class, by kind (consumers keep a table keyed by these).
-CHECK_TYPES: dict[str, type[Check]] = {
-    cls.kind: cls
-    for cls in (
-        NotNull,
-        Unique,
-        AcceptedValues,
-        ForbiddenValues,
-        Range,
-        Length,
-        Pattern,
-        Relationship,
-        RowCount,
-        ColumnMetric,
-        SqlCheck,
-    )
-}
