@@ -62,6 +62,7 @@ LAYERS: dict[str, str] = {
     "dativo_ingest.context": SERVICE,
     "dativo_ingest.lineage_graph": SERVICE,
     "dativo_ingest.registry": SERVICE,
+    "dativo_ingest.importers": SERVICE,
     "dativo_ingest.demo": SERVICE,
     # interfaces
     "dativo_ingest.cli": INTERFACE,

@@ -15,6 +15,8 @@ class DativoError(Exception):
     """Base class of every error dativo raises on bad input or a failed operation."""
 
     http_status = 400
+    #: The ``dativo`` command's exit code when this error ends it.
+    exit_code = 1
 
     def __init__(
         self,
@@ -146,3 +148,9 @@ class PolicyDenied(DativoError, PermissionError):
     def __init__(self, message: str, *, requester: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, requester=requester, **kwargs)
         self.requester = requester
+
+
+class ContractImportError(DativoError):
+    """A contract import cannot read its source (server, credentials, table, type, pattern): exit 2."""
+
+    exit_code = 2

@@ -22,6 +22,12 @@ class ContractGroup(LazyGroup):
     lazy_commands = {
         name: LazyCommand("dativo_ingest.cli.contract_registry")
         for name in ("save", "diff", "history", "check")
+    } | {
+        "import": LazyCommand(
+            "dativo_ingest.cli.contract_import",
+            "Import contracts from databases, Iceberg, files, DDL or dbt (one per table; nothing written "
+            "on error).",
+        )
     }
 
 
