@@ -3,9 +3,11 @@
 A constraint is split at its top-level ``AND``s; each part that says one thing about one column becomes
 that column's check: ``col IN (...)`` (and PostgreSQL's rewritten ``col = ANY (ARRAY[...])``) ->
 accepted values (``logicalTypeOptions.enum``); ``col >= 0``, ``col < 10``, ``col BETWEEN a AND b`` ->
-a range (``minimum``/``maximum``, exclusive bounds as ``exclusiveMinimum``/``exclusiveMaximum``);
-``col IS NOT NULL`` -> required. A constraint with any other part is kept whole as an ODCS ``sql``
-quality rule counting the rows that break it, so nothing a database enforces is lost.
+a range (``minimum``/``maximum``);
+``col IS NOT NULL`` -> required (a strict bound on a whole-number column as the inclusive one). The
+parts that do not map are kept, joined by ``AND``, as an ODCS ``sql`` quality rule counting the rows
+that break them, so nothing a database enforces is lost (splitting at ``AND`` keeps CHECK's meaning:
+the whole is false exactly when one part is).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+#: dativo types whose strict bounds have an inclusive equivalent.
+WHOLE_NUMBERS = frozenset({"integer", "long"})
 _LOWER = {exp.GT: True, exp.GTE: False}
 _UPPER = {exp.LT: True, exp.LTE: False}
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
@@ -54,17 +58,23 @@ def parse_check(text: str, dialect: str | None) -> exp.Expression | None:
 
 
 def read_checks(
-    checks: list[tuple[str | None, exp.Expression | None, str]], columns: set[str], dialect: str | None
+    checks: list[tuple[str | None, exp.Expression | None, str]],
+    columns: dict[str, str | None],
+    dialect: str | None,
 ) -> CheckFacts:
-    """Facts from ``(name, parsed condition, text)`` constraints over a table with ``columns``."""
+    """Facts from ``(name, parsed condition, text)`` constraints over a table with ``columns`` (name ->
+    dativo type). A strict bound on a whole-number column becomes the inclusive one (``> 0``: minimum 1);
+    on other columns, whose exclusive bounds ODCS versions spell differently, the constraint stays SQL."""
     facts = CheckFacts()
     for name, condition, text in checks:
-        parts = _conjuncts(condition) if condition is not None else []
-        mapped = [_part(p, columns) for p in parts]
-        if condition is None or not parts or any(m is None for m in mapped):
-            sql = condition.sql(dialect=dialect) if condition is not None else text
-            facts.rules.append(_sql_rule(name, sql))
+        if condition is None:
+            facts.rules.append(_sql_rule(name, text))
             continue
+        parts = _conjuncts(condition)
+        mapped = [_part(p, columns) for p in parts]
+        rest = [p for p, m in zip(parts, mapped, strict=True) if m is None]
+        if rest:
+            facts.rules.append(_sql_rule(name, " AND ".join(p.sql(dialect=dialect) for p in rest)))
         for column, kind, value in (m for m in mapped if m is not None):
             target = facts.of(column)
             if kind == "enum":
@@ -101,7 +111,7 @@ def _unwrap(node: Any) -> Any:
     return node
 
 
-def _column(node: Any, columns: set[str]) -> str | None:
+def _column(node: Any, columns: dict[str, str | None]) -> str | None:
     node = _unwrap(node)
     if isinstance(node, exp.Column) and node.name in columns:
         return str(node.name)
@@ -127,7 +137,7 @@ def _literal(node: Any) -> tuple[bool, Any]:
             return False, None
 
 
-def _part(node: exp.Expression, columns: set[str]) -> tuple[str, str, Any] | None:
+def _part(node: exp.Expression, columns: dict[str, str | None]) -> tuple[str, str, Any] | None:
     """``(column, kind, value)`` for a condition on one column that maps, else None."""
     if isinstance(node, exp.In) and not node.args.get("query"):
         column = _column(node.this, columns)
@@ -163,9 +173,12 @@ def _part(node: exp.Expression, columns: set[str]) -> tuple[str, str, Any] | Non
             kind = _FLIP[kind]
         if column is None or not ok or not _numeric(value):
             return None
+        strict = _LOWER.get(kind, _UPPER.get(kind))
+        if strict and not (columns[column] in WHOLE_NUMBERS and isinstance(value, int)):
+            return None
         if kind in _LOWER:
-            return column, "range", {"exclusiveMinimum" if _LOWER[kind] else "minimum": value}
-        return column, "range", {"exclusiveMaximum" if _UPPER[kind] else "maximum": value}
+            return column, "range", {"minimum": value + 1 if strict else value}
+        return column, "range", {"maximum": value - 1 if strict else value}
     return None
 
 

@@ -124,12 +124,31 @@ def _table_spec(inspector: Any, kind: str, schema: str, name: str, view: bool) -
                 fk.get("referred_schema"),
             )
         )  # fmt: skip
-    for check in sorted(inspector.get_check_constraints(name, schema=schema), key=lambda c: c.get("name") or ""):
-        sql = str(check["sqltext"])
+    checks = _mysql_checks(inspector, schema, name) if kind == "mysql" else None
+    if checks is None:
+        checks = [(c.get("name"), str(c["sqltext"])) for c in inspector.get_check_constraints(name, schema=schema)]
+    for check_name, sql in sorted(checks, key=lambda c: c[0] or ""):
         if kind == "mysql" and _is_json_valid(sql):
             continue  # MariaDB's implicit CHECK (json_valid(col)) on JSON columns
-        spec.checks.append((check.get("name"), parse_check(sql, dialect), sql))
+        spec.checks.append((check_name, parse_check(sql, dialect), sql))
     return spec
+
+
+#: MariaDB lists column-level CHECKs (which SQLAlchemy's reflection misses) with their table.
+_MARIADB_CHECKS = text(
+    "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+    "WHERE CONSTRAINT_SCHEMA = :schema AND TABLE_NAME = :table"
+)
+
+
+def _mysql_checks(inspector: Any, schema: str, table: str) -> list[tuple[str | None, str]] | None:
+    """MariaDB's CHECK constraints from ``information_schema`` (None on MySQL, which lacks the column)."""
+    try:
+        with inspector.bind.connect() as connection:
+            rows = connection.execute(_MARIADB_CHECKS, {"schema": schema, "table": table}).all()
+    except SQLAlchemyError:
+        return None
+    return [(str(r[0]) if r[0] else None, str(r[1])) for r in rows]
 
 
 def _is_json_valid(sql: str) -> bool:

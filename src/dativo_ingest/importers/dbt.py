@@ -27,6 +27,7 @@ from dativo_ingest.importers.base import (
     safe_stem,
     select,
 )
+from dativo_ingest.importers.constraints import WHOLE_NUMBERS
 from dativo_ingest.importers.sqltypes import column_field
 from dativo_ingest.odcs.model import SchemaField, SchemaObject
 from dativo_ingest.odcs.versions import SCHEMA_VERSIONS, server_fits
@@ -170,9 +171,13 @@ def _column_test(
         expectations.append(relationship(column.name, to, str(kwargs.get("field") or column.name)))
     elif name in ("dbt_utils.accepted_range", "dbt_expectations.expect_column_values_to_be_between"):
         strict = kwargs.get("inclusive") is False or bool(kwargs.get("strictly"))
-        for key, bound in (("minimum", kwargs.get("min_value")), ("maximum", kwargs.get("max_value"))):
-            if isinstance(bound, int | float) and not isinstance(bound, bool):
-                options["exclusive" + key.title() if strict else key] = bound
+        whole = column.type in WHOLE_NUMBERS
+        for key, bound, step in (("minimum", kwargs.get("min_value"), 1), ("maximum", kwargs.get("max_value"), -1)):
+            if not isinstance(bound, int | float) or isinstance(bound, bool):
+                continue
+            if strict and not (whole and isinstance(bound, int)):
+                return "is strict on a column that is not a whole number (ODCS versions disagree on how to say it)"
+            options[key] = bound + step if strict else bound
     elif name == "dbt_expectations.expect_column_values_to_match_regex":
         options["pattern"] = str(kwargs.get("regex"))
     elif name == "dbt_expectations.expect_column_value_lengths_to_be_between":

@@ -63,18 +63,12 @@ class TableSpec:
 
 def table_object(spec: TableSpec) -> tuple[SchemaObject, list[dict[str, Any]]]:
     """The schema object of ``spec`` and its relationships expectations."""
-    names = {c.name for c in spec.columns}
-    facts = read_checks(spec.checks, names, spec.dialect)
+    entries = [_typed(spec, column) for column in spec.columns]
+    facts = read_checks(spec.checks, {e["name"]: e.get("type") for e in entries}, spec.dialect)
     composite = len(spec.primary_key) > 1
     single_uniques = {u[0] for u in spec.uniques if len(u) == 1}
     fields: list[dict[str, Any]] = []
-    for column in spec.columns:
-        where = f"{spec.qualified}.{column.name}"
-        if column.parsed is not None:
-            entry = field_from_type(column.name, column.parsed, spec.dialect, where)
-            entry["physicalType"] = column.type_text
-        else:
-            entry = column_field(column.name, column.type_text, spec.dialect, where)
+    for column, entry in zip(spec.columns, entries, strict=True):
         options: dict[str, Any] = dict(entry.get("logicalTypeOptions") or {})
         column_facts = facts.columns.get(column.name)
         enum = column.enum or options.pop("enum", None)
@@ -120,3 +114,12 @@ def table_object(spec: TableSpec) -> tuple[SchemaObject, list[dict[str, Any]]]:
         if len(fk.columns) == 1 and len(fk.referred) == 1
     ]
     return SchemaObject.model_validate(obj), expectations
+
+
+def _typed(spec: TableSpec, column: ColumnSpec) -> dict[str, Any]:
+    where = f"{spec.qualified}.{column.name}"
+    if column.parsed is None:
+        return column_field(column.name, column.type_text, spec.dialect, where)
+    entry = field_from_type(column.name, column.parsed, spec.dialect, where)
+    entry["physicalType"] = column.type_text
+    return entry
