@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 from pyiceberg import types as it
@@ -22,7 +23,7 @@ from dativo_ingest.importers.base import ImportedContract, ImportRequest, contra
 from dativo_ingest.importers.profile import profile_object
 from dativo_ingest.ingest.envsubst import substitute
 from dativo_ingest.ingest.jobconfig import CatalogConfig
-from dativo_ingest.ingest.targets.iceberg import load_catalog_for
+from dativo_ingest.ingest.targets.iceberg import catalog_properties, load_catalog_for
 from dativo_ingest.logging import redact_text
 from dativo_ingest.odcs.model import SchemaObject
 from dativo_ingest.yamlio import load_mapping
@@ -64,8 +65,24 @@ def import_iceberg(request: ImportRequest) -> list[ImportedContract]:
             table = catalog.load_table(name)
         except Exception as exc:
             raise ContractImportError(f"{where}: cannot load table {name}: {_reason(exc)}") from exc
-        results.append(_contract(request, table, name, where))
+        results.append(_contract(request, table, name, where, _server_place(config, warehouse)))
     return results
+
+
+def _server_place(config: CatalogConfig, warehouse: Path) -> dict[str, str]:
+    """The ODCS iceberg server's catalog URL and warehouse (user names and passwords left out)."""
+    props = catalog_properties(config, warehouse)
+    place = {"catalogUrl": _without_credentials(props["uri"])}
+    if props.get("warehouse"):
+        place["warehouse"] = _without_credentials(props["warehouse"])
+    return place
+
+
+def _without_credentials(uri: str) -> str:
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _catalog_config(source: str) -> tuple[CatalogConfig, Path, str]:
@@ -87,7 +104,9 @@ def _catalog_config(source: str) -> tuple[CatalogConfig, Path, str]:
     raise ContractImportError(f"{path}: neither an Iceberg warehouse folder nor a catalog config file")
 
 
-def _contract(request: ImportRequest, table: Any, name: str, where: str) -> ImportedContract:
+def _contract(
+    request: ImportRequest, table: Any, name: str, where: str, place: dict[str, str]
+) -> ImportedContract:
     schema = table.schema()
     namespace, _, short = name.rpartition(".")
     identifiers = [schema.find_column_name(i) for i in sorted(schema.identifier_field_ids)]
@@ -118,7 +137,7 @@ def _contract(request: ImportRequest, table: Any, name: str, where: str) -> Impo
          "customProperties": custom}
     )  # fmt: skip
     proposals = profile_object(obj, _sample(table, request.sample_rows, where)) if request.profile else []
-    server = {"server": "iceberg", "type": "iceberg", "catalog": table.catalog.name, "database": namespace}
+    server = {"server": "iceberg", "type": "iceberg", "catalog": table.catalog.name, **place, "namespace": namespace}
     asset = contract(request, source_type="iceberg", obj=obj, servers=[server])
     return ImportedContract(asset, safe_stem(namespace, short), proposals)
 
