@@ -88,7 +88,7 @@ def _column_proposals(field: SchemaField, column: pa.ChunkedArray) -> list[dict[
                 "evidence": dict(evidence),
             }
         )
-    if textual:
+    if textual or field.type in ("integer", "long"):  # card numbers are often stored as numbers
         found.extend(_classifications(values, stats))
     return found
 
