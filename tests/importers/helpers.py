@@ -28,7 +28,9 @@ def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
 
 
-def import_all_formats(capsys: pytest.CaptureFixture[str], out: Path, *args: str) -> dict[str, dict[str, Any]]:
+def import_all_formats(
+    capsys: pytest.CaptureFixture[str], out: Path, *args: str
+) -> dict[str, dict[str, Any]]:
     """Import in every format into ``out/<format>``; each file validates against the official schema and a
     second import rewrites identical bytes. Returns the dativo-format documents by file name."""
     for fmt in FORMATS:

@@ -47,7 +47,9 @@ def test_wrong_credentials_are_one_line_without_the_password(
 ) -> None:
     monkeypatch.setenv("T_IMPORT_PW", "not-the-password")
     host = mysql_url.split("@", 1)[1]
-    err = _refused(capsys, tmp_path / "out", "--from", "mysql", f"mysql://nobody_t_import:${{T_IMPORT_PW}}@{host}")
+    err = _refused(
+        capsys, tmp_path / "out", "--from", "mysql", f"mysql://nobody_t_import:${{T_IMPORT_PW}}@{host}"
+    )
     assert "Access denied" in err and "not-the-password" not in err
 
 
@@ -66,7 +68,9 @@ def test_missing_tables_unsupported_types_and_bad_patterns(
     err = _refused(capsys, out, "--from", "postgres", postgres_url, "--schema", f"{pg_table}_nope")
     assert f"schema '{pg_table}_nope' not found" in err
     err = _refused(capsys, out, "--from", "postgres", postgres_url, "--include", f"{pg_table}_*")
-    assert f"public.{pg_table}_odd.spot: unsupported column type" in err  # the good table is not written either
+    assert (
+        f"public.{pg_table}_odd.spot: unsupported column type" in err
+    )  # the good table is not written either
     err = _refused(capsys, out, "--from", "postgres", postgres_url, "--include", "[oops")
     assert "unclosed '['" in err
     err = _refused(capsys, out, "--from", "postgres", postgres_url, "--include", f"{pg_table}_zz*")
@@ -75,14 +79,24 @@ def test_missing_tables_unsupported_types_and_bad_patterns(
 
 def test_files_ddl_and_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    assert "no such file or folder" in _refused(capsys, out, "--from", "parquet", str(tmp_path / "none.parquet"))
+    assert "no such file or folder" in _refused(
+        capsys, out, "--from", "parquet", str(tmp_path / "none.parquet")
+    )
     (tmp_path / "bad.parquet").write_text("not parquet")
-    assert "cannot read as parquet" in _refused(capsys, out, "--from", "parquet", str(tmp_path / "bad.parquet"))
+    assert "cannot read as parquet" in _refused(
+        capsys, out, "--from", "parquet", str(tmp_path / "bad.parquet")
+    )
     (tmp_path / "bad.sql").write_text("CREATE TABLE t (a INT")
     assert "does not parse" in _refused(capsys, out, "--from", "ddl", str(tmp_path / "bad.sql"))
     (tmp_path / "geo.sql").write_text("CREATE TABLE t (a INTERVAL)")
-    assert "t.a: unsupported column type 'INTERVAL'" in _refused(capsys, out, "--from", "ddl", str(tmp_path / "geo.sql"))
+    assert "t.a: unsupported column type 'INTERVAL'" in _refused(
+        capsys, out, "--from", "ddl", str(tmp_path / "geo.sql")
+    )
     (tmp_path / "ok.sql").write_text("CREATE TABLE t (a INT)")
-    assert "--profile needs data" in _refused(capsys, out, "--from", "ddl", str(tmp_path / "ok.sql"), "--profile")
-    assert "--format must be one of" in _refused(capsys, out, "--from", "ddl", str(tmp_path / "ok.sql"), "--format", "x")
+    assert "--profile needs data" in _refused(
+        capsys, out, "--from", "ddl", str(tmp_path / "ok.sql"), "--profile"
+    )
+    assert "--format must be one of" in _refused(
+        capsys, out, "--from", "ddl", str(tmp_path / "ok.sql"), "--format", "x"
+    )
     assert "--from must be one of" in _refused(capsys, out, "--from", "oracle", "x")

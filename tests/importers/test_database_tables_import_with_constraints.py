@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.importers.helpers import field, import_all_formats, run
+from tests.importers.helpers import field, import_all_formats
 
 PG_TABLES = """
 CREATE TYPE {s}.mood AS ENUM ('happy', 'sad');
@@ -62,20 +62,36 @@ def test_postgres_tables_become_contracts_with_their_constraints(
     assert sorted(docs) == [f"{pg_schema}.customers.yaml", f"{pg_schema}.order_lines.yaml"]
     customers, lines = docs[f"{pg_schema}.customers.yaml"], docs[f"{pg_schema}.order_lines.yaml"]
     assert customers["servers"] == [
-        {"server": "postgres", "type": "postgres", "host": "127.0.0.1", "port": 5432, "database": "test",
-         "schema": pg_schema}
-    ]  # fmt: skip
+        {
+            "server": "postgres",
+            "type": "postgres",
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": "test",
+            "schema": pg_schema,
+        }
+    ]
     assert customers["schema"][0]["description"] == "Everyone who ordered"
     assert field(customers, "id") | {} == {
-        "name": "id", "type": "long", "physicalType": "BIGINT", "required": True, "unique": True,
+        "name": "id",
+        "type": "long",
+        "physicalType": "BIGINT",
+        "required": True,
+        "unique": True,
         "primaryKey": True,
-    }  # fmt: skip
+    }
     assert field(customers, "email")["logicalTypeOptions"] == {"maxLength": 200}
     assert field(customers, "email")["unique"] is True and field(customers, "email")["required"] is True
     assert field(customers, "mood")["logicalTypeOptions"] == {"enum": ["happy", "sad"]}
-    assert field(lines, "order_id")["primaryKeyPosition"] == 1 and field(lines, "line")["primaryKeyPosition"] == 2
+    assert (
+        field(lines, "order_id")["primaryKeyPosition"] == 1
+        and field(lines, "line")["primaryKeyPosition"] == 2
+    )
     assert "unique" not in field(lines, "order_id")  # part of a composite key is not unique alone
-    assert field(lines, "status")["logicalTypeOptions"] == {"maxLength": 20, "enum": ["new", "paid", "shipped"]}
+    assert field(lines, "status")["logicalTypeOptions"] == {
+        "maxLength": 20,
+        "enum": ["new", "paid", "shipped"],
+    }
     assert field(lines, "status")["description"] == "Where the order is"
     assert field(lines, "amount")["type"] == "decimal"
     assert field(lines, "amount")["physicalType"] == "NUMERIC(10, 2)"
@@ -88,8 +104,12 @@ def test_postgres_tables_become_contracts_with_their_constraints(
         {"type": "relationships", "column": "customer_id", "to": "customers", "field": "id"}
     ]
     quality = lines["schema"][0]["quality"]
-    assert quality[0] == {"type": "library", "metric": "duplicateValues",
-                          "arguments": {"properties": ["customer_id", "created_at"]}, "mustBe": 0}  # fmt: skip
+    assert quality[0] == {
+        "type": "library",
+        "metric": "duplicateValues",
+        "arguments": {"properties": ["customer_id", "created_at"]},
+        "mustBe": 0,
+    }
     assert [q["query"] for q in quality[1:]] == [
         "SELECT COUNT(*) FROM {object} WHERE NOT (amount < CAST(100000 AS DECIMAL))",
         "SELECT COUNT(*) FROM {object} WHERE NOT (LENGTH(note) < 500)",
@@ -121,7 +141,9 @@ def mysql_tables(mysql_url: str) -> Iterator[str]:
 def test_mariadb_tables_become_contracts_with_their_constraints(
     mysql_tables: str, mysql_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    docs = import_all_formats(capsys, tmp_path, "--from", "mysql", mysql_url, "--include", f"{mysql_tables}_*")
+    docs = import_all_formats(
+        capsys, tmp_path, "--from", "mysql", mysql_url, "--include", f"{mysql_tables}_*"
+    )
     orders = docs[f"test.{mysql_tables}_orders.yaml"]
     customers = docs[f"test.{mysql_tables}_customers.yaml"]
     assert customers["servers"] == [

@@ -60,8 +60,13 @@ def test_dbt_models_and_sources_become_contracts(
     manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     docs = import_all_formats(capsys, tmp_path / "out", "--from", "dbt", str(manifest))
-    assert {"model.orders.yaml", "model.stg_orders.yaml", "source.ecom.stores.yaml", "seed.raw_orders.yaml",
-            "snapshot.customers_snapshot.yaml"} <= set(docs)  # fmt: skip
+    assert {
+        "model.orders.yaml",
+        "model.stg_orders.yaml",
+        "source.ecom.stores.yaml",
+        "seed.raw_orders.yaml",
+        "snapshot.customers_snapshot.yaml",
+    } <= set(docs)
     orders = docs["model.orders.yaml"]
     assert orders["schema"][0]["description"] == "One row per order"
     assert field(orders, "order_id")["required"] is True and field(orders, "order_id")["unique"] is True
@@ -76,15 +81,21 @@ def test_dbt_models_and_sources_become_contracts(
     assert customer["tags"] == ["key"]
     assert customer["customProperties"] == [{"property": "dativo.dbt_meta", "value": {"pii": False}}]
     assert field(staged, "status")["logicalTypeOptions"]["enum"] == [
-        "placed", "shipped", "completed", "return_pending", "returned"
-    ]  # fmt: skip
+        "placed",
+        "shipped",
+        "completed",
+        "return_pending",
+        "returned",
+    ]
     assert staged["data_quality"]["expectations"] == [
         {"type": "relationships", "column": "customer_id", "to": "stg_customers", "field": "customer_id"}
     ]
 
 
 @pytest.mark.dbt
-def test_a_dbt_test_without_a_counterpart_is_a_warning(manifest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_dbt_test_without_a_counterpart_is_a_warning(
+    manifest: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "--from", "dbt", str(manifest), "--table", "stg_orders")
     assert code == 0
     assert "warning: model.stg_orders: dbt test dbt_utils.not_a_real_test" in err

@@ -13,7 +13,9 @@ import pytest
 from tests.importers.helpers import field, fields_of, import_all_formats, run
 
 
-def test_parquet_keeps_declared_types_and_nullability(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_parquet_keeps_declared_types_and_nullability(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     schema = pa.schema(
         [
             pa.field("id", pa.int64(), nullable=False),
@@ -24,32 +26,47 @@ def test_parquet_keeps_declared_types_and_nullability(tmp_path: Path, capsys: py
             pa.field("labels", pa.list_(pa.string())),
         ]
     )
-    pq.write_table(pa.table({n: [None] for n in schema.names} | {"id": [1]}, schema), tmp_path / "items.parquet")
+    pq.write_table(
+        pa.table({n: [None] for n in schema.names} | {"id": [1]}, schema), tmp_path / "items.parquet"
+    )
     docs = import_all_formats(capsys, tmp_path / "out", "--from", "parquet", str(tmp_path / "items.parquet"))
     doc = docs["items.yaml"]
     assert doc["servers"] == [
-        {"server": "local", "type": "local", "path": (tmp_path / "items.parquet").as_posix(), "format": "parquet"}
+        {
+            "server": "local",
+            "type": "local",
+            "path": (tmp_path / "items.parquet").as_posix(),
+            "format": "parquet",
+        }
     ]
     assert field(doc, "id") == {"name": "id", "type": "long", "physicalType": "int64", "required": True}
-    assert field(doc, "price")["type"] == "decimal" and field(doc, "price")["physicalType"] == "decimal128(9, 3)"
+    assert (
+        field(doc, "price")["type"] == "decimal" and field(doc, "price")["physicalType"] == "decimal128(9, 3)"
+    )
     assert field(doc, "at")["type"] == "timestamp" and field(doc, "local")["type"] == "timestamp_ntz"
     assert [p["type"] for p in field(doc, "point")["properties"]] == ["double", "float"]
     assert field(doc, "labels")["items"]["type"] == "string"
 
 
-def test_csv_and_jsonl_types_are_inferred_from_the_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_csv_and_jsonl_types_are_inferred_from_the_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "drops"
     folder.mkdir()
     (folder / "orders.csv").write_text("id,amount,day,status\n1,2.5,2024-01-01,new\n2,3.0,2024-01-02,paid\n")
     (folder / "ignored.txt").write_text("not a drop")
     (folder / "events.jsonl").write_text(
-        "\n".join(json.dumps({"id": i, "user": {"name": "a", "age": i}, "tags": ["x"]}) for i in range(3)) + "\n"
+        "\n".join(json.dumps({"id": i, "user": {"name": "a", "age": i}, "tags": ["x"]}) for i in range(3))
+        + "\n"
     )
     docs = import_all_formats(capsys, tmp_path / "out-csv", "--from", "csv", str(folder))
     assert list(docs) == ["orders.yaml"]
     assert [(f["name"], f["type"]) for f in fields_of(docs["orders.yaml"])] == [
-        ("id", "long"), ("amount", "double"), ("day", "date"), ("status", "string")
-    ]  # fmt: skip
+        ("id", "long"),
+        ("amount", "double"),
+        ("day", "date"),
+        ("status", "string"),
+    ]
     assert not any(f.get("required") for f in fields_of(docs["orders.yaml"]))  # inferred: nullability unknown
     docs = import_all_formats(capsys, tmp_path / "out-jsonl", "--from", "jsonl", str(folder / "events.jsonl"))
     user = field(docs["events.yaml"], "user")
@@ -95,8 +112,13 @@ def test_ddl_becomes_contracts_with_constraints(tmp_path: Path, capsys: pytest.C
     assert sorted(docs) == ["shop.customers.yaml", "shop.orders.yaml"]
     customers, orders = docs["shop.customers.yaml"], docs["shop.orders.yaml"]
     assert field(customers, "id") == {
-        "name": "id", "type": "integer", "physicalType": "INT", "required": True, "unique": True, "primaryKey": True
-    }  # fmt: skip
+        "name": "id",
+        "type": "integer",
+        "physicalType": "INT",
+        "required": True,
+        "unique": True,
+        "primaryKey": True,
+    }
     assert field(customers, "email")["logicalTypeOptions"] == {"maxLength": 120}
     assert field(customers, "tier")["logicalTypeOptions"] == {"enum": ["gold", "silver"]}
     assert orders["schema"][0]["description"] == "Orders placed"
@@ -109,8 +131,13 @@ def test_ddl_becomes_contracts_with_constraints(tmp_path: Path, capsys: pytest.C
         {"type": "relationships", "column": "customer_id", "to": "customers", "field": "id"}
     ]
     assert orders["schema"][0]["quality"] == [
-        {"type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE NOT (total < 1000000 OR qty = 1)",
-         "mustBe": 0, "description": "CHECK constraint orders_total_cap", "name": "orders_total_cap"}
-    ]  # fmt: skip
+        {
+            "type": "sql",
+            "query": "SELECT COUNT(*) FROM {object} WHERE NOT (total < 1000000 OR qty = 1)",
+            "mustBe": 0,
+            "description": "CHECK constraint orders_total_cap",
+            "name": "orders_total_cap",
+        }
+    ]
     code, out, _ = run(capsys, *args, "--exclude", "cust*")
     assert code == 0 and "name: orders" in out and "name: customers" not in out

@@ -23,15 +23,18 @@ SCHEMA = Schema(
     it.NestedField(3, "at", it.TimestamptzType(), required=False),
     it.NestedField(4, "amount", it.DecimalType(12, 2), required=False),
     it.NestedField(
-        5, "address", it.StructType(
+        5,
+        "address",
+        it.StructType(
             it.NestedField(6, "city", it.StringType(), required=True, doc="City name"),
             it.NestedField(7, "zip", it.StringType(), required=False),
-        ), required=False,
+        ),
+        required=False,
     ),
     it.NestedField(8, "tags", it.ListType(9, it.StringType(), element_required=True), required=False),
     it.NestedField(10, "attributes", it.MapType(11, it.StringType(), 12, it.LongType()), required=False),
     identifier_field_ids=[1],
-)  # fmt: skip
+)
 
 
 @pytest.fixture
@@ -40,7 +43,9 @@ def warehouse(tmp_path: Path) -> Path:
     catalog = load_catalog_for(CatalogConfig(), folder)
     catalog.create_namespace("bronze")
     catalog.create_table(  # time transforms are computed by pyiceberg-core on write: this one stays empty
-        "bronze.daily", schema=SCHEMA, partition_spec=PartitionSpec(PartitionField(3, 1000, DayTransform(), "at_day"))
+        "bronze.daily",
+        schema=SCHEMA,
+        partition_spec=PartitionSpec(PartitionField(3, 1000, DayTransform(), "at_day")),
     )
     table = catalog.create_table(
         "bronze.events",
@@ -51,7 +56,9 @@ def warehouse(tmp_path: Path) -> Path:
     arrow_schema = table.schema().as_arrow()
     columns = {"id": [1, 2, 3], "country": ["DE", "FR", "DE"]}
     table.append(
-        pa.table({f.name: pa.array(columns.get(f.name, [None] * 3), f.type) for f in arrow_schema}, arrow_schema)
+        pa.table(
+            {f.name: pa.array(columns.get(f.name, [None] * 3), f.type) for f in arrow_schema}, arrow_schema
+        )
     )
     return folder
 
@@ -62,23 +69,42 @@ def test_an_iceberg_table_becomes_a_contract(
     docs = import_all_formats(capsys, tmp_path / "out", "--from", "iceberg", str(warehouse))
     doc = docs["bronze.events.yaml"]
     assert doc["servers"] == [
-        {"server": "iceberg", "type": "iceberg", "catalog": "dativo",
-         "catalogUrl": f"sqlite:///{warehouse / 'catalog.db'}", "warehouse": warehouse.as_uri(), "namespace": "bronze"}
-    ]  # fmt: skip
+        {
+            "server": "iceberg",
+            "type": "iceberg",
+            "catalog": "dativo",
+            "catalogUrl": f"sqlite:///{warehouse / 'catalog.db'}",
+            "warehouse": warehouse.as_uri(),
+            "namespace": "bronze",
+        }
+    ]
     assert field(doc, "id") == {
-        "name": "id", "type": "long", "physicalType": "long", "description": "Event id", "required": True,
-        "unique": True, "primaryKey": True,
-    }  # fmt: skip
+        "name": "id",
+        "type": "long",
+        "physicalType": "long",
+        "description": "Event id",
+        "required": True,
+        "unique": True,
+        "primaryKey": True,
+    }
     assert field(doc, "country")["partitioned"] is True and field(doc, "country")["partitionKeyPosition"] == 1
     assert field(doc, "at")["type"] == "timestamp"
     assert field(doc, "amount") == {"name": "amount", "type": "decimal", "physicalType": "decimal(12, 2)"}
     address = field(doc, "address")
     assert address["type"] == "object"
     assert address["properties"][0] == {
-        "name": "city", "type": "string", "physicalType": "string", "description": "City name", "required": True
-    }  # fmt: skip
-    assert field(doc, "tags")["items"] == {"name": "item", "type": "string", "physicalType": "string",
-                                           "required": True}  # fmt: skip
+        "name": "city",
+        "type": "string",
+        "physicalType": "string",
+        "description": "City name",
+        "required": True,
+    }
+    assert field(doc, "tags")["items"] == {
+        "name": "item",
+        "type": "string",
+        "physicalType": "string",
+        "required": True,
+    }
     assert field(doc, "attributes")["physicalType"] == "map<string, long>"
     custom = {c["property"]: c["value"] for c in doc["schema"][0]["customProperties"]}
     assert custom["dativo.partitionSpec"] == [

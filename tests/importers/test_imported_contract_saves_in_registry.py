@@ -27,8 +27,20 @@ def test_an_imported_contract_saves_and_loads_back(
 ) -> None:
     (workspace / "shop.sql").write_text(DDL)
     out = workspace / "imported"
-    code, _, err = run(capsys, "--from", "ddl", "shop.sql", "--dialect", "postgres", "--owner", "data@example.com",
-                       "--format", fmt, "--out", str(out))  # fmt: skip
+    code, _, err = run(
+        capsys,
+        "--from",
+        "ddl",
+        "shop.sql",
+        "--dialect",
+        "postgres",
+        "--owner",
+        "data@example.com",
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     path = next(out.glob("orders*.yaml"))
     imported = AssetDefinition.from_yaml(path)

@@ -22,14 +22,17 @@ def drop(tmp_path: Path) -> Path:
     for i in range(50):
         note = "" if i % 2 else "x"
         rows.append(
-            f"{i},{('new', 'paid')[i % 2]},user{i}@example.com,+49 30 1234{i:03d},{CARDS[i % 3]},{i * 1.5},{note}"
+            f"{i},{('new', 'paid')[i % 2]},user{i}@example.com,+49 30 1234{i:03d},{CARDS[i % 3]},"
+            f"{i * 1.5},{note}"
         )
     path = tmp_path / "people.csv"
     path.write_text("\n".join(rows) + "\n")
     return path
 
 
-def test_profile_writes_proposals_with_evidence(drop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_profile_writes_proposals_with_evidence(
+    drop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     code, stdout, err = run(capsys, "--from", "csv", str(drop), "--profile", "--out", str(out))
     assert code == 0, err
@@ -41,17 +44,26 @@ def test_profile_writes_proposals_with_evidence(drop: Path, tmp_path: Path, caps
 
     assert proposed("id")["required"]["evidence"] == {"rows": 50, "nulls": 0, "null_share": 0.0}
     assert proposed("id")["unique"]["evidence"]["distinct"] == 50
-    assert proposed("id")["range"]["observed_minimum"] == 0 and proposed("id")["range"]["observed_maximum"] == 49
+    assert (
+        proposed("id")["range"]["observed_minimum"] == 0 and proposed("id")["range"]["observed_maximum"] == 49
+    )
     assert proposed("status")["accepted_values"]["values"] == ["new", "paid"]
     assert proposed("email")["classification"]["classification"] == "PII"
     assert proposed("email")["classification"]["looks_like"] == "email"
     assert proposed("phone")["classification"]["looks_like"] == "phone"
     assert proposed("card")["classification"] == {
-        "check": "classification", "classification": "PCI", "looks_like": "card_number",
-        "evidence": {"rows": 50, "nulls": 0, "null_share": 0.0, "distinct": 3, "matching": 50,
-                     "matching_share": 1.0},
-    }  # fmt: skip
-    assert proposed("note")["required"] if "required" in proposed("note") else True
+        "check": "classification",
+        "classification": "PCI",
+        "looks_like": "card_number",
+        "evidence": {
+            "rows": 50,
+            "nulls": 0,
+            "null_share": 0.0,
+            "distinct": 3,
+            "matching": 50,
+            "matching_share": 1.0,
+        },
+    }
     assert proposed("score")["range"]["observed_maximum"] == 73.5
     # proposals are not facts: no field became required, unique or classified
     asset = AssetDefinition.from_dict(doc)

@@ -25,8 +25,7 @@ class ContractGroup(LazyGroup):
     } | {
         "import": LazyCommand(
             "dativo_ingest.cli.contract_import",
-            "Import contracts from databases, Iceberg, files, DDL or dbt (one per table; nothing written "
-            "on error).",
+            "Import contracts from databases, Iceberg, files, DDL or dbt: one per table, all or nothing.",
         )
     }
 

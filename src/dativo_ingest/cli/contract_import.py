@@ -29,8 +29,9 @@ KINDS = "|".join(IMPORTERS)
 
 def import_(
     source: str = typer.Argument(
-        ..., help="SQLAlchemy URL (${ENV} allowed), Iceberg warehouse or catalog file, file or folder, DDL file, "
-        "dbt manifest.json or project."
+        ...,
+        help="SQLAlchemy URL (${ENV} allowed), Iceberg warehouse or catalog file, file or folder, DDL file, "
+        "dbt manifest.json or project.",
     ),
     kind: str = typer.Option(..., "--from", help=f"What SOURCE is: {KINDS}."),
     tables: list[str] = typer.Option([], "--table", help="Import this table (repeatable; default: all)."),
@@ -38,20 +39,36 @@ def import_(
     include: list[str] = typer.Option([], "--include", help="Only tables matching this glob (repeatable)."),
     exclude: list[str] = typer.Option([], "--exclude", help="Skip tables matching this glob (repeatable)."),
     fmt: str = typer.Option("dativo", "--format", help=f"Output format: {', '.join(FORMATS)}."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write one file per table here (default: stdout)."),
-    dialect: str | None = typer.Option(None, "--dialect", help="SQL dialect of a DDL file (postgres, mysql, ...)."),
-    sample_rows: int = typer.Option(DEFAULT_SAMPLE_ROWS, "--sample-rows", help="Rows read to infer and profile."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write one file per table here (default: stdout)."
+    ),
+    dialect: str | None = typer.Option(
+        None, "--dialect", help="SQL dialect of a DDL file (postgres, mysql, ...)."
+    ),
+    sample_rows: int = typer.Option(
+        DEFAULT_SAMPLE_ROWS, "--sample-rows", help="Rows read to infer and profile."
+    ),
     profile: bool = typer.Option(False, "--profile", help="Propose checks from a sample (dativo.proposed)."),
     owner: str | None = typer.Option(None, "--owner", help="team.owner of the contracts (an email)."),
-    catalog: str | None = typer.Option(None, "--catalog", help="dbt catalog.json (default: beside the manifest)."),
+    catalog: str | None = typer.Option(
+        None, "--catalog", help="dbt catalog.json (default: beside the manifest)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of text."),
 ) -> None:
-    """Import contracts from databases, Iceberg, files, DDL or dbt (one per table; nothing written on error)."""
+    """Import contracts from databases, Iceberg, files, DDL or dbt: one per table, all or nothing."""
     request = ImportRequest(
-        kind=kind, source=source, tables=tuple(tables), schema=schema, include=tuple(include),
-        exclude=tuple(exclude), dialect=dialect, sample_rows=sample_rows, profile=profile, owner=owner,
+        kind=kind,
+        source=source,
+        tables=tuple(tables),
+        schema=schema,
+        include=tuple(include),
+        exclude=tuple(exclude),
+        dialect=dialect,
+        sample_rows=sample_rows,
+        profile=profile,
+        owner=owner,
         catalog=catalog,
-    )  # fmt: skip
+    )
     try:
         imported = import_contracts(request)
         rendered = render(imported, fmt, out or Path("."))

@@ -254,7 +254,9 @@ def _docs(raw: dict[str, Any]) -> dict[str, Any]:
     columns = raw.get("columns") if isinstance(raw.get("columns"), dict) else {}
     return {
         "description": raw.get("description") or None,
-        "tags": sorted({str(t) for t in [*(raw.get("tags") or []), *((raw.get("config") or {}).get("tags") or [])]}),
+        "tags": sorted(
+            {str(t) for t in [*(raw.get("tags") or []), *((raw.get("config") or {}).get("tags") or [])]}
+        ),
         "database": raw.get("database"),
         "schema": raw.get("schema"),
         "columns": {

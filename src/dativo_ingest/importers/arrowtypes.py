@@ -42,7 +42,10 @@ def _logical(kind: pa.DataType) -> str | None:
     t = pa.types
     checks = (
         (t.is_boolean, "boolean"),
-        (lambda k: t.is_int8(k) or t.is_int16(k) or t.is_int32(k) or t.is_uint8(k) or t.is_uint16(k), "integer"),
+        (
+            lambda k: t.is_int8(k) or t.is_int16(k) or t.is_int32(k) or t.is_uint8(k) or t.is_uint16(k),
+            "integer",
+        ),
         (lambda k: t.is_int64(k) or t.is_uint32(k) or t.is_uint64(k), "long"),
         (lambda k: t.is_float16(k) or t.is_float32(k), "float"),
         (t.is_float64, "double"),

@@ -21,9 +21,9 @@ from sqlglot.errors import SqlglotError
 
 #: dativo types whose strict bounds have an inclusive equivalent.
 WHOLE_NUMBERS = frozenset({"integer", "long"})
-_LOWER = {exp.GT: True, exp.GTE: False}
-_UPPER = {exp.LT: True, exp.LTE: False}
-_FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
+_LOWER: dict[Any, bool] = {exp.GT: True, exp.GTE: False}
+_UPPER: dict[Any, bool] = {exp.LT: True, exp.LTE: False}
+_FLIP: dict[Any, Any] = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
 
 
 @dataclass
@@ -52,7 +52,8 @@ def parse_check(text: str, dialect: str | None) -> exp.Expression | None:
     if body.upper().startswith("CHECK"):
         body = body[5:].strip()
     try:
-        return sqlglot.parse_one(body, dialect=dialect)
+        parsed: Any = sqlglot.parse_one(body, dialect=dialect)
+        return parsed if isinstance(parsed, exp.Expression) else None
     except SqlglotError:
         return None
 
@@ -165,7 +166,7 @@ def _part(node: exp.Expression, columns: dict[str, str | None]) -> tuple[str, st
         if column and isinstance(inner.expression, exp.Null):
             return column, "required", True
         return None
-    kind = type(node)
+    kind: Any = type(node)
     if kind in _LOWER or kind in _UPPER:
         column, (ok, value) = _column(node.this, columns), _literal(node.expression)
         if column is None:  # ``0 <= col``: the literal on the left
@@ -173,7 +174,7 @@ def _part(node: exp.Expression, columns: dict[str, str | None]) -> tuple[str, st
             kind = _FLIP[kind]
         if column is None or not ok or not _numeric(value):
             return None
-        strict = _LOWER.get(kind, _UPPER.get(kind))
+        strict = bool(_LOWER.get(kind, _UPPER.get(kind)))
         if strict and not (columns[column] in WHOLE_NUMBERS and isinstance(value, int)):
             return None
         if kind in _LOWER:

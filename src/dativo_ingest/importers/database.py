@@ -12,11 +12,11 @@ import warnings
 from typing import Any
 
 import pyarrow as pa
-from sqlglot import exp
 from sqlalchemy import Enum, create_engine, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import NullType
+from sqlglot import exp
 
 from dativo_ingest.errors import ContractImportError, DativoError
 from dativo_ingest.importers.base import ImportedContract, ImportRequest, contract, safe_stem, select
@@ -69,7 +69,7 @@ def import_database(request: ImportRequest) -> list[ImportedContract]:
 
 def _import(engine: Engine, request: ImportRequest, url: URL, where: str) -> list[ImportedContract]:
     inspector = inspect(engine)
-    schema = request.schema or inspector.default_schema_name
+    schema = str(request.schema or inspector.default_schema_name or "")
     if request.schema and request.schema not in inspector.get_schema_names():
         raise ContractImportError(f"{where}: schema '{request.schema}' not found")
     database = url.database or ""
@@ -112,7 +112,9 @@ def _table_spec(inspector: Any, kind: str, schema: str, name: str, view: bool) -
     for column in inspector.get_columns(name, schema=schema):
         spec.columns.append(_column(inspector, column, f"{schema}.{name}"))
     spec.comment = (inspector.get_table_comment(name, schema=schema) or {}).get("text")
-    spec.primary_key = list((inspector.get_pk_constraint(name, schema=schema) or {}).get("constrained_columns") or [])
+    spec.primary_key = list(
+        (inspector.get_pk_constraint(name, schema=schema) or {}).get("constrained_columns") or []
+    )
     spec.uniques = [list(u["column_names"]) for u in inspector.get_unique_constraints(name, schema=schema)]
     if kind == "mysql":  # MySQL reports unique constraints as unique indexes too: take them once
         spec.uniques = sorted({tuple(u) for u in spec.uniques})  # type: ignore[misc]
@@ -120,13 +122,17 @@ def _table_spec(inspector: Any, kind: str, schema: str, name: str, view: bool) -
     for fk in inspector.get_foreign_keys(name, schema=schema):
         spec.foreign_keys.append(
             ForeignKeySpec(
-                list(fk["constrained_columns"]), fk["referred_table"], list(fk["referred_columns"]),
+                list(fk["constrained_columns"]),
+                fk["referred_table"],
+                list(fk["referred_columns"]),
                 fk.get("referred_schema"),
             )
-        )  # fmt: skip
+        )
     checks = _mysql_checks(inspector, schema, name) if kind == "mysql" else None
     if checks is None:
-        checks = [(c.get("name"), str(c["sqltext"])) for c in inspector.get_check_constraints(name, schema=schema)]
+        checks = [
+            (c.get("name"), str(c["sqltext"])) for c in inspector.get_check_constraints(name, schema=schema)
+        ]
     for check_name, sql in sorted(checks, key=lambda c: c[0] or ""):
         if kind == "mysql" and _is_json_valid(sql):
             continue  # MariaDB's implicit CHECK (json_valid(col)) on JSON columns
@@ -166,8 +172,14 @@ def _column(inspector: Any, column: dict[str, Any], table: str) -> ColumnSpec:
     except Exception as exc:
         raise ContractImportError(f"{where}: unsupported column type {type(sa_type).__name__}") from exc
     if enum is not None and not type_text.upper().startswith("ENUM"):
-        return ColumnSpec(column["name"], type_text, bool(column.get("nullable", True)),
-                          column.get("comment"), _enum_text_type(), enum)  # fmt: skip
+        return ColumnSpec(
+            column["name"],
+            type_text,
+            bool(column.get("nullable", True)),
+            column.get("comment"),
+            _enum_text_type(),
+            enum,
+        )
     return ColumnSpec(column["name"], type_text, bool(column.get("nullable", True)), column.get("comment"))
 
 
@@ -189,7 +201,7 @@ def _sample(engine: Engine, spec: TableSpec, rows: int) -> pa.Table:
 
 
 def _reason(exc: SQLAlchemyError) -> str:
-    """The driver's first line, secrets masked (``connection refused``, ``password authentication failed``)."""
+    """The driver's first line, secrets masked (``connection refused``, ``authentication failed``)."""
     original = getattr(exc, "orig", None) or exc
     message = str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
     return redact_text(message)

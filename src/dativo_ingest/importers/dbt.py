@@ -32,8 +32,16 @@ from dativo_ingest.importers.sqltypes import column_field
 from dativo_ingest.odcs.model import SchemaField, SchemaObject
 from dativo_ingest.odcs.versions import SCHEMA_VERSIONS, server_fits
 
-_DIALECTS = {"postgres": "postgres", "redshift": "redshift", "snowflake": "snowflake", "bigquery": "bigquery",
-             "databricks": "databricks", "spark": "spark", "duckdb": "duckdb", "trino": "trino"}  # fmt: skip
+_DIALECTS = {
+    "postgres": "postgres",
+    "redshift": "redshift",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "databricks": "databricks",
+    "spark": "spark",
+    "duckdb": "duckdb",
+    "trino": "trino",
+}
 
 
 def import_dbt(request: ImportRequest) -> list[ImportedContract]:
@@ -89,13 +97,25 @@ def _contract(request: ImportRequest, graph: ManifestGraph, node: DbtNode, stem:
         problem = _apply_test(obj, test, graph, expectations)
         if problem:
             warnings.append(f"{stem}: dbt test {test.name} ({test.unique_id}) {problem}")
-    server = {"server": graph.adapter or "dbt", "type": graph.adapter, "database": docs.get("database"),
-              "schema": docs.get("schema")}  # fmt: skip
+    server = {
+        "server": graph.adapter or "dbt",
+        "type": graph.adapter,
+        "database": docs.get("database"),
+        "schema": docs.get("schema"),
+    }
     server = {k: v for k, v in server.items() if v}
     servers = [server] if server.get("type") and server_fits(server, SCHEMA_VERSIONS[-1]) else []
     custom = [{"property": "dativo.dbt_node", "value": node.unique_id}]
-    asset = contract(request, source_type="dbt", obj=obj, servers=servers, expectations=expectations,
-                     tags=docs.get("tags") or [], custom=custom, contract_id=f"dbt-{stem}")  # fmt: skip
+    asset = contract(
+        request,
+        source_type="dbt",
+        obj=obj,
+        servers=servers,
+        expectations=expectations,
+        tags=docs.get("tags") or [],
+        custom=custom,
+        contract_id=f"dbt-{stem}",
+    )
     return ImportedContract(asset, safe_stem(stem), warnings=warnings)
 
 
@@ -115,7 +135,8 @@ def _field(node: DbtNode, name: str, kind: str | None, dialect: str | None, stem
     entry: dict[str, Any] = {"name": name}
     if kind:
         entry = column_field(name, kind, dialect, f"{stem}.{name}")
-    column_docs = next((d for n, d in (node.docs.get("columns") or {}).items() if n.lower() == name), {})
+    documented = (node.docs.get("columns") or {}).items()
+    column_docs: dict[str, Any] = next((d for n, d in documented if n.lower() == name), {})
     if column_docs.get("description"):
         entry["description"] = column_docs["description"]
     if column_docs.get("tags"):
@@ -132,8 +153,14 @@ def _apply_test(
     name, kwargs = test.name.lower(), test.kwargs
     if name == "dbt_utils.unique_combination_of_columns":
         columns = [str(c) for c in kwargs.get("combination_of_columns") or []]
-        obj.quality.append({"type": "library", "metric": "duplicateValues", "arguments": {"properties": columns},
-                            "mustBe": 0})  # fmt: skip
+        obj.quality.append(
+            {
+                "type": "library",
+                "metric": "duplicateValues",
+                "arguments": {"properties": columns},
+                "mustBe": 0,
+            }
+        )
         return None
     if name == "dbt_expectations.expect_table_row_count_to_be_between":
         bounds = _bounds(kwargs, "min_value", "max_value")
@@ -172,11 +199,16 @@ def _column_test(
     elif name in ("dbt_utils.accepted_range", "dbt_expectations.expect_column_values_to_be_between"):
         strict = kwargs.get("inclusive") is False or bool(kwargs.get("strictly"))
         whole = column.type in WHOLE_NUMBERS
-        for key, bound, step in (("minimum", kwargs.get("min_value"), 1), ("maximum", kwargs.get("max_value"), -1)):
+        for key, bound, step in (
+            ("minimum", kwargs.get("min_value"), 1),
+            ("maximum", kwargs.get("max_value"), -1),
+        ):
             if not isinstance(bound, int | float) or isinstance(bound, bool):
                 continue
             if strict and not (whole and isinstance(bound, int)):
-                return "is strict on a column that is not a whole number (ODCS versions disagree on how to say it)"
+                return (
+                    "is strict on a column that is not a whole number (ODCS versions spell that differently)"
+                )
             options[key] = bound + step if strict else bound
     elif name == "dbt_expectations.expect_column_values_to_match_regex":
         options["pattern"] = str(kwargs.get("regex"))

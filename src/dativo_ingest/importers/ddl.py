@@ -33,7 +33,9 @@ def ddl_contracts(request: ImportRequest, text: str, where: str) -> list[Importe
     try:
         statements = [s for s in sqlglot.parse(text, dialect=dialect) if s is not None]
     except SqlglotError as exc:
-        raise ContractImportError(f"{where}: DDL does not parse as {dialect or 'ANSI'} SQL: {_first(exc)}") from exc
+        raise ContractImportError(
+            f"{where}: DDL does not parse as {dialect or 'ANSI'} SQL: {_first(exc)}"
+        ) from exc
     except ValueError as exc:  # an unknown dialect
         raise ContractImportError(f"--dialect: {exc}") from exc
     tables: dict[str, TableSpec] = {}
@@ -111,7 +113,9 @@ def _table_constraint(spec: TableSpec, item: exp.Expression, dialect: str | None
     _table_constraint_named(spec, item, name, dialect)
 
 
-def _table_constraint_named(spec: TableSpec, item: exp.Expression, name: str | None, dialect: str | None) -> None:
+def _table_constraint_named(
+    spec: TableSpec, item: exp.Expression, name: str | None, dialect: str | None
+) -> None:
     if isinstance(item, exp.PrimaryKey):
         spec.primary_key = [_name(e) for e in item.expressions]
     elif isinstance(item, exp.UniqueColumnConstraint):
@@ -124,9 +128,13 @@ def _table_constraint_named(spec: TableSpec, item: exp.Expression, name: str | N
         target = reference.this if reference is not None else None
         if isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
             spec.foreign_keys.append(
-                ForeignKeySpec([_name(e) for e in item.expressions], target.this.name,
-                               [_name(e) for e in target.expressions], target.this.db or None)
-            )  # fmt: skip
+                ForeignKeySpec(
+                    [_name(e) for e in item.expressions],
+                    target.this.name,
+                    [_name(e) for e in target.expressions],
+                    target.this.db or None,
+                )
+            )
     elif isinstance(item, exp.CheckColumnConstraint):
         spec.checks.append((name, item.this, item.this.sql(dialect=dialect)))
 

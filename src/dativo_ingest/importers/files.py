@@ -36,7 +36,11 @@ def import_files(request: ImportRequest) -> list[ImportedContract]:
         files = {root.stem: root}
         where = str(root)
     elif root.is_dir():
-        files = {p.stem: p for p in sorted(root.iterdir()) if p.is_file() and p.suffix.lower() in SUFFIXES[request.kind]}
+        files = {
+            p.stem: p
+            for p in sorted(root.iterdir())
+            if p.is_file() and p.suffix.lower() in SUFFIXES[request.kind]
+        }
         where = f"folder {root}"
         if not files:
             raise ContractImportError(f"no {request.kind} files in {where}")

@@ -52,7 +52,7 @@ def import_iceberg(request: ImportRequest) -> list[ImportedContract]:
     try:
         catalog = load_catalog_for(config, warehouse)
         namespaces = [request.schema] if request.schema else [".".join(n) for n in catalog.list_namespaces()]
-        names = []
+        names: list[str] = []
         for namespace in namespaces:
             names.extend(f"{namespace}.{t[-1]}" for t in catalog.list_tables(namespace))
     except DativoError as exc:
@@ -133,11 +133,22 @@ def _contract(
     if sort:
         custom.append({"property": "dativo.sortOrder", "value": sort})
     obj = SchemaObject.model_validate(
-        {"name": short, "physicalName": name, "physicalType": "table", "properties": fields,
-         "customProperties": custom}
-    )  # fmt: skip
+        {
+            "name": short,
+            "physicalName": name,
+            "physicalType": "table",
+            "properties": fields,
+            "customProperties": custom,
+        }
+    )
     proposals = profile_object(obj, _sample(table, request.sample_rows, where)) if request.profile else []
-    server = {"server": "iceberg", "type": "iceberg", "catalog": table.catalog.name, **place, "namespace": namespace}
+    server = {
+        "server": "iceberg",
+        "type": "iceberg",
+        "catalog": table.catalog.name,
+        **place,
+        "namespace": namespace,
+    }
     asset = contract(request, source_type="iceberg", obj=obj, servers=[server])
     return ImportedContract(asset, safe_stem(namespace, short), proposals)
 
@@ -153,8 +164,12 @@ def _field(nested: Any, where: str) -> dict[str, Any]:
 
 def _typed(name: str, kind: Any, where: str) -> dict[str, Any]:
     if isinstance(kind, it.StructType):
-        return {"name": name, "type": "object", "physicalType": "struct",
-                "properties": [_field(f, f"{where}.{f.name}") for f in kind.fields]}  # fmt: skip
+        return {
+            "name": name,
+            "type": "object",
+            "physicalType": "struct",
+            "properties": [_field(f, f"{where}.{f.name}") for f in kind.fields],
+        }
     if isinstance(kind, it.ListType):
         item = _typed("item", kind.element_type, f"{where}[]")
         if kind.element_required:
@@ -177,8 +192,12 @@ def _partition_spec(table: Any, schema: Any) -> list[dict[str, Any]]:
 
 def _sort_order(table: Any, schema: Any) -> list[dict[str, Any]]:
     return [
-        {"source": schema.find_column_name(f.source_id), "transform": str(f.transform),
-         "direction": f.direction.value, "nullOrder": f.null_order.value}  # fmt: skip
+        {
+            "source": schema.find_column_name(f.source_id),
+            "transform": str(f.transform),
+            "direction": f.direction.value,
+            "nullOrder": f.null_order.value,
+        }
         for f in table.sort_order().fields
     ]
 

@@ -42,7 +42,9 @@ def render(contracts: list[ImportedContract], fmt: str, out: Path) -> list[Rende
         document = item.asset.to_odcs(version)
         errors = sorted(e.message for e in validator(schema_version(version)).iter_errors(document))
         if errors:
-            raise ContractImportError(f"{item.stem}: the imported contract breaks the ODCS schema: {errors[0]}")
+            raise ContractImportError(
+                f"{item.stem}: the imported contract breaks the ODCS schema: {errors[0]}"
+            )
         text = dumps(item.asset.to_dict() if fmt == "dativo" else document)
         path = out / (f"{item.stem}.yaml" if fmt == "dativo" else f"{item.stem}.odcs.yaml")
         if path in seen:

@@ -21,14 +21,36 @@ T = exp.DataType.Type
 
 _SIMPLE: dict[str, tuple[str, ...]] = {
     "string": (
-        "CHAR", "NCHAR", "VARCHAR", "NVARCHAR", "BPCHAR", "TEXT", "TINYTEXT", "MEDIUMTEXT", "LONGTEXT",
-        "NAME", "CITEXT", "INET", "CIDR", "MACADDR", "XML", "STRING",
+        "CHAR",
+        "NCHAR",
+        "VARCHAR",
+        "NVARCHAR",
+        "BPCHAR",
+        "TEXT",
+        "TINYTEXT",
+        "MEDIUMTEXT",
+        "LONGTEXT",
+        "NAME",
+        "CITEXT",
+        "INET",
+        "CIDR",
+        "MACADDR",
+        "XML",
+        "STRING",
     ),
     "uuid": ("UUID", "UNIQUEIDENTIFIER"),
     "binary": ("BINARY", "VARBINARY", "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "IMAGE"),
     "integer": (
-        "TINYINT", "UTINYINT", "SMALLINT", "USMALLINT", "MEDIUMINT", "UMEDIUMINT", "INT", "SERIAL",
-        "SMALLSERIAL", "YEAR",
+        "TINYINT",
+        "UTINYINT",
+        "SMALLINT",
+        "USMALLINT",
+        "MEDIUMINT",
+        "UMEDIUMINT",
+        "INT",
+        "SERIAL",
+        "SMALLSERIAL",
+        "YEAR",
     ),
     "long": ("UINT", "BIGINT", "UBIGINT", "BIGSERIAL", "INT128", "HUGEINT"),
     "float": ("FLOAT",),
@@ -38,12 +60,19 @@ _SIMPLE: dict[str, tuple[str, ...]] = {
     "date": ("DATE", "DATE32"),
     "timestamp": ("TIMESTAMPTZ", "TIMESTAMPLTZ"),
     "timestamp_ntz": (
-        "TIMESTAMP", "TIMESTAMPNTZ", "DATETIME", "DATETIME2", "DATETIME64", "SMALLDATETIME", "TIMESTAMP_S",
-        "TIMESTAMP_MS", "TIMESTAMP_NS",
+        "TIMESTAMP",
+        "TIMESTAMPNTZ",
+        "DATETIME",
+        "DATETIME2",
+        "DATETIME64",
+        "SMALLDATETIME",
+        "TIMESTAMP_S",
+        "TIMESTAMP_MS",
+        "TIMESTAMP_NS",
     ),
     "time": ("TIME", "TIMETZ"),
     "object": ("JSON", "JSONB", "VARIANT", "OBJECT", "SUPER", "MAP"),
-}  # fmt: skip
+}
 LOGICAL: dict[Any, str] = {
     getattr(T, name): logical for logical, names in _SIMPLE.items() for name in names if hasattr(T, name)
 }
@@ -73,7 +102,9 @@ def field_from_type(name: str, data_type: exp.DataType, dialect: str | None, whe
             member_name = member.name
             member_type = member.args.get("kind")
             if not isinstance(member_type, exp.DataType):
-                raise ContractImportError(f"{where}: unsupported struct member '{member.sql(dialect=dialect)}'")
+                raise ContractImportError(
+                    f"{where}: unsupported struct member '{member.sql(dialect=dialect)}'"
+                )
             members.append(field_from_type(member_name, member_type, dialect, f"{where}.{member_name}"))
         return {"name": name, "type": "object", "properties": members}
     if kind == T.ENUM:
