@@ -52,6 +52,7 @@ def warehouse(tmp_path: Path) -> Path:
         schema=SCHEMA,
         partition_spec=PartitionSpec(PartitionField(2, 1000, IdentityTransform(), "country")),
         sort_order=SortOrder(SortField(source_id=1, transform=IdentityTransform())),
+        properties={"comment": "Raw events"},
     )
     arrow_schema = table.schema().as_arrow()
     columns = {"id": [1, 2, 3], "country": ["DE", "FR", "DE"]}
@@ -106,6 +107,7 @@ def test_an_iceberg_table_becomes_a_contract(
         "required": True,
     }
     assert field(doc, "attributes")["physicalType"] == "map<string, long>"
+    assert doc["schema"][0]["description"] == "Raw events"
     custom = {c["property"]: c["value"] for c in doc["schema"][0]["customProperties"]}
     assert custom["dativo.partitionSpec"] == [
         {"source": "country", "transform": "identity", "name": "country"}

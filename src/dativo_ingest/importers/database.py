@@ -81,7 +81,7 @@ def _import(engine: Engine, request: ImportRequest, url: URL, where: str) -> lis
     specs = [_table_spec(inspector, request.kind, schema, name, name in views) for name in chosen]
     results: list[ImportedContract] = []
     for spec in specs:
-        obj, expectations = table_object(spec)
+        obj, expectations, warnings = table_object(spec)
         proposals = []
         if request.profile:
             sample = _sample(engine, spec, request.sample_rows)
@@ -89,7 +89,7 @@ def _import(engine: Engine, request: ImportRequest, url: URL, where: str) -> lis
         asset = contract(
             request, source_type=request.kind, obj=obj, servers=[server], expectations=expectations
         )
-        results.append(ImportedContract(asset, safe_stem(schema, spec.name), proposals))
+        results.append(ImportedContract(asset, safe_stem(schema, spec.name), proposals, warnings))
     return results
 
 

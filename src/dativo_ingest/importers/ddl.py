@@ -53,9 +53,9 @@ def ddl_contracts(request: ImportRequest, text: str, where: str) -> list[Importe
     results = []
     for name in select(request, tables, where):
         spec = tables[name]
-        obj, expectations = table_object(spec)
+        obj, expectations, warnings = table_object(spec)
         asset = contract(request, source_type=source_type, obj=obj, expectations=expectations)
-        results.append(ImportedContract(asset, safe_stem(spec.schema, spec.name)))
+        results.append(ImportedContract(asset, safe_stem(spec.schema, spec.name), warnings=warnings))
     return results
 
 

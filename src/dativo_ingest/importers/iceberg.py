@@ -137,6 +137,7 @@ def _contract(
             "name": short,
             "physicalName": name,
             "physicalType": "table",
+            "description": table.properties.get("comment") or None,
             "properties": fields,
             "customProperties": custom,
         }

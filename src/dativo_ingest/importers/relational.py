@@ -61,8 +61,9 @@ class TableSpec:
         return f"{self.schema}.{self.name}" if self.schema else self.name
 
 
-def table_object(spec: TableSpec) -> tuple[SchemaObject, list[dict[str, Any]]]:
-    """The schema object of ``spec`` and its relationships expectations."""
+def table_object(spec: TableSpec) -> tuple[SchemaObject, list[dict[str, Any]], list[str]]:
+    """The schema object of ``spec``, its relationships expectations, and warnings about what did not
+    map (composite foreign keys: the relationships check is single-column)."""
     entries = [_typed(spec, column) for column in spec.columns]
     facts = read_checks(spec.checks, {e["name"]: e.get("type") for e in entries}, spec.dialect)
     composite = len(spec.primary_key) > 1
@@ -113,7 +114,13 @@ def table_object(spec: TableSpec) -> tuple[SchemaObject, list[dict[str, Any]]]:
         for fk in sorted(spec.foreign_keys, key=lambda f: (f.columns, f.table, f.referred))
         if len(fk.columns) == 1 and len(fk.referred) == 1
     ]
-    return SchemaObject.model_validate(obj), expectations
+    warnings = [
+        f"{spec.qualified}: foreign key ({', '.join(fk.columns)}) -> {fk.table} spans several columns; "
+        "not imported (relationships checks are single-column)"
+        for fk in spec.foreign_keys
+        if len(fk.columns) != 1 or len(fk.referred) != 1
+    ]
+    return SchemaObject.model_validate(obj), expectations, warnings
 
 
 def _typed(spec: TableSpec, column: ColumnSpec) -> dict[str, Any]:
