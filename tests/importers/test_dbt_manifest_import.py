@@ -6,7 +6,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
+
+from dativo_ingest.odcs.model import AssetDefinition
+from dativo_ingest.odcs.validation import validate_asset
 
 from tests.dbt.dbt_runner import run_dbt
 from tests.importers.helpers import field, import_all_formats, run
@@ -38,11 +42,11 @@ models:
 """
 
 
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = tmp_path_factory.mktemp("jaffle_import") / "project"
+def _project(tmp_path_factory: pytest.TempPathFactory, name: str, *, extra_tests: bool) -> Path:
+    project = tmp_path_factory.mktemp(name) / "project"
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("expected_lineage.yml"))
-    (project / "models" / "staging" / "_import_tests.yml").write_text(EXTRA_TESTS)
+    if extra_tests:  # parse only: the made-up dbt_utils test has no macro to run
+        (project / "models" / "staging" / "_import_tests.yml").write_text(EXTRA_TESTS)
     (project / "macros" / "not_a_real_test.sql").write_text(
         "{% test not_a_real_test(model, column_name) %}select 1 where false{% endtest %}\n"
     )
@@ -50,9 +54,28 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "jaffle_like:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
         f"      path: {(project / 'jaffle.duckdb').as_posix()}\n      threads: 1\n"
     )
+    return project
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A parse-only manifest: no compiled SQL, no catalog."""
+    project = _project(tmp_path_factory, "jaffle_import", extra_tests=True)
     result = run_dbt(project, "parse")
     assert result.success, result.exception
     return project / "target" / "manifest.json"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A built project with ``catalog.json`` (``dbt build`` + ``dbt docs generate``)."""
+    project = _project(tmp_path_factory, "jaffle_import_built", extra_tests=False)
+    with duckdb.connect(str(project / "jaffle.duckdb")) as con:
+        con.execute((project / "setup.sql").read_text())
+    for command in (("build",), ("docs", "generate")):
+        result = run_dbt(project, *command)
+        assert result.success, (result.exception, result.failed())
+    return project
 
 
 @pytest.mark.dbt
@@ -100,3 +123,22 @@ def test_a_dbt_test_without_a_counterpart_is_a_warning(
     assert code == 0
     assert "warning: model.stg_orders: dbt test dbt_utils.not_a_real_test" in err
     assert "has no dativo check counterpart" in err
+
+
+@pytest.mark.dbt
+def test_catalog_types_and_an_owner_make_valid_governed_contracts(
+    built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "--from", "dbt", str(built), "--owner", "data@example.com", "--out", str(out))
+    assert code == 0, err
+    orders = AssetDefinition.from_yaml(out / "model.orders.yaml")
+    types = {f.name: (f.type, f.physical_type) for f in orders.fields}
+    assert types["order_id"][0] in ("integer", "long") and types["order_id"][1]
+    assert all(kind for kind, _ in types.values()), types
+    assert orders.servers == [{"server": "duckdb", "type": "duckdb", "database": "jaffle", "schema": "main"}]
+    # an ephemeral model is in no catalog: its columns' types are unknown, and the import says so
+    assert "warning: model.int_order_payments: no type known for order_id" in err
+    for path in sorted(out.glob("*.yaml")):
+        if path.name != "model.int_order_payments.yaml":
+            assert validate_asset(AssetDefinition.from_yaml(path)).errors == [], path

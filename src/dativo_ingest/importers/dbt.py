@@ -91,7 +91,13 @@ def _contract(request: ImportRequest, graph: ManifestGraph, node: DbtNode, stem:
             "customProperties": [{"property": "dativo.dbt_meta", "value": node.meta}] if node.meta else [],
         }
     )
+    untyped = [f["name"] for f in fields if not f.get("type")]
     warnings: list[str] = []
+    if untyped:
+        warnings.append(
+            f"{stem}: no type known for {', '.join(untyped)} (catalog.json from `dbt docs generate` has them, "
+            "or declare data_type); add types before saving"
+        )
     expectations: list[dict[str, Any]] = []
     for test in (t for t in graph.tests if t.attached_to == node.unique_id):
         problem = _apply_test(obj, test, graph, expectations)
