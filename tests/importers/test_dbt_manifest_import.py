@@ -11,7 +11,6 @@ import pytest
 
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.odcs.validation import validate_asset
-
 from tests.dbt.dbt_runner import run_dbt
 from tests.importers.helpers import field, import_all_formats, run
 

@@ -95,7 +95,7 @@ def _contract(request: ImportRequest, graph: ManifestGraph, node: DbtNode, stem:
     warnings: list[str] = []
     if untyped:
         warnings.append(
-            f"{stem}: no type known for {', '.join(untyped)} (catalog.json from `dbt docs generate` has them, "
+            f"{stem}: no type known for {', '.join(untyped)} (`dbt docs generate` writes them to catalog.json, "
             "or declare data_type); add types before saving"
         )
     expectations: list[dict[str, Any]] = []
