@@ -95,8 +95,8 @@ def _contract(request: ImportRequest, graph: ManifestGraph, node: DbtNode, stem:
     warnings: list[str] = []
     if untyped:
         warnings.append(
-            f"{stem}: no type known for {', '.join(untyped)} (`dbt docs generate` writes them to catalog.json, "
-            "or declare data_type); add types before saving"
+            f"{stem}: no type known for {', '.join(untyped)} (`dbt docs generate` writes them to "
+            "catalog.json, or declare data_type); add types before saving"
         )
     expectations: list[dict[str, Any]] = []
     for test in (t for t in graph.tests if t.attached_to == node.unique_id):
