@@ -4,6 +4,7 @@ every format validates against the official ODCS schema and re-imports byte-iden
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,15 +12,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.importers.helpers import field, import_all_formats
+from tests.importers.helpers import field, import_all_formats, run
 
 PG_TABLES = """
 CREATE TYPE {s}.mood AS ENUM ('happy', 'sad');
 CREATE TABLE {s}.customers (
   id bigint PRIMARY KEY,
   email varchar(200) NOT NULL UNIQUE,
-  mood {s}.mood
+  mood {s}.mood,
+  prefs jsonb
 );
+INSERT INTO {s}.customers VALUES
+  (1, 'ann@example.com', 'happy', '{{"theme": "dark"}}'), (2, 'bob@example.org', 'sad', '{{"theme": 2}}'),
+  (3, 'cy@example.net', NULL, NULL);
 COMMENT ON TABLE {s}.customers IS 'Everyone who ordered';
 CREATE TABLE {s}.order_lines (
   order_id bigint,
@@ -123,6 +128,20 @@ def test_postgres_tables_become_contracts_with_their_constraints(
         "SELECT COUNT(*) FROM {object} WHERE NOT (amount < CAST(100000 AS DECIMAL))",
         "SELECT COUNT(*) FROM {object} WHERE NOT (LENGTH(note) < 500)",
     ]
+
+
+@pytest.mark.postgres
+def test_profiling_a_postgres_table_proposes_from_its_rows(
+    pg_schema: str, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("--from", "postgres", postgres_url, "--schema", pg_schema, "--table", "customers")
+    code, out, err = run(capsys, *args, "--profile", "--json")
+    assert code == 0, err
+    proposals = {(p["column"], p["check"]): p for p in json.loads(out)[0]["proposals"]}
+    assert proposals[("email", "classification")]["classification"] == "PII"
+    assert proposals[("id", "range")]["observed_maximum"] == 3
+    assert ("mood", "required") not in proposals  # one row has no mood
+    assert ("prefs", "required") not in proposals
 
 
 @pytest.fixture

@@ -197,7 +197,15 @@ def _sample(engine: Engine, spec: TableSpec, rows: int) -> pa.Table:
     with engine.connect() as connection:
         result = connection.execute(text(sql))
         records = [tuple(r) for r in result]
-    return pa.table({c: pa.array([r[i] for r in records]) for i, c in enumerate(columns)})
+    return pa.table({c: _arrow_column([r[i] for r in records]) for i, c in enumerate(columns)})
+
+
+def _arrow_column(values: list[Any]) -> pa.Array:
+    """``values`` as Arrow; values Arrow cannot unify (JSON documents of differing shapes) as text."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 def _reason(exc: SQLAlchemyError) -> str:
