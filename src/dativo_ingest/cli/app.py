@@ -76,6 +76,12 @@ COMMANDS: dict[str, LazyCommand] = {
     "keys": LazyCommand(
         "dativo_ingest.cli.keys", "Create, list and revoke API keys (each bound to one requester)."
     ),
+    "notifications": LazyCommand(
+        "dativo_ingest.cli.notifications", "Notification deliveries: what was sent where, and what failed."
+    ),
+    "sla": LazyCommand(
+        "dativo_ingest.cli.sla", "Check contracts' SLAs (freshness, frequency) against run history."
+    ),
 }
 
 #: ``ctx.meta`` key set while a group renders its help (its command listing needs only help lines).
