@@ -8,10 +8,11 @@ FinOps record against the job's history, at or above the route's severity).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dativo_ingest.errors import DativoError
+from dativo_ingest.errors import ConfigError, DativoError
 from dativo_ingest.logging import get_logger, redact_text
 from dativo_ingest.notifications import dispatch, events, load_config
 from dativo_ingest.notifications.delivery import Dispatch
@@ -21,6 +22,13 @@ from dativo_ingest.store.run_history import RunRecord, record_run
 from dativo_ingest.workspace import Workspace
 
 log = get_logger(__name__)
+
+
+def check_notifications(
+    workspace: Workspace, job_section: dict[str, Any] | None, job_path: str | None
+) -> None:
+    """Raise the ConfigError of a malformed ``notifications:`` section before the run starts."""
+    load_config(workspace, job_section, job_path)
 
 
 def record_history(
@@ -104,3 +112,37 @@ def _notify(
             log.warning("cost anomalies not checked", extra={"fields": {"error": redact_text(str(exc))}})
         found += [events.cost_anomaly(asset, job=job, run_id=result.run_id, anomaly=a) for a in anomalies]
     return [dispatch(e, workspace=workspace, config=config) for e in found]
+
+
+_NOTIFIED = "_dativo_run_notified"
+
+
+def mark_notified(error: BaseException | None) -> None:
+    """Note that ``error``'s run already sent its notifications (the run's own bookkeeping did)."""
+    if error is not None:
+        setattr(error, _NOTIFIED, True)
+
+
+def failed_before_start(
+    workspace: Workspace, job: Any, error: DativoError, asset_of: Callable[[], AssetDefinition]
+) -> None:
+    """``run_failed`` for a run that failed before its bookkeeping could (an unreadable source, a
+    contract the registry refuses); configuration errors are the user's to see, not to page about."""
+    if getattr(error, _NOTIFIED, False) or getattr(error.__cause__, _NOTIFIED, False):
+        return
+    if isinstance(error, ConfigError):
+        return
+    try:
+        asset: AssetDefinition | None = asset_of()
+    except DativoError:
+        asset = None
+    try:
+        config = load_config(workspace, job.notifications, job.config_path)
+        if config is None or config.route("run_failed") is None:
+            return
+        event = events.run_failed(
+            asset, job=f"{job.tenant_id}/{job.name}", run_id=None, error=redact_text(str(error))
+        )
+        dispatch(event, workspace=workspace, config=config)
+    except Exception as exc:  # never mask the run's own error
+        log.warning(f"notification run_failed not sent: {redact_text(str(exc))}")

@@ -127,9 +127,18 @@ def run_job(
 ) -> RunResult:
     """Run one job to completion (see the module docstring); raises a DativoError when it fails."""
     ws = workspace or Workspace.current()
+    try:
+        return _run_job(job, ws, progress, run_key)
+    except DativoError as exc:
+        postrun.failed_before_start(ws, job, exc, lambda: load_asset(job, ws))
+        raise
+
+
+def _run_job(job: JobConfig, ws: Workspace, progress: Progress | None, run_key: str | None) -> RunResult:
     started = time.perf_counter()
     asset = load_asset(job, ws)
     asset.require_fields("ingestion")
+    postrun.check_notifications(ws, job.notifications, job.config_path)
     rules = compile_rules(asset)
     target = build_target(job, ws.warehouse, job.target_table(asset))
     state = CursorState(ws.state, job.tenant_id, job.name)
@@ -437,6 +446,7 @@ def _after_run(run: RunContext) -> None:
         job_path=run.job.config_path,
         finops=run.finops.metrics,
     )
+    postrun.mark_notified(run.error)
 
 
 #: Measured by FinOps (real CPU, peak memory), in order; the first failure aborts the run.

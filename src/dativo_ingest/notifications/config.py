@@ -143,6 +143,25 @@ def check_section(
     """
     if raw is None:
         return None
+    check_events(raw, path=path, text=text)
+    events = raw.get("events")
+    if partial:  # routed channels may live in the workspace file
+        raw = {
+            **raw,
+            "events": {
+                k: {**v, "channels": None} if isinstance(v, dict) else v for k, v in (events or {}).items()
+            },
+        }
+    try:
+        return NotificationsConfig.model_validate(_none_routes(raw))
+    except ValidationError as exc:
+        error = config_error(exc, path=path)
+        field = f"{SECTION}.{error.field}" if error.field else SECTION
+        raise ConfigError(error.message, path=path, field=field, line=_line(text, field)) from None
+
+
+def check_events(raw: Any, *, path: str | Path | None, text: str | None = None) -> None:
+    """The section is a mapping and names only known events (checked before ``${VAR}`` substitution)."""
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping", path=path, field=SECTION, line=_line(text, SECTION))
     events = raw.get("events")
@@ -160,19 +179,6 @@ def check_section(
                 field=field,
                 line=_line(text, field),
             )
-    if partial:  # routed channels may live in the workspace file
-        raw = {
-            **raw,
-            "events": {
-                k: {**v, "channels": None} if isinstance(v, dict) else v for k, v in (events or {}).items()
-            },
-        }
-    try:
-        return NotificationsConfig.model_validate(_none_routes(raw))
-    except ValidationError as exc:
-        error = config_error(exc, path=path)
-        field = f"{SECTION}.{error.field}" if error.field else SECTION
-        raise ConfigError(error.message, path=path, field=field, line=_line(text, field)) from None
 
 
 def merge(workspace: dict[str, Any] | None, job: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -188,29 +194,29 @@ def merge(workspace: dict[str, Any] | None, job: dict[str, Any] | None) -> dict[
     return merged
 
 
-def workspace_section(workspace: Workspace) -> tuple[dict[str, Any] | None, Path]:
-    """The raw (``${VAR}``-resolved) section of the workspace's ``dativo.yaml``, and that file's path."""
+def workspace_section(workspace: Workspace) -> tuple[dict[str, Any] | None, Path, str | None]:
+    """The raw (``${VAR}``-resolved) section of the workspace's ``dativo.yaml``, that file's path and
+    text."""
     file = workspace.root / WORKSPACE_FILE
     if not file.is_file():
-        return None, file
-    document = load_mapping(file)
-    raw = document.get(SECTION)
+        return None, file, None
+    raw = load_mapping(file).get(SECTION)
     if raw is None:
-        return None, file
+        return None, file, None
     text = file.read_text(encoding="utf-8")
-    check_section(raw, path=file, text=text)  # report errors before substituting (clear lines)
-    return substitute(raw, path=SECTION, source=str(file)), file
+    check_events(raw, path=file, text=text)
+    return substitute(raw, path=SECTION, source=str(file)), file, text
 
 
 def load_config(
     workspace: Workspace, job_section: dict[str, Any] | None = None, job_path: str | None = None
 ) -> NotificationsConfig | None:
     """The effective configuration: the workspace file's section, overridden by a job's (or None)."""
-    raw, file = workspace_section(workspace)
+    raw, file, text = workspace_section(workspace)
     if job_section:
         check_section(job_section, path=job_path, partial=True)
-    merged = merge(raw, job_section)
-    return check_section(merged, path=job_path if job_section else file)
+        return check_section(merge(raw, job_section), path=job_path)
+    return check_section(raw, path=file, text=text)
 
 
 def _none_routes(raw: dict[str, Any]) -> dict[str, Any]:

@@ -90,15 +90,9 @@ def dispatch(
         store = store or MetadataStore(ws.database_url)
         for name in channels_for(route, event, config):
             handle.delivery_ids.append(_start(handle, store, config, name, sleep))
-    except DativoError as exc:
-        log.warning(
-            "notification not sent", extra={"fields": {"event": event.name, "error": redact_text(str(exc))}}
-        )
     except Exception as exc:  # never fail the caller's work
-        log.warning(
-            "notification not sent",
-            extra={"fields": {"event": event.name, "error": redact_text(f"{type(exc).__name__}: {exc}")}},
-        )
+        reason = str(exc) if isinstance(exc, DativoError) else f"{type(exc).__name__}: {exc}"
+        log.warning(f"notification {event.name} not sent: {redact_text(reason)}")
     return handle
 
 

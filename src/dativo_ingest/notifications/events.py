@@ -92,7 +92,12 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 # ----- constructors, one per event ---------------------------------------------------------------
 def run_failed(
-    asset: AssetDefinition | None, *, job: str, run_id: str, error: str, details: dict[str, Any] | None = None
+    asset: AssetDefinition | None,
+    *,
+    job: str,
+    run_id: str | None,
+    error: str,
+    details: dict[str, Any] | None = None,
 ) -> Event:
     return Event(
         "run_failed",
