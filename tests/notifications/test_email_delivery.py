@@ -15,8 +15,8 @@ from dativo_ingest.notifications import dispatch, events
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.workspace import Workspace
 from tests.ingest.helpers import CUSTOMERS_CONTRACT
-from tests.notifications.conftest import Mailbox
 from tests.notifications.helpers import FAST_RETRY, deliveries, write_workspace_config
+from tests.receivers import Mailbox
 
 PASSWORD = "smtp-pass-5ecret"
 

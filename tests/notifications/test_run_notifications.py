@@ -16,8 +16,8 @@ from dativo_ingest.notifications import wait_for_pending
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.run_history import contract_runs
 from tests.ingest.helpers import good_rows, write_contract, write_csv, write_job
-from tests.notifications.conftest import Receiver
 from tests.notifications.helpers import FAST_RETRY, deliveries, write_workspace_config
+from tests.receivers import Receiver
 
 BAD_ROWS = [
     "cus_bad001,,active,1,2024-01-01T00:00:00Z",

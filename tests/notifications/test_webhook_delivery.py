@@ -12,8 +12,8 @@ from dativo_ingest.notifications.payloads import verify_signature
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.workspace import Workspace
 from tests.ingest.helpers import CUSTOMERS_CONTRACT
-from tests.notifications.conftest import Receiver
 from tests.notifications.helpers import FAST_RETRY, deliveries, write_workspace_config
+from tests.receivers import Receiver
 
 HMAC_SECRET = "hmac-5ecret-value-42"
 

@@ -36,8 +36,9 @@ def check(
     """List SLA breaches (no successful run within the freshness window, a run later than its
     frequency); exit code 1 when any contract is in breach."""
     ws = Workspace.current()
+    moment = _moment(at)
     assets = [_load(contract, ws)] if contract else _registered(ws)
-    reports = check_contracts(MetadataStore.for_workspace(ws), assets, _moment(at))
+    reports = check_contracts(MetadataStore.for_workspace(ws), assets, moment)
     if notify:
         by_name = {_name(a): a for a in assets}
         for report in reports:

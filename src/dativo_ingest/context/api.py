@@ -198,7 +198,7 @@ class AIContextAPI:
                 "withheld": lineage["withheld"],
             }
             context["finops"] = self._asset_costs(entry.requester, asset, cost_hours)
-            context["sla_status"] = sla_status(self.store, asset)
+            context["sla_status"] = sla_status(self.store, asset.sla)
             context["accessed_at"] = _now()
             context["accessed_by"] = entry.requester
             context["policy"] = {

@@ -8,24 +8,23 @@ from typing import Any
 
 from dativo_ingest.notifications import dispatch, events
 from dativo_ingest.notifications.delivery import Dispatch
-from dativo_ingest.odcs.convert import default_contract_id
 from dativo_ingest.odcs.model import AssetDefinition
-from dativo_ingest.sla.rules import FREQUENCY, FREQUENCY_PERIODS, evaluate, sla_rules
+from dativo_ingest.sla.rules import FREQUENCY, FREQUENCY_PERIODS, SlaSubject, evaluate, sla_rules
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.run_history import contract_runs
 from dativo_ingest.workspace import Workspace
 
 
 def check_contract(
-    store: MetadataStore, asset: AssetDefinition, now: datetime | None = None
+    store: MetadataStore, contract: AssetDefinition | SlaSubject, now: datetime | None = None
 ) -> dict[str, Any]:
-    """``{contract, name, checked_at, status, results, breaches}`` for one contract as of ``now``.
-
-    ``status``: ``breached`` (any breach), ``met`` (every checked rule met), ``none`` (no rule checkable
-    from run history).
+    """``{contract, name, version, checked_at, status, results, breaches}`` for one contract as of
+    ``now``. ``status``: ``breached`` (any breach), ``met`` (every checked rule met), ``none`` (no rule
+    checkable from run history).
     """
     at = (now or datetime.now(UTC)).astimezone(UTC)
-    rules = sla_rules(asset)
+    subject = contract if isinstance(contract, SlaSubject) else SlaSubject.of(contract)
+    rules = subject.rules
     windows = [
         r.window * (FREQUENCY_PERIODS + 1 if r.name.lower() in FREQUENCY else 1) for r in rules if r.window
     ]
@@ -33,9 +32,9 @@ def check_contract(
     if windows:
         runs = contract_runs(
             store,
-            contract_id=asset.id or default_contract_id(asset),
-            source_type=asset.source_type,
-            object_name=asset.object_name if asset.source_type else None,
+            contract_id=subject.contract_id,
+            source_type=subject.source_type,
+            object_name=subject.object_name if subject.source_type else None,
             since=at - max(windows) * 2,
             until=at,
         )
@@ -43,9 +42,9 @@ def check_contract(
     breaches = [b for r in results for b in r.breaches]
     checked = [r for r in results if r.status != "not_checked"]
     return {
-        "contract": asset.id or default_contract_id(asset),
-        "name": f"{asset.source_type}/{asset.object_name}" if asset.source_type else asset.object_name,
-        "version": asset.version,
+        "contract": subject.contract_id,
+        "name": subject.name,
+        "version": subject.version,
         "checked_at": at.isoformat(timespec="seconds"),
         "status": "breached" if breaches else ("met" if checked else "none"),
         "results": [r.to_dict() for r in results],
@@ -53,9 +52,11 @@ def check_contract(
     }
 
 
-def sla_status(store: MetadataStore, asset: AssetDefinition, now: datetime | None = None) -> dict[str, Any]:
+def sla_status(
+    store: MetadataStore, contract: AssetDefinition | SlaSubject, now: datetime | None = None
+) -> dict[str, Any]:
     """The compact form the AI context carries: ``{status, checked_at, breaches, rules}``."""
-    report = check_contract(store, asset, now)
+    report = check_contract(store, contract, now)
     return {
         "status": report["status"],
         "checked_at": report["checked_at"],

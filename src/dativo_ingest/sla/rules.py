@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from dativo_ingest.odcs.convert import default_contract_id
 from dativo_ingest.odcs.model import AssetDefinition
 
 FRESHNESS = ("latency", "freshness")
@@ -88,6 +89,31 @@ class SlaResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SlaSubject:
+    """What an SLA check needs of a contract (kept by the AI context's cached views, too)."""
+
+    contract_id: str
+    source_type: str | None
+    object_name: str
+    version: str
+    rules: tuple[SlaRule, ...]
+
+    @classmethod
+    def of(cls, asset: AssetDefinition) -> SlaSubject:
+        return cls(
+            asset.id or default_contract_id(asset),
+            asset.source_type,
+            asset.object_name,
+            asset.version,
+            tuple(sla_rules(asset)),
+        )
+
+    @property
+    def name(self) -> str:
+        return f"{self.source_type}/{self.object_name}" if self.source_type else self.object_name
 
 
 def duration(value: Any, unit: str | None) -> timedelta | None:

@@ -1,4 +1,5 @@
-"""Real receivers on 127.0.0.1: an HTTP webhook receiver (http.server) and an SMTP server (aiosmtpd)."""
+"""Real receivers on 127.0.0.1 for notification tests: an HTTP webhook receiver (http.server) and an SMTP
+server (aiosmtpd). The fixtures ``receiver`` and ``smtp_server`` in ``tests/conftest.py`` start them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,8 +63,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def webhook_receiver() -> Iterator[Receiver]:
     """A real HTTP server on 127.0.0.1 recording every POST (see :class:`Receiver`)."""
     state = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
@@ -101,8 +103,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[Mailbox]:
+@contextmanager
+def smtp_receiver() -> Iterator[Mailbox]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 accepting AUTH LOGIN/PLAIN as user ``dativo`` with
     password ``smtp-pass-5ecret`` over plain text (tests only)."""
     controller_mod = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd not installed (dev extra)")
