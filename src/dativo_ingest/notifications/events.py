@@ -193,7 +193,7 @@ def breaking_change_forced(
             "previous_version": previous_version,
             "required_version": required_version,
             "change_type": change_type,
-            "author": author,
+            "saved_by": author,
             "changes": [str(c) for c in changes],
         },
         **contract_fields(asset),
