@@ -88,7 +88,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; skipped when aiosmtpd is not installed."""
-    with smtp_receiver() as box:
+def smtp_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; skipped when aiosmtpd is not installed. Plain text by
+    default; parametrize indirectly with ``"starttls"`` or ``"ssl"`` for TLS (``Mailbox.ca_file``)."""
+    with smtp_receiver(getattr(request, "param", "none"), tmp_path) as box:
         yield box

@@ -3,13 +3,17 @@ server (aiosmtpd). The fixtures ``receiver`` and ``smtp_server`` in ``tests/conf
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,6 +91,8 @@ class Mailbox:
 
     host: str = "127.0.0.1"
     port: int = 0
+    security: str = "none"  # none | starttls | ssl
+    ca_file: str | None = None  # the self-signed certificate to trust (TLS modes)
     messages: list[dict[str, Any]] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
 
@@ -103,14 +109,63 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (IP SAN) and its key, written to ``folder``."""
+    x509 = pytest.importorskip("cryptography.x509", reason="cryptography not installed")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
 @contextmanager
-def smtp_receiver() -> Iterator[Mailbox]:
+def smtp_receiver(security: str = "none", folder: Path | None = None) -> Iterator[Mailbox]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 accepting AUTH LOGIN/PLAIN as user ``dativo`` with
-    password ``smtp-pass-5ecret`` over plain text (tests only)."""
+    password ``smtp-pass-5ecret`` (tests only). ``security``: ``none`` (plain text), ``starttls``
+    (STARTTLS required) or ``ssl`` (implicit TLS), with a self-signed certificate written to ``folder``
+    (``Mailbox.ca_file``)."""
     controller_mod = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd not installed (dev extra)")
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    box = Mailbox(port=_free_port())
+    box = Mailbox(port=_free_port(), security=security)
+    tls: dict[str, Any] = {"auth_require_tls": False}
+    if security != "none":
+        if folder is None:
+            raise ValueError("a TLS SMTP receiver needs a folder for its certificate")
+        cert_file, key_file = _self_signed(folder)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_file, key_file)
+        box.ca_file = str(cert_file)
+        tls = (
+            {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+            if security == "starttls"
+            else {"ssl_context": context, "auth_require_tls": False}
+        )
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -136,8 +191,8 @@ def smtp_receiver() -> Iterator[Mailbox]:
         hostname="127.0.0.1",
         port=box.port,
         authenticator=authenticator,
-        auth_require_tls=False,
         auth_required=False,
+        **tls,
     )
     controller.start()
     try:

@@ -107,3 +107,25 @@ def test_an_email_channel_without_recipients_fails_once_and_says_why(
         1,
         "no recipients: give the channel 'to' or the contract an on-call",
     )
+
+
+@pytest.mark.parametrize("smtp_server", ["starttls", "ssl"], indirect=True)
+def test_email_over_starttls_and_implicit_tls_verifies_the_server_certificate(
+    workspace: Path, smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    mode = smtp_server.security
+    write_workspace_config(workspace, email_config(smtp_server, security=mode, ca_file=smtp_server.ca_file))
+    event = events.contract_test_failed(oncall_contract(), failures=[])
+    assert dispatch(event, workspace=Workspace(workspace)).wait(10)
+    (message,) = smtp_server.wait_for(1)
+    assert message["rcpt_tos"] == ["data-team@example.com", "oncall@example.com"]
+    assert smtp_server.logins == [("dativo", PASSWORD)]
+    assert deliveries(workspace)[0]["target"].startswith("smtps://" if mode == "ssl" else "smtp://")
+
+    # without the certificate's CA the server is not trusted: a stored failure, never plain text
+    write_workspace_config(workspace, email_config(smtp_server, security=mode))
+    assert dispatch(event, workspace=Workspace(workspace)).wait(10)
+    failed = deliveries(workspace, failed_only=True)[0]
+    assert "CERTIFICATE_VERIFY_FAILED" in failed["last_error"] or "certificate" in failed["last_error"]
+    assert len(smtp_server.messages) == 1

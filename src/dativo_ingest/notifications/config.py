@@ -76,6 +76,7 @@ class EmailChannel(_Model):
     host: str
     port: int | None = Field(None, ge=1, le=65535)  # default: 465 for ssl, 587 for starttls, 25 for none
     security: Literal["starttls", "ssl", "none"] = "starttls"
+    ca_file: str | None = None  # a CA bundle to trust besides the system's (an internal CA)
     username: str | None = None
     password: str | None = None
     sender: str = Field(alias="from")

@@ -92,15 +92,14 @@ def _send_email(channel: EmailChannel, event: Event, recipients: list[str], time
     message = payloads.email_message(event, channel.sender, recipients)
     port = channel.effective_port
     try:
+        context = ssl.create_default_context(cafile=channel.ca_file) if channel.security != "none" else None
         if channel.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                channel.host, port, timeout=timeout, context=ssl.create_default_context()
-            )
+            client: smtplib.SMTP = smtplib.SMTP_SSL(channel.host, port, timeout=timeout, context=context)
         else:
             client = smtplib.SMTP(channel.host, port, timeout=timeout)
         with client:
             if channel.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
             if channel.username:
                 client.login(channel.username, channel.password or "")
             refused = client.send_message(message, to_addrs=recipients)
