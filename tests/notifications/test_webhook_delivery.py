@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
+from dativo_ingest.logging import setup_logging
 from dativo_ingest.notifications import Event, dispatch, events
 from dativo_ingest.notifications.payloads import verify_signature
 from dativo_ingest.odcs.model import AssetDefinition
@@ -125,19 +127,29 @@ def test_attempts_exhausted_store_a_failure_and_a_client_error_is_not_retried(
 
 
 def test_slack_channel_posts_a_block_kit_message_and_the_token_in_its_url_is_never_stored(
-    workspace: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     token_path = "/services/T000/B000/XXXXslacktoken"
-    monkeypatch.setenv("SLACK_WEBHOOK_URL", receiver.url(token_path))
-    write_workspace_config(
+    write_workspace_config(  # the URL written in the file itself, not from the environment
         workspace,
         {
-            "channels": {"slack": {"type": "slack", "url": "${SLACK_WEBHOOK_URL}"}},
+            "channels": {"slack": {"type": "slack", "url": receiver.url(token_path)}},
             "events": {"contract_test_failed": {}},
             "retry": FAST_RETRY,
         },
     )
-    assert dispatch(failed_test_event(), workspace=Workspace(workspace)).wait(10)
+    setup_logging(level="DEBUG")  # httpx logs every request URL at INFO
+    try:
+        with caplog.at_level(logging.DEBUG):
+            assert dispatch(failed_test_event(), workspace=Workspace(workspace)).wait(10)
+    finally:
+        setup_logging(level="WARNING")
+    records = [logging.Formatter().format(r) for r in caplog.records]
+    assert any("HTTP Request: POST" in r for r in records)  # the URL was logged...
+    formatted = [h.format(r) for h in logging.getLogger("dativo_ingest").handlers for r in caplog.records]
+    assert formatted and not any(
+        "slacktoken" in line for line in formatted
+    )  # ...redacted by dativo's handler
 
     (request,) = receiver.requests
     assert request.path == token_path

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from dativo_ingest.config_errors import config_error
 from dativo_ingest.envsubst import substitute
 from dativo_ingest.errors import ConfigError
+from dativo_ingest.logging import register_secret
 from dativo_ingest.workspace import Workspace
 from dativo_ingest.yamlio import line_of, load_mapping
 
@@ -115,6 +116,15 @@ class NotificationsConfig(_Model):
     events: dict[str, EventRoute] = Field(default_factory=dict)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _secrets_are_registered(self) -> NotificationsConfig:
+        """Webhook URLs (tokens live in their paths), HMAC secrets and SMTP passwords are redacted from
+        every log line and error, whether or not they came from ``${VAR}`` (httpx logs request URLs)."""
+        for channel in self.channels.values():
+            for value in (getattr(channel, name, None) for name in ("url", "secret", "password")):
+                register_secret(value)
+        return self
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> NotificationsConfig:
