@@ -130,10 +130,15 @@ def job_quarantine(
     """The job's target and its quarantine (of run ``run``, a run id or a unique prefix of one)."""
     ws = workspace or Workspace.current()
     target = quarantine_target(job, ws, load_asset(job, ws))
+    return target, _view(target, job, run)
+
+
+def _view(target: IcebergTarget, job: JobConfig, run: str | None) -> QuarantineView:
     view = read_quarantine(target, job.tenant_id, job.name)
     if run is not None:
-        view.rows = [r for r in view.rows if r.run_id == resolve_run(view, run, job)]
-    return target, view
+        run_id = resolve_run(view, run, job)
+        view.rows = [r for r in view.rows if r.run_id == run_id]
+    return view
 
 
 def resolve_run(view: QuarantineView, run: str, job: JobConfig) -> str:
@@ -165,7 +170,7 @@ def replay_quarantine(
     rules = compile_rules(asset)
     target = quarantine_target(job, ws, asset)
     with locked(ws.state / "locks" / f"{job.tenant_id}__{job.name}"):
-        _, view = job_quarantine(job, workspace=ws, run=run)
+        view = _view(target, job, run)
         result = _new_result(job, asset, target, view, dry_run)
         result.warnings += rules.warnings
         if not view.rows:
@@ -360,7 +365,11 @@ def _execute(replay: _Replay) -> None:
         with finops.measure():
             _decide(replay)
             lineage.start_replay(
-                replay.job.tenant_id, replay.job_name, asset=replay.asset, target=replay.target
+                replay.job.tenant_id,
+                replay.job_name,
+                replayed_job=replay.job.name,
+                asset=replay.asset,
+                target=replay.target,
             )
             result.lineage_run_id = lineage.run_id
             _commit(replay)
