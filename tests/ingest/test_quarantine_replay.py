@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +287,63 @@ def test_replayed_counts_never_double(workspace: Path, quarantined_job: Path) ->
     replay_quarantine(load_job(quarantined_job))
     rows = table(workspace, TABLE).scan(selected_fields=("id",)).to_arrow()
     assert rows.num_rows == pc.count_distinct(rows.column("id")).as_py() == 13
+
+
+# ----- killed replays -----------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+#: Runs the replay of ``argv[1]``; the commit to the table named ``argv[2]`` prints a line and waits to
+#: be killed (so the test kills the replay at a known point, not at some moment).
+PAUSED_REPLAY = """
+import sys, time
+from dativo_ingest.ingest import load_job
+from dativo_ingest.ingest.replay import replay_quarantine
+from dativo_ingest.ingest.targets.iceberg import IcebergTarget
+
+commit = IcebergTarget.commit
+def paused(self, properties):
+    if self.identifier == sys.argv[2]:
+        print("committing " + self.identifier, flush=True)
+        time.sleep(600)
+    return commit(self, properties)
+IcebergTarget.commit = paused
+replay_quarantine(load_job(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize(
+    "killed_at",
+    [LEDGER, TABLE],
+    ids=["before-any-commit", "after-the-ledger-commit-before-the-target-commit"],
+)
+def test_a_sigkilled_replay_lands_nothing_and_the_rerun_lands_exactly_once(
+    workspace: Path, quarantined_job: Path, killed_at: str
+) -> None:
+    before = snapshots(workspace)
+    env = {**os.environ, "DATIVO_HOME": str(workspace), "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_REPLAY, str(quarantined_job), killed_at],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == f"committing {killed_at}"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert snapshots(workspace)[TABLE] == before[TABLE]  # nothing landed
+    assert len(ids(workspace)) == 10
+    if killed_at == TABLE:  # the ledger holds the dead replay's decisions, which do not count
+        assert table(workspace, LEDGER).scan().to_arrow().num_rows == 7
+    assert {status for status, _ in states(quarantined_job).values()} == {"quarantined"}
+
+    result = replay_quarantine(load_job(quarantined_job))
+    assert (result.rows_checked, result.rows_landed, result.rows_still_quarantined) == (7, 3, 4)
+    rows = table(workspace, TABLE).scan(selected_fields=("id",)).to_arrow()
+    assert rows.num_rows == pc.count_distinct(rows.column("id")).as_py() == 13
+    assert states(quarantined_job)["12"] == ("replayed", [])
+    assert replay_quarantine(load_job(quarantined_job)).rows_landed == 0
+    assert table(workspace, TABLE).scan().to_arrow().num_rows == 13

@@ -182,6 +182,16 @@ def read_quarantine(
     )
 
 
+def quarantined_runs(target: IcebergTarget, tenant_id: str, job_name: str) -> list[str]:
+    """The ids of the runs of ``tenant_id/job_name`` that quarantined rows (only that column is read)."""
+    table = _load(target.catalog, target.quarantine_identifier)
+    if table is None or table.current_snapshot() is None:
+        return []
+    job_filter = And(_equal("tenant_id", tenant_id), _equal("job_name", job_name))
+    ids = table.scan(row_filter=job_filter, selected_fields=("run_id",)).to_arrow().column("run_id")
+    return sorted(set(ids.to_pylist()))
+
+
 def _row(data: dict[str, Any]) -> QuarantinedRow:
     reasons = list(data["failed_rules"] or [])
     return QuarantinedRow(

@@ -44,6 +44,7 @@ from dativo_ingest.ingest.quarantine_state import (
     QuarantinedRow,
     QuarantineView,
     ledger_identifier,
+    quarantined_runs,
     read_quarantine,
 )
 from dativo_ingest.ingest.rules import ADVISORY, RuleSet, compile_rules
@@ -134,16 +135,13 @@ def job_quarantine(
 
 
 def _view(target: IcebergTarget, job: JobConfig, run: str | None) -> QuarantineView:
-    view = read_quarantine(target, job.tenant_id, job.name)
-    if run is not None:
-        run_id = resolve_run(view, run, job)
-        view.rows = [r for r in view.rows if r.run_id == run_id]
-    return view
+    run_id = resolve_run(target, job, run) if run is not None else None
+    return read_quarantine(target, job.tenant_id, job.name, run_id)
 
 
-def resolve_run(view: QuarantineView, run: str, job: JobConfig) -> str:
+def resolve_run(target: IcebergTarget, job: JobConfig, run: str) -> str:
     """The run id ``run`` names (in full or by a unique prefix) among the job's quarantined runs."""
-    ids = sorted({r.run_id for r in view.rows})
+    ids = quarantined_runs(target, job.tenant_id, job.name)
     matches = [i for i in ids if i == run] or [i for i in ids if i.startswith(run)]
     if len(matches) == 1:
         return matches[0]
