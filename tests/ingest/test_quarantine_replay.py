@@ -347,3 +347,28 @@ def test_a_sigkilled_replay_lands_nothing_and_the_rerun_lands_exactly_once(
     assert states(quarantined_job)["12"] == ("replayed", [])
     assert replay_quarantine(load_job(quarantined_job)).rows_landed == 0
     assert table(workspace, TABLE).scan().to_arrow().num_rows == 13
+
+
+def test_a_composite_key_counts_the_rows_already_in_the_table(workspace: Path) -> None:
+    contract = copy.deepcopy(CUSTOMERS_CONTRACT)
+    contract["schema"] = [
+        {"name": "order_id", "type": "long", "primaryKey": True, "primaryKeyPosition": 1},
+        {"name": "line_no", "type": "long", "primaryKey": True, "primaryKeyPosition": 2},
+        {"name": "status", "type": "string"},
+    ]
+    contract["data_quality"] = {
+        "expectations": [{"type": "accepted_values", "column": "status", "values": ["open"]}]
+    }
+    write_contract(workspace, contract)
+    rows = ["1,1,open", "1,2,open", "1,1,shipped", "2,1,shipped", "2,1,shipped"]
+    write_csv(workspace / "data" / "orders.csv", rows, header="order_id,line_no,status")
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/orders.csv"}})
+    assert run_job(load_job(job)).rows_quarantined == 3
+    contract["version"] = "1.1.0"
+    contract["data_quality"]["expectations"][0]["values"].append("shipped")
+    write_contract(workspace, contract)
+    result = replay_quarantine(load_job(job))
+    assert (result.rows_landed, result.rows_still_quarantined) == (1, 2)
+    assert result.rule_failures == {"unique:order_id+line_no": 2}  # (1, 1) landed before; (2, 1) twice
+    keys = table(workspace, TABLE).scan().to_arrow().select(["order_id", "line_no"]).to_pylist()
+    assert sorted((k["order_id"], k["line_no"]) for k in keys) == [(1, 1), (1, 2), (2, 1)]

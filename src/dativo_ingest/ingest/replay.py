@@ -75,6 +75,7 @@ from dativo_ingest.workspace import Workspace
 log = get_logger(__name__)
 
 REPLAY_SUFFIX = ".replay"  #: a replay's lineage and FinOps job name is ``<job>.replay``
+SHOWN_FAILURES = 20  #: rows still failing listed in the result (with their places and reasons)
 
 
 @dataclass
@@ -184,7 +185,7 @@ def replay_quarantine(
         if not candidates:
             result.status = "nothing_to_replay"
         elif dry_run:
-            _decide(_Replay(job, ws, asset, rules, target, view, candidates, result, dry_run=True))
+            _decide(_Replay(job, ws, asset, rules, target, view, candidates, result))
         else:
             if registered := components.register_contract(
                 ws, asset, author=f"dativo quarantine replay {job.tenant_id}/{job.name}"
@@ -230,7 +231,9 @@ def _new_result(
 def _replay_key(
     job: JobConfig, target: IcebergTarget, asset: AssetDefinition, view: QuarantineView, run: str | None
 ) -> str:
-    """Deterministic for the same quarantine, ledger and contract: a replay that committed is found."""
+    """The replay's idempotency key (carried by its ledger and target commits): derived from what it
+    reads, so a replay killed before any commit is re-run under the same key, and any replay after a
+    commit reads a newer ledger snapshot, hence gets a new key."""
     payload = {
         "replay": f"{job.tenant_id}/{job.name}",
         "target": target.identifier,
@@ -254,7 +257,6 @@ class _Replay:
     view: QuarantineView
     candidates: list[QuarantinedRow]
     result: ReplayResult
-    dry_run: bool = False
     validator: Validator = field(init=False)
     landed: list[pa.RecordBatch] = field(default_factory=list)
     decisions: list[tuple[QuarantinedRow, str, list[str]]] = field(default_factory=list)
@@ -292,7 +294,7 @@ def _decide(replay: _Replay) -> None:
             if reasons != row.reasons or str(replay.asset.version) != row.checked_version:
                 result.reasons_changed += reasons != row.reasons
                 replay.decisions.append((row, QUARANTINED, reasons))
-            if shown < 20:
+            if shown < SHOWN_FAILURES:
                 shown += 1
                 result.still_quarantined.append(
                     {"run_id": row.run_id, "source_location": row.source_location, "reasons": reasons}
@@ -409,6 +411,9 @@ def _commit(replay: _Replay) -> None:
         ROWS_WRITTEN: str(result.rows_landed),
         ROWS_QUARANTINED: str(result.rows_still_quarantined),
     }
+    if result.rows_landed:  # a contract the table cannot evolve to fails here, before anything is written
+        target_properties = _table_properties(replay)
+        replay.target.open(replay.rules.schema, quarantine=False, table_properties=target_properties)
     namespace, table = ledger_identifier(replay.target).rsplit(".", 1)
     config = replay.job.target
     ledger = IcebergTarget(
@@ -423,7 +428,6 @@ def _commit(replay: _Replay) -> None:
     result.ledger_snapshot_id = ledger.commit(properties).snapshot_id
     if not result.rows_landed:
         return
-    replay.target.open(replay.rules.schema, quarantine=False, table_properties=_table_properties(replay))
     for part in replay.landed:
         replay.target.write(part)
     replay.commit = replay.target.commit(properties)
