@@ -147,6 +147,13 @@ def test_fixed_contract_replay_lands_the_rows_it_accepts_once_and_keeps_the_rest
         "target://iceberg/bronze/stripe_customers_quarantine",
         "asset://stripe/customers@1.1.0",
     } <= upstream
+    event = tracker.run_event(result.lineage_run_id)  # valid against the OpenLineage spec
+    ingestion = tracker.run_event(job_name="customers")  # the same datasets as the run names them
+    written, quarantined = [(d["namespace"], d["name"]) for d in ingestion["outputs"]]
+    assert [(d["namespace"], d["name"]) for d in event["inputs"]] == [quarantined]
+    assert [(d["namespace"], d["name"]) for d in event["outputs"]] == [written]
+    assert quarantined[1].endswith("bronze.stripe_customers_quarantine")
+    assert event["job"]["name"] == "customers.replay" and event["eventType"] == "COMPLETE"
     [finops] = get_recent_runs(tenant_id="acme", job_name="customers.replay")
     assert finops["run_id"] == result.run_id
     assert result.cost_usd is not None and result.cost_usd > 0
@@ -266,6 +273,8 @@ def test_cli_replay_of_a_job_without_quarantine_is_one_line_and_exit_2(
     assert LineageTracker().runs(job_name="customers.replay") == []
     assert main(["quarantine", "list", str(job)]) == 0
     assert "has no quarantined rows" in capsys.readouterr().out
+    assert main(["quarantine", "show", str(job), "--run", "feedface"]) == 2
+    assert "'feedface' is not a run with quarantined rows" in capsys.readouterr().err
 
 
 def test_cli_refuses_a_parquet_target_in_one_line(

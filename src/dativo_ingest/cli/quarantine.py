@@ -3,6 +3,8 @@ the contract now in force accepts (see docs/quarantine.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +76,8 @@ def show(
 ) -> None:
     """Show a run's quarantined rows: where each came from, its status, its reasons and its values."""
     config = load_job(job)
-    _, view = job_quarantine(config, run=run)
+    with _nothing_quarantined():
+        _, view = job_quarantine(config, run=run)
     rows = view.rows[:limit]
     if as_json:
         print_json({"quarantine_table": view.quarantine_table, "rows": [r.to_dict() for r in rows]})
@@ -105,15 +108,22 @@ def replay(
 ) -> None:
     """Re-validate quarantined rows against the contract now in force; land the passing ones once."""
     config = load_job(job)
-    try:
+    with _nothing_quarantined():
         result = replay_quarantine(config, run=run, dry_run=dry_run)
-    except QuarantineEmptyError as exc:  # bad input with its own exit code (docs/quarantine.md)
-        err_console.print(f"[bold red]error:[/] {esc(redact_text(str(exc)))}", highlight=False)
-        raise typer.Exit(exc.exit_code) from None
     if as_json:
         print_json(result.to_dict())
         return
     _summary(result)
+
+
+@contextmanager
+def _nothing_quarantined() -> Iterator[None]:
+    """No quarantined rows (for the job, or the ``--run``): one error line and its own exit code, 2."""
+    try:
+        yield
+    except QuarantineEmptyError as exc:
+        err_console.print(f"[bold red]error:[/] {esc(redact_text(str(exc)))}", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
 
 
 def _summary(result: ReplayResult) -> None:
