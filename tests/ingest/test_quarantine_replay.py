@@ -319,6 +319,7 @@ replay_quarantine(load_job(sys.argv[1]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "killed_at",
     [LEDGER, TABLE],
