@@ -73,6 +73,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "dbt": LazyCommand(
         "dativo_ingest.cli.dbt", "Generate dbt projects from contracts and import dbt manifests."
     ),
+    "quarantine": LazyCommand(
+        "dativo_ingest.cli.quarantine",
+        "Inspect quarantined rows and replay them against the contract now in force.",
+    ),
     "keys": LazyCommand(
         "dativo_ingest.cli.keys", "Create, list and revoke API keys (each bound to one requester)."
     ),
