@@ -74,6 +74,12 @@ class NotFoundError(DativoError):
     http_status = 404
 
 
+class QuarantineEmptyError(NotFoundError):
+    """A quarantine replay of a job that has no quarantined rows (the CLI exits with code 2)."""
+
+    exit_code = 2
+
+
 class ContractNotFoundError(NotFoundError):
     """No contract is registered under the given source, object and version."""
 
