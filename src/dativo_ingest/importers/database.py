@@ -18,12 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import NullType
 from sqlglot import exp
 
+from dativo_ingest.envsubst import substitute
 from dativo_ingest.errors import ContractImportError, DativoError
 from dativo_ingest.importers.base import ImportedContract, ImportRequest, contract, safe_stem, select
 from dativo_ingest.importers.constraints import parse_check
 from dativo_ingest.importers.profile import profile_object
 from dativo_ingest.importers.relational import ColumnSpec, ForeignKeySpec, TableSpec, table_object
-from dativo_ingest.envsubst import substitute
 from dativo_ingest.logging import redact_text, register_secret
 
 #: kind -> (URL schemes accepted, the driver used, sqlglot dialect, ODCS server type, default port).

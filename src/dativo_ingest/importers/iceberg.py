@@ -18,10 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 from pyiceberg import types as it
 
+from dativo_ingest.envsubst import substitute
 from dativo_ingest.errors import ContractImportError, DativoError
 from dativo_ingest.importers.base import ImportedContract, ImportRequest, contract, safe_stem, select
 from dativo_ingest.importers.profile import profile_object
-from dativo_ingest.envsubst import substitute
 from dativo_ingest.ingest.jobconfig import CatalogConfig
 from dativo_ingest.ingest.targets.iceberg import catalog_properties, load_catalog_for
 from dativo_ingest.logging import redact_text
