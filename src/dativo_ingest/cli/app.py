@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             _print_traceback()
         _print_error(str(exc))
-        return 1
+        return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -17,11 +17,12 @@ from dativo_ingest.yamlio import dumps
 
 class ContractGroup(LazyGroup):
     """``dativo contract``: validate and convert here; the registry commands in
-    :mod:`dativo_ingest.cli.contract_registry`, imported only when one of them runs."""
+    :mod:`dativo_ingest.cli.contract_registry` and the gate in :mod:`dativo_ingest.cli.contract_gate`,
+    each imported only when one of its commands runs."""
 
     lazy_commands = {
-        name: LazyCommand("dativo_ingest.cli.contract_registry")
-        for name in ("save", "diff", "history", "check")
+        **{name: LazyCommand("dativo_ingest.cli.contract_registry") for name in ("save", "diff", "history")},
+        "check": LazyCommand("dativo_ingest.cli.contract_gate"),
     }
 
 
