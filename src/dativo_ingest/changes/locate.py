@@ -175,7 +175,7 @@ class ChangeLocator:
         """The line of the key ``change`` is about, inside the field or its ``logicalTypeOptions``."""
         candidates: list[str] = []
         for prefix, keys in _KIND_KEYS:
-            if change.kind.startswith(prefix) or change.kind.endswith(prefix.rstrip("_")):
+            if change.kind.startswith(prefix):
                 candidates.extend(keys)
         first_word = _WORD.match(change.message)
         if first_word:  # bounds and flags name their key first ("maximum 10 added", "nullable set")

@@ -83,11 +83,16 @@ class ContractVerdict:
         result = self.result
         if result.old_version is None:
             return result.message
+        return f"{result.old_version} -> {result.new_version}: {self.verdict}"
+
+    @property
+    def verdict(self) -> str:
+        """``4 change(s), breaking; 1 accepted; 1 failing, needs version >= 2.0.0`` (or ``...; ok``)."""
         failing = sum(c.fails for c in self.changes)
         accepted = sum(c.status == "accepted" for c in self.changes)
         expired = sum(c.status == "expired" for c in self.changes)
-        kind = result.diff.change_type if result.diff else "none"
-        parts = [f"{result.old_version} -> {result.new_version}: {len(self.changes)} change(s), {kind}"]
+        kind = self.result.diff.change_type if self.result.diff else "none"
+        parts = [f"{len(self.changes)} change(s), {kind}"]
         if accepted:
             parts.append(f"{accepted} accepted")
         if expired:

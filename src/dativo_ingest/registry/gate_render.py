@@ -24,7 +24,8 @@ ACCEPTED_FILE = ".dativo/accepted-changes.yaml"
 # ----- shared wording -----------------------------------------------------------------------------
 def change_class(judged: ChangeVerdict) -> str:
     """``breaking (removal)``, ``non-breaking (loosening)``, ``metadata (metadata)``."""
-    return f"{CHANGE_TYPES[judged.change.severity]} ({judged.change.effect})"
+    kind, effect = CHANGE_TYPES[judged.change.severity], judged.change.effect
+    return kind if effect == kind else f"{kind} ({effect})"
 
 
 def status_text(judged: ChangeVerdict) -> str:
@@ -41,8 +42,10 @@ def status_text(judged: ChangeVerdict) -> str:
 
 
 def money(amount: Decimal) -> str:
-    """``$12.34``, or four decimals below a dollar (ingestion runs are cheap)."""
-    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
+    """``$12.34``; four decimals below a dollar and six below a cent (ingestion runs are cheap)."""
+    if amount >= 1:
+        return f"${amount:,.2f}"
+    return f"${amount:.4f}" if amount >= Decimal("0.01") or amount == 0 else f"${amount:.6f}"
 
 
 def _display_path(path: str, root: Path) -> str:
@@ -91,6 +94,12 @@ def github_annotations(report: GateReport, root: Path) -> str:
             props.append(f"line={judged.line}")
         props.append(f"title={_escape_property(title)}")
         lines.append(f"::{annotation_level(judged)} {','.join(props)}::{_escape_data(message)}")
+    for entry in report.unused:
+        file = _display_path(report.accepted_file or ACCEPTED_FILE, root)
+        props = [f"file={_escape_property(file)}"] + ([f"line={entry.line}"] if entry.line else [])
+        props.append(f"title={_escape_property('accepted change names no change')}")
+        message = f"{entry.contract} {entry.change} (expires {entry.expires}) matches no change of this check"
+        lines.append(f"::warning {','.join(props)}::{_escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -157,7 +166,7 @@ def _contract_section(contract: ContractVerdict, report: GateReport, root: Path)
         return [*out, f"New contract {r.new_version} (no baseline in {_code(r.baseline)})."]
     if not contract.changes:
         return [*out, f"{r.old_version} → {r.new_version}: no changes against {_code(r.baseline)}."]
-    out += [f"{r.old_version} → {r.new_version} against {_code(r.baseline)}: {_cell(contract.message)}.", ""]
+    out += [f"{r.old_version} → {r.new_version} against {_code(r.baseline)}: {_cell(contract.verdict)}.", ""]
     out += ["| | Change | Class | Needs | Line | Status |", "|---|---|---|---|---|---|"]
     for judged in contract.changes:
         mark = _MARK[annotation_level(judged)]
@@ -212,8 +221,11 @@ def _impact_section(contract: ContractVerdict) -> list[str]:
             )
             reads = ", ".join("whole contract" if c == "*" else _code(c) for c in consumer.columns)
             out.append(f"| {name} | {kind} | {_cell(consumer.owner or 'no owner recorded')} | {reads} |")
-    since, until = impact.since[:10], impact.until[:10]
-    out += ["", f"**Cost of loading this contract** (30 days, {since} to {until} UTC)", ""]
+    out += [
+        "",
+        f"**Cost of loading this contract** ({impact.days} days, {impact.first_day} to {impact.last_day})",
+        "",
+    ]
     if not impact.jobs:
         out.append("No recorded runs of a job loading it.")
         return out

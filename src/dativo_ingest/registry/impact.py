@@ -82,11 +82,26 @@ class JobCost:
 class Impact:
     """Consumers of the changed columns and the window's cost of the jobs loading the contract."""
 
-    since: str
-    until: str
+    since: str  # the window's start (inclusive, UTC)
+    until: str  # its end (exclusive)
     known: bool  # the lineage store knows the contract's source
     consumers: list[Consumer] = field(default_factory=list)
     jobs: list[JobCost] = field(default_factory=list)
+
+    @property
+    def first_day(self) -> str:
+        return self.since[:10]
+
+    @property
+    def last_day(self) -> str:
+        until = datetime.fromisoformat(self.until.replace("Z", "+00:00"))
+        return (until - timedelta(days=1)).date().isoformat()
+
+    @property
+    def days(self) -> int:
+        start = datetime.fromisoformat(self.since.replace("Z", "+00:00"))
+        end = datetime.fromisoformat(self.until.replace("Z", "+00:00"))
+        return (end - start).days
 
     @property
     def cost_usd(self) -> Decimal:
@@ -173,4 +188,5 @@ def _cost(store: MetadataStore, tenant: str, job: str, since: datetime, until: d
     runs = select_runs(store, tenant_id=tenant, job_name=job, since=since, until=until)
     total = sum((int(r["total_nusd"]) for r in runs), 0)
     last = max((r["started_at"] for r in runs), default=None)
-    return JobCost(tenant, job, len(runs), from_nano(total), iso(last) if last else None)
+    shown = iso(last.replace(microsecond=0)) if last else None
+    return JobCost(tenant, job, len(runs), from_nano(total), shown)
