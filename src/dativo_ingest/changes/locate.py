@@ -12,15 +12,19 @@ fields and ODCS schema objects with nested ``properties``.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import yaml
 
 from dativo_ingest.changes.base import Change
+from dativo_ingest.changes.engine import flatten
 from dativo_ingest.odcs.model import AssetDefinition, SchemaField
-from dativo_ingest.yamlio import BOM, line_of
+from dativo_ingest.yamlio import BOM, node_line
 
 Node = yaml.Node
+#: libyaml's composer when PyYAML was built with it (its nodes carry the same marks), else PyYAML's own.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Keys a change kind is about, in the order tried (inside the field, then its ``logicalTypeOptions``).
 _KIND_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -53,15 +57,23 @@ def _line(node: Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _named(seq: Node | None, name: str) -> Node | None:
-    """The mapping with ``name: <name>`` in a sequence node."""
-    if not isinstance(seq, yaml.SequenceNode):
-        return None
+def _names(seq: Node) -> dict[str, Node]:
+    """``{name: mapping}`` of the mappings with a ``name`` key in a sequence node (first one wins)."""
+    index: dict[str, Node] = {}
     for item in seq.value:
         found = _key(item, "name")
-        if found is not None and getattr(found[1], "value", None) == name:
-            return item  # type: ignore[no-any-return]  # PyYAML's nodes are untyped
-    return None
+        if found is not None and isinstance(getattr(found[1], "value", None), str):
+            index.setdefault(found[1].value, item)
+    return index
+
+
+def _field_paths(asset: AssetDefinition, multi: bool) -> dict[str, SchemaField]:
+    """Every field by its engine path (object-prefixed when the contract pair has several objects)."""
+    found: dict[str, SchemaField] = {}
+    for obj in asset.objects if multi else asset.objects[:1]:
+        prefix = f"{obj.name}." if multi else ""
+        found.update({prefix + path: field for path, field in flatten(obj.properties).items()})
+    return found
 
 
 class ChangeLocator:
@@ -70,11 +82,15 @@ class ChangeLocator:
     def __init__(self, text: str, old: AssetDefinition | None, new: AssetDefinition) -> None:
         self.text = text.removeprefix(BOM)
         try:
-            self.root: Node | None = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            self.root: Node | None = yaml.compose(self.text, Loader=_LOADER)
         except yaml.YAMLError:
             self.root = None
         self.old, self.new = old, new
+        self._indexes: dict[int, dict[str, Node]] = {}  # id(sequence node) -> its items by name
         self.multi = len(new.objects) > 1 or (old is not None and len(old.objects) > 1)
+        self._new_fields = _field_paths(new, self.multi)
+        self._old_fields = _field_paths(old, self.multi) if old is not None else {}
+        self._sibling_cache: dict[str, tuple[list[str], dict[str, int]]] = {}
         schema = _key(self.root, "schema")
         self.schema_key: Node | None = schema[0] if schema else None
         self.schema: Node | None = schema[1] if schema else None
@@ -93,12 +109,21 @@ class ChangeLocator:
             if found is not None:
                 return _line(found)
         home = _SECTION_HOMES.get(change.path, change.path) if self.object_level else change.path
-        found_line = line_of(self.text, home) if home else None
+        found_line = node_line(self.root, home) if home else None
         if found_line is None and "." in home:
-            found_line = line_of(self.text, home.split(".", 1)[0])
+            found_line = node_line(self.root, home.split(".", 1)[0])
         return found_line or (_line(self.schema_key) if self.schema_key else 1)
 
     # ----- fields -------------------------------------------------------------------------------
+    def _named(self, seq: Node | None, name: str) -> Node | None:
+        """The mapping with ``name: <name>`` in a sequence node (indexed once per sequence)."""
+        if not isinstance(seq, yaml.SequenceNode):
+            return None
+        index = self._indexes.get(id(seq))
+        if index is None:
+            index = self._indexes[id(seq)] = _names(seq)
+        return index.get(name)
+
     def is_field(self, path: str) -> bool:
         return self._model_field(self.new, path) is not None or (
             self.old is not None and self._model_field(self.old, path) is not None
@@ -112,25 +137,8 @@ class ChangeLocator:
         return None, parts
 
     def _model_field(self, asset: AssetDefinition, path: str) -> SchemaField | None:
-        obj_name, segments = self._split(path)
-        if not segments:
-            return None
-        objects = [o for o in asset.objects if obj_name is None or o.name == obj_name][:1]
-        if not objects:
-            return None
-        fields: list[SchemaField] = objects[0].properties
-        node: SchemaField | None = None
-        for segment in segments:
-            name, items = segment.removesuffix("[]"), segment.endswith("[]")
-            node = next((f for f in fields if f.name == name), None)
-            if node is None:
-                return None
-            if items:
-                if node.items is None:
-                    return None
-                node = node.items
-            fields = node.properties
-        return node
+        fields = self._new_fields if asset is self.new else self._old_fields
+        return fields.get(path)
 
     def _object(self, name: str | None) -> Node | None:
         if not self.object_level:
@@ -138,7 +146,7 @@ class ChangeLocator:
         if name is None:
             items = self.schema.value if isinstance(self.schema, yaml.SequenceNode) else []
             return items[0] if items else None
-        return _named(self.schema, name)
+        return self._named(self.schema, name)
 
     def _fields_node(self, obj_name: str | None) -> Node | None:
         obj = self._object(obj_name)
@@ -154,7 +162,7 @@ class ChangeLocator:
         node: Node | None = None
         for position, segment in enumerate(segments):
             name, items = segment.removesuffix("[]"), segment.endswith("[]")
-            node = _named(seq, name)
+            node = self._named(seq, name)
             if node is None:
                 return None, seq if position == len(segments) - 1 else None
             if items:
@@ -192,24 +200,33 @@ class ChangeLocator:
 
     def _gap_line(self, path: str, seq: Node | None) -> int | None:
         """Where a removed field was: the next surviving sibling, else the previous, else the list."""
-        if self.old is None:
-            return _line(seq) if seq is not None else None
-        obj_name, segments = self._split(path)
-        if len(segments) > 1:
+        if self.old is not None:
+            obj_name, segments = self._split(path)
             parent = ".".join(([obj_name] if obj_name else []) + segments[:-1])
-            holder = self._model_field(self.old, parent)
-            siblings = [f.name for f in holder.properties] if holder else []
-        else:
-            objects = [o for o in self.old.objects if obj_name is None or o.name == obj_name][:1]
-            siblings = [f.name for f in objects[0].properties] if objects else []
-        leaf = segments[-1] if segments else path
-        name = leaf.removesuffix("[]")
-        if name in siblings:
-            at = siblings.index(name)
-            for other in siblings[at + 1 :] + siblings[:at][::-1]:
-                found = _named(seq, other)
-                if found is not None:
-                    return _line(found)
+            names, positions = self._siblings(parent, obj_name, len(segments) > 1)
+            at = positions.get(segments[-1].removesuffix("[]") if segments else path)
+            if at is not None:
+                for other in itertools.chain(names[at + 1 :], reversed(names[:at])):
+                    found = self._named(seq, other)
+                    if found is not None:
+                        return _line(found)
         if seq is not None:
             return _line(seq)
         return _line(self.schema_key) if self.schema_key is not None else None
+
+    def _siblings(self, parent: str, obj_name: str | None, nested: bool) -> tuple[list[str], dict[str, int]]:
+        """The old version's field names under ``parent`` and their positions (computed once each)."""
+        cached = self._sibling_cache.get(parent)
+        if cached is None:
+            if nested:
+                holder = self._old_fields.get(parent)
+                names = [f.name for f in holder.properties] if holder else []
+            else:
+                assert self.old is not None
+                objects = [o for o in self.old.objects if obj_name is None or o.name == obj_name][:1]
+                names = [f.name for f in objects[0].properties] if objects else []
+            positions: dict[str, int] = {}
+            for position, name in enumerate(names):
+                positions.setdefault(name, position)
+            cached = self._sibling_cache[parent] = (names, positions)
+        return cached
