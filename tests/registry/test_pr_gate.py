@@ -15,7 +15,8 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
-from dativo_ingest.cli.app import main
+from dativo_ingest.cli.app import commands_of, main
+from dativo_ingest.cli.contract import ContractGroup
 from dativo_ingest.ingest import load_job, run_job
 from tests.ingest.helpers import CUSTOMERS_CONTRACT, good_rows, write_contract, write_csv, write_job
 
@@ -376,3 +377,8 @@ def test_a_new_contract_and_a_workspace_without_history(
     capsys.readouterr()
     assert main(["contract", "check", str(fresh), "--against", "git:main", "--format", "markdown"]) == 0
     assert "New contract 1.0.0" in capsys.readouterr().out
+
+
+def test_the_contract_listing_shows_the_gate_help_without_importing_it() -> None:
+    listed = ContractGroup.lazy_commands["check"]
+    assert commands_of(listed.module)["check"].help == listed.help

@@ -22,7 +22,11 @@ class ContractGroup(LazyGroup):
 
     lazy_commands = {
         **{name: LazyCommand("dativo_ingest.cli.contract_registry") for name in ("save", "diff", "history")},
-        "check": LazyCommand("dativo_ingest.cli.contract_gate"),
+        # a help line of its own: listing `dativo contract --help` then imports no store
+        "check": LazyCommand(
+            "dativo_ingest.cli.contract_gate",
+            "CI gate: exit 1 when a contract changes without the version bump its changes need.",
+        ),
     }
 
 

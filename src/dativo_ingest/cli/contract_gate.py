@@ -19,7 +19,14 @@ from dativo_ingest.errors import UsageError
 from dativo_ingest.fileio import atomic_write_text
 from dativo_ingest.lineage import StoreUsageSource
 from dativo_ingest.registry.gate import FAIL_ON, GateReport, run_gate
-from dativo_ingest.registry.gate_render import as_json, github_annotations, junit, markdown, status_text
+from dativo_ingest.registry.gate_render import (
+    annotation_level,
+    as_json,
+    github_annotations,
+    junit,
+    markdown,
+    status_text,
+)
 from dativo_ingest.registry.impact import ImpactReader
 from dativo_ingest.workspace import Workspace
 
@@ -130,7 +137,7 @@ def _lines(report: GateReport) -> list[tuple[str, str]]:
         mark = "PASS" if contract.ok else "FAIL"
         out.append(("green" if contract.ok else "red", f"{mark} {r.path} ({r.name}): {contract.message}"))
         for judged in contract.changes:
-            level = "error" if judged.fails else ("notice" if judged.status == "accepted" else "warning")
+            level = annotation_level(judged)
             where = f"{r.path}:{judged.line}" if judged.line else r.path
             label = judged.change.severity.label.upper()
             text = f"  {label:<5} {judged.change.path}: {judged.change.message} [{judged.id}] ({where})"
