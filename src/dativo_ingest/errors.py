@@ -15,7 +15,7 @@ class DativoError(Exception):
     """Base class of every error dativo raises on bad input or a failed operation."""
 
     http_status = 400
-    #: The ``dativo`` command's exit code when this error ends it.
+    #: The process exit code the CLI returns for this error.
     exit_code = 1
 
     def __init__(
@@ -58,6 +58,12 @@ class ConfigError(DativoError):
 
 class YAMLLoadError(ConfigError):
     """A YAML file cannot be read: syntax, duplicate keys, size limit or wrong top-level type."""
+
+
+class AcceptedChangesError(ConfigError):
+    """The accepted-changes file of the PR gate is malformed (exit code 2: the gate could not judge)."""
+
+    exit_code = 2
 
 
 class ContractValidationError(DativoError):

@@ -199,6 +199,7 @@ def parse_manifest(data: dict[str, Any], catalog: dict[str, Any] | None = None) 
             tuple(raw.get("columns") or ()), _meta(raw), _depends_on(raw), compiled or raw.get("raw_code"),
             compiled is not None, generated=_generated(raw), column_types=_declared_types(raw),
             materialized=config.get("materialized"), config=_lineage_config(raw), docs=_docs(raw),
+            attributes=_model_owner(raw, data),
         )  # fmt: skip
     for uid, raw in sorted((data.get("exposures") or {}).items()):
         owner = raw.get("owner") or {}
@@ -338,6 +339,17 @@ def _generated(raw: dict[str, Any]) -> bool:
     """True when the model's SQL is a staging model dativo generated (first line is dativo's header)."""
     first = str(raw.get("raw_code") or "").lstrip().split("\n", 1)[0]
     return raw.get("resource_type") == "model" and first.startswith(f"-- {STAGING_HEADER}")
+
+
+def _model_owner(raw: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``{"owner": ...}`` of a model: its ``meta.owner``, else its dbt group's owner (email, else name)."""
+    owner = _meta(raw).get("owner")
+    if not owner and raw.get("group"):
+        groups = data.get("groups") or {}
+        group = next((g for g in groups.values() if g.get("name") == raw["group"]), None)
+        found = (group or {}).get("owner") or {}
+        owner = found.get("email") or found.get("name")
+    return {"owner": str(owner)} if owner else {}
 
 
 def _meta(raw: dict[str, Any]) -> dict[str, Any]:
@@ -535,6 +547,7 @@ def _add_dbt_node(recorder: Any, graph: ManifestGraph, node: DbtNode) -> Any:
         "relation": node.relation_name,
         **({"materialized": node.materialized} if node.materialized else {}),
         **_columns_attribute(graph, node),
+        **({"owner": node.attributes["owner"]} if node.attributes.get("owner") else {}),
     }
     if node.resource_type == "seed":
         return recorder.add_dbt_seed_node(node.unique_id, **attributes)
