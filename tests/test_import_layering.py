@@ -63,6 +63,8 @@ LAYERS: dict[str, str] = {
     "dativo_ingest.lineage_graph": SERVICE,
     "dativo_ingest.registry": SERVICE,
     "dativo_ingest.demo": SERVICE,
+    "dativo_ingest.attest": SERVICE,  # contract test: checks on data at rest
+    "dativo_ingest.attest.results": CORE,  # check ids, thresholds, JSON/JUnit (pure)
     # interfaces
     "dativo_ingest.cli": INTERFACE,
     "dativo_ingest.__main__": INTERFACE,

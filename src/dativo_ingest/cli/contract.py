@@ -22,7 +22,7 @@ class ContractGroup(LazyGroup):
     lazy_commands = {
         name: LazyCommand("dativo_ingest.cli.contract_registry")
         for name in ("save", "diff", "history", "check")
-    }
+    } | {name: LazyCommand("dativo_ingest.cli.contract_test") for name in ("test", "test-history")}
 
 
 contract_app = typer.Typer(
