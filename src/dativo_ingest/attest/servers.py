@@ -131,7 +131,10 @@ def _server(entry: dict[str, Any], asset: AssetDefinition, base_dir: Path, wareh
         return Server(name, db, table, schema, url, host, port, str(database))
     if kind == "iceberg" or (kind == "custom" and file_format == "iceberg"):
         catalog = CatalogConfig(
-            type=str(values.get("catalogType") or ("rest" if str(values.get("uri", "")).startswith("http") else "sql")),
+            type=str(
+                values.get("catalogType")
+                or ("rest" if str(values.get("uri", "")).startswith("http") else "sql")
+            ),
             name=str(values.get("catalog") or "dativo"),
             uri=values.get("uri"),
             warehouse=values.get("warehouse"),
@@ -144,7 +147,9 @@ def _server(entry: dict[str, Any], asset: AssetDefinition, base_dir: Path, wareh
             raise ConfigError(f"server '{name}' needs 'path' (or 'location')", field="servers.path")
         fmt = FILE_FORMATS.get(file_format or Path(str(location)).suffix.lstrip(".").lower())
         if fmt is None:
-            raise UsageError(f"server '{name}': format {file_format or location!r} is not csv, jsonl or parquet")
+            raise UsageError(
+                f"server '{name}': format {file_format or location!r} is not csv, jsonl or parquet"
+            )
         paths = [str(p) for p in location] if isinstance(location, list) else [str(location)]
         options = {k: values[k] for k in ("delimiter",) if k in values}
         return Server(name, "files", table, paths=paths, file_format=fmt, base_dir=base_dir, options=options)
@@ -164,5 +169,7 @@ def from_job(job: JobConfig, asset: AssetDefinition, warehouse: Path) -> Server:
         return Server(name, "iceberg", table, target.namespace, catalog=target.catalog, warehouse=warehouse)
     if target.path:
         path = str(job.resolve(target.path))
-        return Server(name, "files", table_of(asset), paths=[path], file_format="parquet", base_dir=job.base_dir)
+        return Server(
+            name, "files", table_of(asset), paths=[path], file_format="parquet", base_dir=job.base_dir
+        )
     raise UsageError(f"job {job.name}: its target cannot be tested at rest", field="target")

@@ -60,7 +60,7 @@ _TEXT_TYPES = frozenset({"string", "text", "varchar", "char"})
 class _MySQLText(MySQL):
     """MySQL and MariaDB: ``x REGEXP p`` (MariaDB has no ``REGEXP_LIKE``)."""
 
-    class Generator(MySQL.Generator):
+    class Generator(MySQL.Generator):  # type: ignore[valid-type,misc]
         TRANSFORMS = {
             **MySQL.Generator.TRANSFORMS,
             exp.RegexpLike: lambda self, e: f"{self.sql(e, 'this')} REGEXP {self.sql(e, 'expression')}",
@@ -80,7 +80,7 @@ class SqlRun:
     statements: int
 
 
-def parse_filter(text: str | None, dialect: str) -> exp.Expression | None:
+def parse_filter(text: str | None, dialect: str) -> exp.Expr | None:
     """``--filter`` as a sqlglot predicate, or a UsageError naming what is wrong."""
     if text is None or not text.strip():
         return None
@@ -97,46 +97,46 @@ def parse_filter(text: str | None, dialect: str) -> exp.Expression | None:
 class _Compiler:
     """sqlglot expressions for one table of one server."""
 
-    def __init__(self, server: Server, asset: AssetDefinition, where: exp.Expression | None) -> None:
+    def __init__(self, server: Server, asset: AssetDefinition, where: exp.Expr | None) -> None:
         self.dialect = server.kind
         self.table = exp.table_(server.table, db=server.schema, quoted=True)
         self.where = where
         self.physical = {f.name: f.physical_name or f.name for f in asset.fields}
         self.types = {f.name: (f.type or "").lower() for f in asset.fields}
 
-    def sql(self, node: exp.Expression) -> str:
+    def sql(self, node: exp.Expr) -> str:
         return node.sql(dialect=DIALECTS[self.dialect])
 
     def col(self, name: str) -> exp.Column:
         return exp.column(self.physical.get(name, name), quoted=True)
 
-    def compared(self, name: str) -> exp.Expression:
+    def compared(self, name: str) -> exp.Expr:
         """The column as compared with text values (binary on MySQL, so case and trailing spaces count)."""
         column = self.col(name)
         if self.dialect == "mysql" and self.types.get(name) in _TEXT_TYPES:
             return exp.cast(column, exp.DataType.build("binary", dialect="mysql"))
         return column
 
-    def text(self, name: str) -> exp.Expression:
+    def text(self, name: str) -> exp.Expr:
         column = self.col(name)
         if self.types.get(name) in _TEXT_TYPES:
             return column
         return exp.cast(column, "text")
 
-    def regex(self, name: str, pattern: str) -> exp.Expression:
+    def regex(self, name: str, pattern: str) -> exp.Expr:
         if self.dialect == "mysql":
             pattern = "(?-i)" + pattern
         return exp.RegexpLike(this=self.text(name), expression=exp.Literal.string(pattern))
 
-    def literal(self, name: str, value: Any) -> exp.Expression:
+    def literal(self, name: str, value: Any) -> exp.Expr:
         if self.types.get(name) in NUMERIC_TYPES or isinstance(value, bool):
             return exp.convert(value)
         return exp.convert(value if isinstance(value, (int, float)) else str(value))
 
-    def values(self, name: str, values: tuple[Any, ...]) -> list[exp.Expression]:
+    def values(self, name: str, values: tuple[Any, ...]) -> list[exp.Expr]:
         return [self.literal(name, v) for v in values if v is not None]
 
-    def failing(self, check: Check) -> exp.Expression | None:
+    def failing(self, check: Check) -> exp.Expr | None:
         """The predicate that is true on a row failing ``check`` (None: not a row-level predicate)."""
         name = check.column
         if name is None:
@@ -157,13 +157,21 @@ class _Compiler:
         if isinstance(check, Pattern):
             return exp.and_(present, exp.Not(this=self.regex(name, check.pattern)))
         if isinstance(check, Range):
-            parts: list[exp.Expression] = []
+            parts: list[exp.Expr] = []
             if check.minimum is not None:
                 low = self.literal(name, check.minimum)
-                parts.append(exp.LTE(this=col.copy(), expression=low) if check.min_exclusive else exp.LT(this=col.copy(), expression=low))
+                parts.append(
+                    exp.LTE(this=col.copy(), expression=low)
+                    if check.min_exclusive
+                    else exp.LT(this=col.copy(), expression=low)
+                )
             if check.maximum is not None:
                 high = self.literal(name, check.maximum)
-                parts.append(exp.GTE(this=col.copy(), expression=high) if check.max_exclusive else exp.GT(this=col.copy(), expression=high))
+                parts.append(
+                    exp.GTE(this=col.copy(), expression=high)
+                    if check.max_exclusive
+                    else exp.GT(this=col.copy(), expression=high)
+                )
             return exp.or_(*parts) if parts else exp.false()
         if isinstance(check, Length):
             length = exp.Length(this=self.text(name))
@@ -179,36 +187,50 @@ class _Compiler:
             if check.metric == "missing_values":
                 missing = self.values(name, check.values or ())
                 null = exp.Is(this=col, expression=exp.Null())
-                return exp.or_(null, exp.In(this=self.compared(name), expressions=missing)) if missing else null
-            tests: list[exp.Expression] = []
+                return (
+                    exp.or_(null, exp.In(this=self.compared(name), expressions=missing)) if missing else null
+                )
+            tests: list[exp.Expr] = []
             if check.values:
-                tests.append(exp.Not(this=exp.In(this=self.compared(name), expressions=self.values(name, check.values))))
+                tests.append(
+                    exp.Not(
+                        this=exp.In(this=self.compared(name), expressions=self.values(name, check.values))
+                    )
+                )
             if check.pattern:
                 tests.append(exp.Not(this=self.regex(name, check.pattern)))
             return exp.and_(present, exp.or_(*tests)) if tests else exp.false()
         return None
 
-    def filtered(self, *conditions: exp.Expression | None) -> exp.Expression | None:
-        parts = [c for c in (self.where.copy() if self.where is not None else None, *conditions) if c is not None]
+    def filtered(self, *conditions: exp.Expr | None) -> exp.Expr | None:
+        parts = [
+            c for c in (self.where.copy() if self.where is not None else None, *conditions) if c is not None
+        ]
         return exp.and_(*parts) if parts else None
 
-    def select_rows(self, columns: list[str], condition: exp.Expression | None, limit: int) -> str:
+    def select_rows(self, columns: list[str], condition: exp.Expr | None, limit: int) -> str:
         query = exp.select(*(self.col(c) for c in columns)).from_(self.table.copy())
         where = self.filtered(condition)
         if where is not None:
             query = query.where(where)
         return self.sql(query.limit(limit))
 
-    def aggregate(self, predicates: list[exp.Expression]) -> str:
+    def aggregate(self, predicates: list[exp.Expr]) -> str:
         sums = [
-            exp.alias_(exp.Coalesce(this=exp.func("SUM", exp.case().when(p, exp.convert(1)).else_(exp.convert(0))), expressions=[exp.convert(0)]), f"c{i}")
+            exp.alias_(
+                exp.Coalesce(
+                    this=exp.func("SUM", exp.case().when(p, exp.convert(1)).else_(exp.convert(0))),
+                    expressions=[exp.convert(0)],
+                ),
+                f"c{i}",
+            )
             for i, p in enumerate(predicates)
         ]
         query = exp.select(exp.alias_(exp.Count(this=exp.Star()), "n"), *sums).from_(self.table.copy())
         where = self.filtered()
         return self.sql(query.where(where) if where is not None else query)
 
-    def key_expressions(self, columns: tuple[str, ...]) -> list[exp.Expression]:
+    def key_expressions(self, columns: tuple[str, ...]) -> list[exp.Expr]:
         return [self.compared(c) for c in columns]
 
     def duplicates(self, columns: tuple[str, ...]) -> str:
@@ -225,7 +247,9 @@ class _Compiler:
             inner = inner.where(where)
         k = exp.column("k", table="d")
         outer = exp.select(
-            exp.Coalesce(this=exp.func("SUM", exp.Sub(this=k, expression=exp.convert(1))), expressions=[exp.convert(0)]),
+            exp.Coalesce(
+                this=exp.func("SUM", exp.Sub(this=k, expression=exp.convert(1))), expressions=[exp.convert(0)]
+            ),
             exp.Count(this=exp.Star()),
         ).from_(inner.subquery("d"))
         return self.sql(outer)
@@ -243,7 +267,7 @@ class _Compiler:
         if where is not None:
             repeated = repeated.where(where)
         left = self.key_expressions(key)
-        target: exp.Expression = left[0] if len(left) == 1 else exp.Tuple(expressions=left)
+        target: exp.Expr = left[0] if len(left) == 1 else exp.Tuple(expressions=left)
         if self.dialect == "mysql":  # MySQL refuses a LIMIT-less IN over the table it reads: materialise
             repeated = exp.select(exp.Star()).from_(repeated.subquery("r"))
         condition = exp.In(this=target, query=repeated.subquery())
@@ -256,9 +280,13 @@ class _Compiler:
         mine = exp.column(self.physical.get(name, name), table="s", quoted=True)
         theirs = exp.column(check.field or name, table="o", quoted=True)
         exists = exp.Exists(
-            this=exp.select(exp.convert(1)).from_(exp.alias_(other, "o", table=True)).where(exp.EQ(this=theirs, expression=mine.copy()))
+            this=exp.select(exp.convert(1))
+            .from_(exp.alias_(other, "o", table=True))
+            .where(exp.EQ(this=theirs, expression=mine.copy()))
         )
-        condition = exp.and_(exp.Not(this=exp.Is(this=mine.copy(), expression=exp.Null())), exp.Not(this=exists))
+        condition = exp.and_(
+            exp.Not(this=exp.Is(this=mine.copy(), expression=exp.Null())), exp.Not(this=exists)
+        )
         where = condition if self.where is None else exp.and_(_qualify(self.where.copy(), "s"), condition)
         source = exp.alias_(self.table.copy(), "s", table=True)
         if sample is None:
@@ -270,7 +298,7 @@ class _Compiler:
         return self.sql(self.table.copy())
 
 
-def _qualify(node: exp.Expression, alias: str) -> exp.Expression:
+def _qualify(node: exp.Expr, alias: str) -> exp.Expr:
     for column in node.find_all(exp.Column):
         if not column.table:
             column.set("table", exp.to_identifier(alias))
@@ -293,7 +321,11 @@ def _other_table(to: str, mine: exp.Table) -> tuple[str | None, str]:
 
 
 def connect_error(server: Server, exc: BaseException) -> SourceError:
-    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = (
+        str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if str(exc).strip()
+        else type(exc).__name__
+    )
     return SourceError(f"{server.describe()}: cannot connect: {redact_text(detail)}")
 
 
@@ -324,7 +356,9 @@ def run_sql(
 
 
 class _Run:
-    def __init__(self, conn: Connection, server: Server, asset: AssetDefinition, compiler: _Compiler, sample: int) -> None:
+    def __init__(
+        self, conn: Connection, server: Server, asset: AssetDefinition, compiler: _Compiler, sample: int
+    ) -> None:
         self.conn = conn
         self.server = server
         self.asset = asset
@@ -336,7 +370,9 @@ class _Run:
     def execute(self, sql: str, what: str) -> list[tuple[Any, ...]]:
         self.statements += 1
         try:
-            return [tuple(row) for row in self.conn.exec_driver_sql(_escape(sql, self.server.kind)).fetchall()]
+            return [
+                tuple(row) for row in self.conn.exec_driver_sql(_escape(sql, self.server.kind)).fetchall()
+            ]
         except SQLAlchemyError as exc:
             self.conn.rollback()
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -356,7 +392,7 @@ class _Run:
             )
         columns = [f.name for f in self.asset.fields if f.name not in missing]
         results: dict[str, CheckResult] = {}
-        row_checks: list[tuple[str, Check, exp.Expression]] = []
+        row_checks: list[tuple[str, Check, exp.Expr]] = []
         for cid, check in checks:
             needs = _columns_of(check)
             lacking = [n for n in needs if n in missing]
@@ -366,7 +402,9 @@ class _Run:
             predicate = self.c.failing(check)
             if predicate is not None:
                 row_checks.append((cid, check, predicate))
-        counts = self.execute(self.c.aggregate([p for _, _, p in row_checks]), f"scan of {self.server.qualified_table}")[0]
+        counts = self.execute(
+            self.c.aggregate([p for _, _, p in row_checks]), f"scan of {self.server.qualified_table}"
+        )[0]
         total = int(counts[0])
         for (cid, check, predicate), failed in zip(row_checks, counts[1:], strict=True):
             failed = int(failed or 0)
@@ -375,7 +413,9 @@ class _Run:
                 continue
             result = _result(cid, check, total, failed)
             if failed and self.sample:
-                result.examples = self.rows(self.c.select_rows(columns, predicate, self.sample), columns, f"sample of {cid}")
+                result.examples = self.rows(
+                    self.c.select_rows(columns, predicate, self.sample), columns, f"sample of {cid}"
+                )
             results[cid] = result
         for cid, check in checks:
             if cid in results or any(cid == r for r, _, _ in row_checks):
@@ -387,16 +427,22 @@ class _Run:
         try:
             found = inspect(self.conn).get_columns(self.server.table, schema=self.server.schema)
         except NoSuchTableError:
-            raise SourceError(f"{self.server.describe()}: table {self.server.qualified_table} not found") from None
+            raise SourceError(
+                f"{self.server.describe()}: table {self.server.qualified_table} not found"
+            ) from None
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise SourceError(f"{self.server.describe()}: cannot read the table: {redact_text(detail)}") from None
+            raise SourceError(
+                f"{self.server.describe()}: cannot read the table: {redact_text(detail)}"
+            ) from None
         if not found:
             raise SourceError(f"{self.server.describe()}: table {self.server.qualified_table} not found")
         return {str(c["name"]).lower() for c in found}
 
     def _table_check(self, cid: str, check: Check, total: int, columns: list[str]) -> CheckResult:
-        if isinstance(check, (Unique, UniqueKey)) or (isinstance(check, ColumnMetric) and check.metric == "duplicate_values"):
+        if isinstance(check, (Unique, UniqueKey)) or (
+            isinstance(check, ColumnMetric) and check.metric == "duplicate_values"
+        ):
             key = _key_of(check)
             repeats, values = self.execute(self.c.duplicates(key), f"uniqueness of {cid}")[0]
             repeats, values = int(repeats or 0), int(values or 0)
@@ -405,19 +451,31 @@ class _Run:
             result = _result(cid, check, total, repeats)
             result.duplicated_values = values
             if repeats and self.sample:
-                result.examples = self.rows(self.c.duplicate_rows(columns, key, self.sample), columns, f"sample of {cid}")
+                result.examples = self.rows(
+                    self.c.duplicate_rows(columns, key, self.sample), columns, f"sample of {cid}"
+                )
             return result
         if isinstance(check, RowCount):
             holds = threshold_holds(total, check.threshold)
             return CheckResult(
-                cid, check.kind, None, check.severity, outcome(check, not holds), total, None,
-                value=float(total), expected=describe_threshold(check.threshold), written_at=check.origin.path,
+                cid,
+                check.kind,
+                None,
+                check.severity,
+                outcome(check, not holds),
+                total,
+                None,
+                value=float(total),
+                expected=describe_threshold(check.threshold),
+                written_at=check.origin.path,
             )
         if isinstance(check, Relationship):
             failed = int(self.execute(self.c.orphans(check, None, 0), f"relationship {cid}")[0][0] or 0)
             result = _result(cid, check, total, failed)
             if failed and self.sample:
-                result.examples = self.rows(self.c.orphans(check, columns, self.sample), columns, f"sample of {cid}")
+                result.examples = self.rows(
+                    self.c.orphans(check, columns, self.sample), columns, f"sample of {cid}"
+                )
             return result
         if isinstance(check, SqlCheck):
             return self._sql_check(cid, check, total)
@@ -436,13 +494,23 @@ class _Run:
                 return _skip(cid, check, f"the SQL rule returned {value!r}, not a number")
             holds = threshold_holds(number, check.threshold)
             return CheckResult(
-                cid, check.kind, check.column, check.severity, outcome(check, not holds), total, None,
-                value=number, expected=describe_threshold(check.threshold), written_at=check.origin.path,
+                cid,
+                check.kind,
+                check.column,
+                check.severity,
+                outcome(check, not holds),
+                total,
+                None,
+                value=number,
+                expected=describe_threshold(check.threshold),
+                written_at=check.origin.path,
             )
         failed = int(self.execute(f"SELECT COUNT(*) FROM ({query}) AS dativo_rule", f"SQL rule {cid}")[0][0])
         result = _result(cid, check, total, failed)
         if failed and self.sample:
-            cursor_rows = self.conn.exec_driver_sql(_escape(f"SELECT * FROM ({query}) AS dativo_rule LIMIT {int(self.sample)}", self.server.kind))
+            cursor_rows = self.conn.exec_driver_sql(
+                _escape(f"SELECT * FROM ({query}) AS dativo_rule LIMIT {int(self.sample)}", self.server.kind)
+            )
             names = list(cursor_rows.keys())
             result.examples = [dict(zip(names, row, strict=False)) for row in cursor_rows.fetchall()]
         return result
@@ -464,17 +532,36 @@ def _key_of(check: Check) -> tuple[str, ...]:
 
 
 def _result(cid: str, check: Check, total: int, failed: int) -> CheckResult:
-    return CheckResult(cid, check.kind, check.column, check.severity, outcome(check, failed > 0), total, failed, written_at=check.origin.path)
+    return CheckResult(
+        cid,
+        check.kind,
+        check.column,
+        check.severity,
+        outcome(check, failed > 0),
+        total,
+        failed,
+        written_at=check.origin.path,
+    )
 
 
 def _metric(cid: str, check: ColumnMetric, failed: int, total: int) -> CheckResult:
     value = failed * 100.0 / total if check.unit == "percent" and total else float(failed)
     holds = threshold_holds(value, check.threshold)
     return CheckResult(
-        cid, check.kind, check.column, check.severity, outcome(check, not holds), total, failed,
-        value=value, expected=describe_threshold(check.threshold), written_at=check.origin.path,
+        cid,
+        check.kind,
+        check.column,
+        check.severity,
+        outcome(check, not holds),
+        total,
+        failed,
+        value=value,
+        expected=describe_threshold(check.threshold),
+        written_at=check.origin.path,
     )
 
 
 def _skip(cid: str, check: Check, reason: str) -> CheckResult:
-    return CheckResult(cid, check.kind, check.column, check.severity, SKIPPED, reason=reason, written_at=check.origin.path)
+    return CheckResult(
+        cid, check.kind, check.column, check.severity, SKIPPED, reason=reason, written_at=check.origin.path
+    )

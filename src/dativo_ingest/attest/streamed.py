@@ -16,15 +16,19 @@ combined count. SQL rules and relationships need a SQL engine over the table: th
 
 from __future__ import annotations
 
+import csv
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import sqlglot
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue
@@ -34,7 +38,8 @@ from sqlglot import exp
 from dativo_ingest.attest.results import SKIPPED, CheckResult, describe_threshold, outcome, threshold_holds
 from dativo_ingest.attest.servers import Server
 from dativo_ingest.errors import DativoError, SourceError, UsageError
-from dativo_ingest.ingest.rules import ADVISORY, compile_rules
+from dativo_ingest.ingest.check_results import rule_names
+from dativo_ingest.ingest.rules import compile_rules
 from dativo_ingest.ingest.schema import arrow_field
 from dativo_ingest.ingest.sources import SourceContext, build_source
 from dativo_ingest.ingest.sources.base import HIDDEN_PREFIX
@@ -44,37 +49,14 @@ from dativo_ingest.ingest.validation import Validator
 from dativo_ingest.logging import redact_text
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.odcs.quality import (
-    AcceptedValues,
     Check,
     ColumnMetric,
-    ForbiddenValues,
-    Length,
-    NotNull,
-    Pattern,
-    Range,
     Relationship,
     RowCount,
     SqlCheck,
     Unique,
     UniqueKey,
 )
-
-#: The ingestion rule names a row-level check is counted under (``rule:column``).
-RULES_OF: dict[type, tuple[str, ...]] = {
-    NotNull: ("required",),
-    AcceptedValues: ("accepted_values",),
-    ForbiddenValues: ("forbidden_values",),
-    Pattern: ("pattern",),
-    Range: ("minimum", "maximum"),
-    Length: ("min_length", "max_length"),
-}
-
-
-def rule_names(check: Check) -> list[str]:
-    """The validator's failure counters for ``check`` (``warn:`` first for severity warning); empty for
-    checks the validator does not count (unique, table-level)."""
-    prefix = ADVISORY if check.severity == "warning" else ""
-    return [f"{prefix}{rule}:{check.column}" for rule in RULES_OF.get(type(check), ())]
 
 
 @dataclass
@@ -115,13 +97,17 @@ class _Uniqueness:
         return len(pc.unique(pa.concat_arrays(self.repeated)))
 
 
-def _batches(server: Server, asset: AssetDefinition, where: str | None, warnings: list[str]) -> Iterator[pa.RecordBatch]:
+def _batches(
+    server: Server, asset: AssetDefinition, where: str | None, warnings: list[str]
+) -> Iterator[pa.RecordBatch]:
     if server.kind == "iceberg":
         return _iceberg(server, asset, where, warnings)
     return _files(server, asset, where, warnings)
 
 
-def _iceberg(server: Server, asset: AssetDefinition, where: str | None, warnings: list[str]) -> Iterator[pa.RecordBatch]:
+def _iceberg(
+    server: Server, asset: AssetDefinition, where: str | None, warnings: list[str]
+) -> Iterator[pa.RecordBatch]:
     if server.catalog is None or server.warehouse is None:
         raise SourceError(f"{server.describe()}: no Iceberg catalog")
     catalog = load_catalog_for(server.catalog, server.warehouse)
@@ -139,8 +125,12 @@ def _iceberg(server: Server, asset: AssetDefinition, where: str | None, warnings
         try:
             row_filter = parse(where)
         except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UsageError(f"--filter {where!r} does not parse as an Iceberg expression: {first}") from None
+            at = getattr(exc, "col", None)
+            where_at = f" (at column {at})" if at else ""
+            raise UsageError(
+                f"--filter {where!r} does not parse as an Iceberg expression{where_at}; "
+                "write e.g. \"day >= '2024-01-01' and status = 'paid'\""
+            ) from None
     try:
         reader = table.scan(row_filter=row_filter, selected_fields=wanted or ("*",)).to_arrow_batch_reader()
     except (ValueError, KeyError) as exc:
@@ -148,28 +138,30 @@ def _iceberg(server: Server, asset: AssetDefinition, where: str | None, warnings
     return iter(reader)
 
 
-def _files(server: Server, asset: AssetDefinition, where: str | None, warnings: list[str]) -> Iterator[pa.RecordBatch]:
+def _files(
+    server: Server, asset: AssetDefinition, where: str | None, warnings: list[str]
+) -> Iterator[pa.RecordBatch]:
     columns = {f.name: arrow_field(f).type for f in asset.fields}
     context = SourceContext(base_dir=server.base_dir, columns=columns)
     try:
-        source = build_source(server.file_format or "parquet", {"path": server.paths, **server.options}, context)
+        source = build_source(
+            server.file_format or "parquet", {"path": server.paths, **server.options}, context
+        )
         paths = source.paths()  # type: ignore[attr-defined]
     except DativoError as exc:
         raise SourceError(f"{server.describe()}: {exc}") from None
     if not paths:
         raise SourceError(f"{server.describe()}: no files found")
     predicate = _duck_predicate(where)
+    _compare_columns(
+        server, asset, _file_columns(paths[0], server.file_format or "parquet", server), warnings
+    )
 
     def read() -> Iterator[pa.RecordBatch]:
-        checked = False
         con = duckdb.connect() if predicate else None
         try:
             for batch in source.batches():
-                visible = [n for n in batch.schema.names if not n.startswith(HIDDEN_PREFIX)]
-                if not checked:
-                    _compare_columns(server, asset, visible, warnings)
-                    checked = True
-                batch = batch.select(visible)
+                batch = batch.select([n for n in batch.schema.names if not n.startswith(HIDDEN_PREFIX)])
                 if con is not None:
                     try:
                         batch = _apply_predicate(con, batch, predicate or "")
@@ -185,13 +177,30 @@ def _files(server: Server, asset: AssetDefinition, where: str | None, warnings: 
     return read()
 
 
+def _file_columns(path: Path, file_format: str, server: Server) -> list[str]:
+    """The columns of a file as written (the readers project the contract's columns only)."""
+    try:
+        if file_format == "parquet":
+            return list(pq.read_schema(path).names)
+        with path.open(encoding="utf-8") as handle:
+            first = handle.readline()
+        if file_format == "csv":
+            return next(csv.reader([first], delimiter=str(server.options.get("delimiter", ","))), [])
+        record = json.loads(first) if first.strip() else {}
+        return list(record) if isinstance(record, dict) else []
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise SourceError(f"{server.describe()}: cannot read {path}: {exc}") from None
+
+
 def _duck_predicate(where: str | None) -> str | None:
     if not where or not where.strip():
         return None
     try:
         parsed = sqlglot.parse_one(where, read="duckdb")
     except sqlglot.errors.SqlglotError as exc:
-        raise UsageError(f"--filter {where!r} does not parse as a SQL predicate: {str(exc).splitlines()[0]}") from None
+        raise UsageError(
+            f"--filter {where!r} does not parse as a SQL predicate: {str(exc).splitlines()[0]}"
+        ) from None
     if isinstance(parsed, (exp.Query, exp.Command, exp.DDL, exp.DML)) or parsed.find(exp.Query):
         raise UsageError(f"--filter {where!r} must be a predicate (a WHERE condition), not a statement")
     return parsed.sql(dialect="duckdb")
@@ -200,7 +209,7 @@ def _duck_predicate(where: str | None) -> str | None:
 def _apply_predicate(con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch, predicate: str) -> pa.RecordBatch:
     con.register("batch", batch)
     try:
-        table = con.execute(f"SELECT * FROM batch WHERE {predicate}").fetch_arrow_table()
+        table = con.sql(f"SELECT * FROM batch WHERE {predicate}").to_arrow_table()
     finally:
         con.unregister("batch")
     combined = table.combine_chunks()
@@ -215,7 +224,10 @@ def _compare_columns(server: Server, asset: AssetDefinition, present: list[str],
         warnings.append(f"{server.describe()}: columns not in the contract: {', '.join(extra)} (not checked)")
     missing = sorted(contract - set(present))
     if missing:
-        warnings.append(f"{server.describe()}: contract columns missing from the data: {', '.join(missing)} (read as null)")
+        warnings.append(
+            f"{server.describe()}: contract columns missing from the data: "
+            f"{', '.join(missing)} (read as null)"
+        )
 
 
 def run_streamed(
@@ -233,7 +245,9 @@ def run_streamed(
     metrics: dict[str, int] = {}
     for cid, check in checks:
         key = _key_of(check)
-        if isinstance(check, (Unique, UniqueKey)) or (isinstance(check, ColumnMetric) and check.metric == "duplicate_values"):
+        if isinstance(check, (Unique, UniqueKey)) or (
+            isinstance(check, ColumnMetric) and check.metric == "duplicate_values"
+        ):
             if key and all(k in types for k in key):
                 unique[cid] = _Uniqueness(key, types[key[0]])
         elif isinstance(check, ColumnMetric):
@@ -264,7 +278,9 @@ def run_streamed(
     failures: Counter = validator.failures
     results: list[CheckResult] = []
     for cid, check in checks:
-        results.append(_result(cid, check, total, failures, unique, metrics, validator.null_counts, samples, server))
+        results.append(
+            _result(cid, check, total, failures, unique, metrics, validator.null_counts, samples, server)
+        )
     for name in sorted(types):
         count = failures.get(f"type:{name}", 0)
         if count:
@@ -335,15 +351,32 @@ def _result(
     server: Server,
 ) -> CheckResult:
     def made(failed: int) -> CheckResult:
-        return CheckResult(cid, check.kind, check.column, check.severity, outcome(check, failed > 0), total, failed, written_at=check.origin.path)
+        return CheckResult(
+            cid,
+            check.kind,
+            check.column,
+            check.severity,
+            outcome(check, failed > 0),
+            total,
+            failed,
+            written_at=check.origin.path,
+        )
 
     def metric(failed: int) -> CheckResult:
         assert isinstance(check, ColumnMetric)
         value = failed * 100.0 / total if check.unit == "percent" and total else float(failed)
         holds = threshold_holds(value, check.threshold)
         return CheckResult(
-            cid, check.kind, check.column, check.severity, outcome(check, not holds), total, failed,
-            value=value, expected=describe_threshold(check.threshold), written_at=check.origin.path,
+            cid,
+            check.kind,
+            check.column,
+            check.severity,
+            outcome(check, not holds),
+            total,
+            failed,
+            value=value,
+            expected=describe_threshold(check.threshold),
+            written_at=check.origin.path,
         )
 
     if cid in unique:
@@ -367,12 +400,31 @@ def _result(
     if isinstance(check, RowCount):
         holds = threshold_holds(total, check.threshold)
         return CheckResult(
-            cid, check.kind, None, check.severity, outcome(check, not holds), total, None,
-            value=float(total), expected=describe_threshold(check.threshold), written_at=check.origin.path,
+            cid,
+            check.kind,
+            None,
+            check.severity,
+            outcome(check, not holds),
+            total,
+            None,
+            value=float(total),
+            expected=describe_threshold(check.threshold),
+            written_at=check.origin.path,
         )
-    what = "SQL rules" if isinstance(check, SqlCheck) else "relationships" if isinstance(check, Relationship) else f"{check.kind} checks"
+    what = (
+        "SQL rules"
+        if isinstance(check, SqlCheck)
+        else "relationships"
+        if isinstance(check, Relationship)
+        else f"{check.kind} checks"
+    )
     engine = "Iceberg tables" if server.kind == "iceberg" else "files"
     return CheckResult(
-        cid, check.kind, check.column, check.severity, SKIPPED,
-        reason=f"{what} need a SQL engine over the table; not run on {engine}", written_at=check.origin.path,
+        cid,
+        check.kind,
+        check.column,
+        check.severity,
+        SKIPPED,
+        reason=f"{what} need a SQL engine over the table; not run on {engine}",
+        written_at=check.origin.path,
     )

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from dativo_ingest.attest.masking import mask_rows
-from dativo_ingest.attest.results import SKIPPED, CheckResult, TestReport, check_ids, outcome
+from dativo_ingest.attest.results import SKIPPED, TestReport, check_ids
 from dativo_ingest.attest.servers import Server
 from dativo_ingest.attest.sqlengine import run_sql
-from dativo_ingest.attest.streamed import rule_names, run_streamed
+from dativo_ingest.attest.streamed import run_streamed
 from dativo_ingest.errors import DativoError
 from dativo_ingest.lineage_graph.tracker import LineageTracker
 from dativo_ingest.logging import get_logger
 from dativo_ingest.odcs.convert import default_contract_id
 from dativo_ingest.odcs.model import AssetDefinition
-from dativo_ingest.odcs.quality import Check, Unique, UniqueKey, contract_checks
+from dativo_ingest.odcs.quality import contract_checks
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.guard import requester_name
 from dativo_ingest.store import quality
@@ -94,13 +93,17 @@ def test_contract(
         run_id = report.lineage_run_id or run_id
     if record:
         try:
-            quality.insert_results(MetadataStore(ws.database_url), _rows(report, asset, "test", run_id, started_at))
+            quality.insert_results(
+                MetadataStore(ws.database_url), _rows(report, asset, "test", run_id, started_at)
+            )
         except DativoError as exc:
             report.warnings.append(f"quality history not stored: {exc}")
     return report
 
 
-def _rows(report: TestReport, asset: AssetDefinition, origin: str, run_id: str, at: datetime) -> list[dict[str, Any]]:
+def _rows(
+    report: TestReport, asset: AssetDefinition, origin: str, run_id: str, at: datetime
+) -> list[dict[str, Any]]:
     return [
         {
             "recorded_at": at,
@@ -162,7 +165,9 @@ def _record_lineage(ws: Workspace, asset: AssetDefinition, server: Server, repor
     try:
         tracker = LineageTracker(MetadataStore(ws.database_url), workspace=ws)
         kind = "parquet" if server.kind == "files" else server.kind
-        source = tracker.add_source_node(kind, server.qualified_table or asset.object_name, connection=_connection(server))
+        source = tracker.add_source_node(
+            kind, server.qualified_table or asset.object_name, connection=_connection(server)
+        )
         contract = tracker.add_asset_node(asset)
         step = tracker.add_transformation_node(
             "contract_test",
@@ -187,44 +192,3 @@ def _record_lineage(ws: Workspace, asset: AssetDefinition, server: Server, repor
     except DativoError as exc:
         report.warnings.append(f"lineage not recorded: {exc}")
         return None
-
-
-def record_ingestion(
-    store: MetadataStore,
-    asset: AssetDefinition,
-    failures: Mapping[str, int],
-    rows_checked: int,
-    *,
-    run_id: str,
-    where: str,
-) -> int:
-    """Store an ingestion run's results under the contract's check ids: every row-level check it
-    enforced (its failing rows from the validator's per-rule ``failures``). Returns the rows stored."""
-    checklist = contract_checks(asset)
-    at = datetime.now(UTC)
-    results: list[CheckResult] = []
-    for cid, check in zip(check_ids(checklist.checks), checklist.checks, strict=True):
-        names = _ingestion_rules(check)
-        if not names:
-            continue
-        failed = sum(int(failures.get(n, 0)) for n in names)
-        results.append(
-            CheckResult(cid, check.kind, check.column, check.severity, outcome(check, failed > 0), rows_checked, failed)
-        )
-    report = TestReport(
-        contract_id_of(asset), str(asset.version), asset.source_type, asset.object_name, "ingestion", where,
-        "ingestion", results, rows_checked, at.isoformat(), 0.0,
-    )
-    rows = _rows(report, asset, "ingestion", run_id, at)
-    quality.insert_results(store, rows)
-    return len(rows)
-
-
-def _ingestion_rules(check: Check) -> list[str]:
-    """The validator counters of ``check`` during ingestion (unique ones included; a warning-severity
-    unique check is not counted there)."""
-    if isinstance(check, Unique) and check.severity != "warning":
-        return [f"unique:{check.column}"]
-    if isinstance(check, UniqueKey):
-        return [f"unique:{'+'.join(check.columns)}"]
-    return rule_names(check) if check.row_level else []

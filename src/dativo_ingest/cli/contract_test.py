@@ -52,11 +52,15 @@ def _usage_error(message: str) -> typer.Exit:
 def test(
     contract: Path = typer.Argument(..., help="Contract file (dativo format or ODCS v3.x)."),
     server: str | None = typer.Option(None, "--server", help="The contract's servers entry to test."),
-    job: Path | None = typer.Option(None, "--job", help="Test the table a job config writes (instead of servers)."),
+    job: Path | None = typer.Option(
+        None, "--job", help="Test the table a job config writes (instead of servers)."
+    ),
     where: str | None = typer.Option(
         None, "--filter", help="Rows to test: a SQL predicate (databases, files) or an Iceberg expression."
     ),
-    sample: int = typer.Option(DEFAULT_SAMPLE, "--sample", min=0, max=1000, help="Failing rows shown per check."),
+    sample: int = typer.Option(
+        DEFAULT_SAMPLE, "--sample", min=0, max=1000, help="Failing rows shown per check."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     junit: Path | None = typer.Option(None, "--junit", help="Write a JUnit XML report here."),
     requester: str | None = typer.Option(
@@ -65,8 +69,12 @@ def test(
     api_key: str | None = typer.Option(
         None, "--api-key", envvar="DATIVO_API_KEY", help="Take the requester from this API key."
     ),
-    policy: Path | None = typer.Option(None, "--policy", help="Policy YAML (default: $DATIVO_POLICY or ./policy.yaml)."),
-    record: bool = typer.Option(True, "--record/--no-record", help="Store the results in the quality history."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Policy YAML (default: $DATIVO_POLICY or ./policy.yaml)."
+    ),
+    record: bool = typer.Option(
+        True, "--record/--no-record", help="Store the results in the quality history."
+    ),
 ) -> None:
     """Test data at rest against its contract: checks pushed down to SQL or streamed (exit 1 on a failure)."""
     try:
@@ -84,7 +92,14 @@ def test(
         if api_key:
             who = KeyVerifier(MetadataStore(ws.database_url)).requester(api_key)
         report = test_contract(
-            asset, target, where=where, sample=sample, requester=who, policy=_policy(policy), workspace=ws, record=record
+            asset,
+            target,
+            where=where,
+            sample=sample,
+            requester=who,
+            policy=_policy(policy),
+            workspace=ws,
+            record=record,
         )
     except DativoError as exc:
         raise _usage_error(str(exc)) from None
@@ -124,8 +139,15 @@ def _render(report: TestReport) -> None:
         highlight=False,
     )
     table = Table(show_lines=False)
-    for name, justify in (("check", "left"), ("status", "left"), ("rows", "right"), ("failed", "right"), ("share", "right"), ("examples / reason", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name, justify in (
+        ("check", "left"),
+        ("status", "left"),
+        ("rows", "right"),
+        ("failed", "right"),
+        ("share", "right"),
+        ("examples / reason", "left"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=name == "check")  # type: ignore[arg-type]
     for r in report.results:
         share = f"{r.share:.2%}" if r.share is not None else ""
         if r.status == SKIPPED:
@@ -150,7 +172,8 @@ def _render(report: TestReport) -> None:
     counts = report.counts()
     verdict = "[green]passed[/]" if report.passed else "[red]failed[/]"
     console.print(
-        f"{verdict}: {counts[PASSED]} passed, {counts[FAILED]} failed, {counts[WARNED]} warned, {counts[SKIPPED]} skipped",
+        f"{verdict}: {counts[PASSED]} passed, {counts[FAILED]} failed, {counts[WARNED]} warned, "
+        f"{counts[SKIPPED]} skipped",
         highlight=False,
     )
 
@@ -171,13 +194,17 @@ def _since(text: str | None) -> datetime | None:
 
 def test_history(
     contract: Path = typer.Argument(..., help="Contract file whose history to show."),
-    since: str | None = typer.Option(None, "--since", help="Only results since: 7d, 12h, 30m or an ISO date."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only results since: 7d, 12h, 30m or an ISO date."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Show the trend of each check across contract tests and ingestion runs (oldest first)."""
     try:
         asset = load_contract(contract)
-        rows = quality.history(MetadataStore.for_workspace(), contract_id=contract_id_of(asset), since=_since(since))
+        rows = quality.history(
+            MetadataStore.for_workspace(), contract_id=contract_id_of(asset), since=_since(since)
+        )
     except DativoError as exc:
         raise _usage_error(str(exc)) from None
     trends = _trends(rows)

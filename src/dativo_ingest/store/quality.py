@@ -87,10 +87,6 @@ def latest(store: MetadataStore, *, source_type: str, object_name: str) -> list[
         .group_by(c.check_id)
         .subquery()
     )
-    query = (
-        select(quality_results)
-        .join(newest, quality_results.c.id == newest.c.id)
-        .order_by(c.check_id)
-    )
+    query = select(quality_results).join(newest, quality_results.c.id == newest.c.id).order_by(c.check_id)
     with store.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
