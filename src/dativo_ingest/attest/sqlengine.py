@@ -81,15 +81,21 @@ class SqlRun:
 
 
 def parse_filter(text: str | None, dialect: str) -> exp.Expr | None:
-    """``--filter`` as a sqlglot predicate, or a UsageError naming what is wrong."""
+    """``--filter`` as one sqlglot predicate in ``dialect``, or a UsageError naming what is wrong:
+    exactly one expression that is a condition (no statement, no subquery, no second statement)."""
     if text is None or not text.strip():
         return None
     try:
-        parsed = sqlglot.parse_one(text, read=DIALECTS[dialect])
+        statements = [s for s in sqlglot.parse(text, read=DIALECTS.get(dialect, dialect)) if s is not None]
     except sqlglot.errors.SqlglotError as exc:
         first = str(exc).splitlines()[0]
         raise UsageError(f"--filter {text!r} does not parse as a {dialect} predicate: {first}") from None
-    if isinstance(parsed, (exp.Query, exp.Command, exp.DDL, exp.DML)) or parsed.find(exp.Query):
+    if len(statements) != 1:
+        raise UsageError(
+            f"--filter {text!r} must be one predicate (a WHERE condition), not several statements"
+        )
+    parsed = statements[0]
+    if not isinstance(parsed, exp.Condition) or parsed.find(exp.Query, exp.Command, exp.DDL, exp.DML):
         raise UsageError(f"--filter {text!r} must be a predicate (a WHERE condition), not a statement")
     return parsed
 

@@ -29,14 +29,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import sqlglot
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.expressions.parser import parse
-from sqlglot import exp
 
 from dativo_ingest.attest.results import SKIPPED, CheckResult, describe_threshold, outcome, threshold_holds
 from dativo_ingest.attest.servers import Server
+from dativo_ingest.attest.sqlengine import parse_filter
 from dativo_ingest.errors import DativoError, SourceError, UsageError
 from dativo_ingest.ingest.check_results import rule_names
 from dativo_ingest.ingest.rules import compile_rules
@@ -193,17 +192,8 @@ def _file_columns(path: Path, file_format: str, server: Server) -> list[str]:
 
 
 def _duck_predicate(where: str | None) -> str | None:
-    if not where or not where.strip():
-        return None
-    try:
-        parsed = sqlglot.parse_one(where, read="duckdb")
-    except sqlglot.errors.SqlglotError as exc:
-        raise UsageError(
-            f"--filter {where!r} does not parse as a SQL predicate: {str(exc).splitlines()[0]}"
-        ) from None
-    if isinstance(parsed, (exp.Query, exp.Command, exp.DDL, exp.DML)) or parsed.find(exp.Query):
-        raise UsageError(f"--filter {where!r} must be a predicate (a WHERE condition), not a statement")
-    return parsed.sql(dialect="duckdb")
+    parsed = parse_filter(where, "duckdb")
+    return parsed.sql(dialect="duckdb") if parsed is not None else None
 
 
 def _apply_predicate(con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch, predicate: str) -> pa.RecordBatch:
