@@ -15,8 +15,8 @@ import yaml
 
 from dativo_ingest.attest.servers import from_contract
 from dativo_ingest.attest.tester import test_contract as run_contract_test
-from dativo_ingest.dbt_integration import DBTGenerator
 from dativo_ingest.dbt.project import ProjectConfig
+from dativo_ingest.dbt_integration import DBTGenerator
 from dativo_ingest.registry.loading import load_contract
 from tests.attest.conftest import EXPECTED, PROPERTIES, arrow_table
 from tests.dbt.dbt_runner import run_dbt
