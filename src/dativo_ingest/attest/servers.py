@@ -16,14 +16,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from dativo_ingest.errors import ConfigError, UsageError
 from dativo_ingest.ingest.envsubst import substitute
-from dativo_ingest.ingest.jobconfig import CatalogConfig, JobConfig
 from dativo_ingest.logging import register_secret
 from dativo_ingest.odcs.model import AssetDefinition
+
+if TYPE_CHECKING:  # a job's config is read only for --job (see attest.tester.resolve_server)
+    from dativo_ingest.ingest.jobconfig import JobConfig
 
 DATABASE_TYPES = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 FILE_FORMATS = {"csv": "csv", "json": "jsonl", "jsonl": "jsonl", "ndjson": "jsonl", "parquet": "parquet"}
@@ -46,7 +48,7 @@ class Server:
     paths: list[str] = field(default_factory=list)  # files
     file_format: str | None = None
     base_dir: Path = Path(".")
-    catalog: CatalogConfig | None = None  # iceberg
+    catalog: dict[str, Any] | None = None  # iceberg: the CatalogConfig fields (type, name, uri, ...)
     warehouse: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)  # extra source options (csv delimiter, ...)
 
@@ -130,15 +132,15 @@ def _server(entry: dict[str, Any], asset: AssetDefinition, base_dir: Path, wareh
         schema = values.get("schema") or ("public" if db == "postgres" else None)
         return Server(name, db, table, schema, url, host, port, str(database))
     if kind == "iceberg" or (kind == "custom" and file_format == "iceberg"):
-        catalog = CatalogConfig(
-            type=str(
-                values.get("catalogType")
-                or ("rest" if str(values.get("uri", "")).startswith("http") else "sql")
+        uri = values.get("uri")
+        catalog = {
+            "type": str(
+                values.get("catalogType") or ("rest" if str(uri or "").startswith("http") else "sql")
             ),
-            name=str(values.get("catalog") or "dativo"),
-            uri=values.get("uri"),
-            warehouse=values.get("warehouse"),
-        )
+            "name": str(values.get("catalog") or "dativo"),
+            "uri": uri,
+            "warehouse": values.get("warehouse"),
+        }
         namespace = values.get("namespace") or values.get("schema") or "bronze"
         return Server(name, "iceberg", table, str(namespace), catalog=catalog, warehouse=warehouse)
     if kind in ("local", "s3", "file", "files"):
@@ -166,7 +168,8 @@ def from_job(job: JobConfig, asset: AssetDefinition, warehouse: Path) -> Server:
     name = f"job:{job.name}"
     if target.type == "iceberg":
         table = job.target_table(asset)
-        return Server(name, "iceberg", table, target.namespace, catalog=target.catalog, warehouse=warehouse)
+        catalog = target.catalog.model_dump()
+        return Server(name, "iceberg", table, target.namespace, catalog=catalog, warehouse=warehouse)
     if target.path:
         path = str(job.resolve(target.path))
         return Server(

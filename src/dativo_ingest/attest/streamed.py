@@ -38,6 +38,7 @@ from dativo_ingest.attest.servers import Server
 from dativo_ingest.attest.sqlengine import parse_filter
 from dativo_ingest.errors import DativoError, SourceError, UsageError
 from dativo_ingest.ingest.check_results import rule_names
+from dativo_ingest.ingest.jobconfig import CatalogConfig
 from dativo_ingest.ingest.rules import compile_rules
 from dativo_ingest.ingest.schema import arrow_field
 from dativo_ingest.ingest.sources import SourceContext, build_source
@@ -109,7 +110,7 @@ def _iceberg(
 ) -> Iterator[pa.RecordBatch]:
     if server.catalog is None or server.warehouse is None:
         raise SourceError(f"{server.describe()}: no Iceberg catalog")
-    catalog = load_catalog_for(server.catalog, server.warehouse)
+    catalog = load_catalog_for(CatalogConfig(**server.catalog), server.warehouse)
     try:
         table = catalog.load_table(f"{server.schema}.{server.table}")
     except NoSuchTableError:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dativo_ingest.attest.masking import mask_rows
 from dativo_ingest.attest.results import SKIPPED, TestReport, check_ids
-from dativo_ingest.attest.servers import Server
+from dativo_ingest.attest.servers import Server, from_contract, from_job
 from dativo_ingest.attest.sqlengine import run_sql
-from dativo_ingest.attest.streamed import run_streamed
-from dativo_ingest.errors import DativoError
+from dativo_ingest.errors import DativoError, UsageError
 from dativo_ingest.lineage_graph.tracker import LineageTracker
 from dativo_ingest.logging import get_logger
 from dativo_ingest.odcs.convert import default_contract_id
@@ -32,6 +31,9 @@ from dativo_ingest.store import quality
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.workspace import Workspace
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 log = get_logger(__name__)
 DEFAULT_SAMPLE = 5
 MAX_SAMPLE = 1000
@@ -39,6 +41,20 @@ MAX_SAMPLE = 1000
 
 def contract_id_of(asset: AssetDefinition) -> str:
     return asset.id or default_contract_id(asset)
+
+
+def resolve_server(
+    asset: AssetDefinition, name: str | None, job: Path | None, base_dir: Path, warehouse: Path
+) -> Server:
+    """The contract's servers entry ``name``, or, with ``job``, the table that job config writes."""
+    if job is None:
+        return from_contract(asset, name, base_dir, warehouse)
+    if name is not None:
+        raise UsageError("give --server or --job, not both")
+    # deferred: a job config pulls in every source (pyarrow); only --job needs it
+    from dativo_ingest.ingest.jobconfig import load_job
+
+    return from_job(load_job(job), asset, warehouse)
 
 
 def test_contract(
@@ -68,6 +84,10 @@ def test_contract(
         run: Any = run_sql(server, asset, pairs, where, sample)
         engine = f"sql ({server.kind}, {run.statements} statements)"
     else:
+        # deferred: the streamed engine loads pyarrow, pyiceberg and the ingestion validator (about 100 MB
+        # and seconds of imports) that a test pushed down to SQL never needs
+        from dativo_ingest.attest.streamed import run_streamed
+
         run = run_streamed(server, asset, pairs, where, sample)
         engine = f"streamed validator ({server.kind}, {run.batches} batches)"
     for result in run.results:
@@ -137,7 +157,7 @@ def _connection(server: Server) -> dict[str, Any]:
             "table": server.table,
         }
     if server.kind == "iceberg":
-        root = server.catalog.warehouse if server.catalog and server.catalog.warehouse else server.warehouse
+        root = (server.catalog or {}).get("warehouse") or server.warehouse
         return {"path": f"{root}/{server.schema}/{server.table}"}
     return {"path": server.paths[0] if server.paths else server.table}
 

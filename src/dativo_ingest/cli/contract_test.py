@@ -17,12 +17,10 @@ import typer
 from rich.table import Table
 
 from dativo_ingest.attest.results import FAILED, PASSED, SKIPPED, WARNED, TestReport, junit_xml
-from dativo_ingest.attest.servers import from_contract, from_job
-from dativo_ingest.attest.tester import DEFAULT_SAMPLE, contract_id_of, test_contract
+from dativo_ingest.attest.tester import DEFAULT_SAMPLE, contract_id_of, resolve_server, test_contract
 from dativo_ingest.cli.app import console, err_console, esc, print_json
 from dativo_ingest.errors import DativoError, UsageError
 from dativo_ingest.fileio import atomic_write_text
-from dativo_ingest.ingest.jobconfig import load_job
 from dativo_ingest.logging import redact_text
 from dativo_ingest.policy.config import load_policy
 from dativo_ingest.registry.loading import load_contract
@@ -82,12 +80,7 @@ def test(
             raise UsageError("give --json or --junit, not both")
         asset = load_contract(contract)
         ws = Workspace.current()
-        if job is not None:
-            if server is not None:
-                raise UsageError("give --server or --job, not both")
-            target = from_job(load_job(job), asset, ws.warehouse)
-        else:
-            target = from_contract(asset, server, contract.resolve().parent, ws.warehouse)
+        target = resolve_server(asset, server, job, contract.resolve().parent, ws.warehouse)
         who = requester or os.environ.get("DATIVO_REQUESTER")
         if api_key:
             who = KeyVerifier(MetadataStore(ws.database_url)).requester(api_key)
