@@ -239,11 +239,13 @@ class _Compiler:
     def key_expressions(self, columns: tuple[str, ...]) -> list[exp.Expr]:
         return [self.compared(c) for c in columns]
 
-    def duplicates(self, columns: tuple[str, ...]) -> str:
-        """``(repeated rows, repeated values)`` over ``columns`` (rows with a null part take no part)."""
+    def duplicates(self, columns: tuple[str, ...], limit: int) -> str:
+        """One GROUP BY over ``columns`` (rows with a null part take no part): up to ``limit`` repeated
+        keys, each row also carrying the totals ``(repeated rows, repeated values)`` as window sums."""
         present = [exp.Not(this=exp.Is(this=self.col(c), expression=exp.Null())) for c in columns]
+        keys = [exp.alias_(e, f"v{i}") for i, e in enumerate(self.key_expressions(columns))]
         inner = (
-            exp.select(exp.alias_(exp.Count(this=exp.Star()), "k"))
+            exp.select(*keys, exp.alias_(exp.Count(this=exp.Star()), "k"))
             .from_(self.table.copy())
             .group_by(*self.key_expressions(columns))
             .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.convert(1)))
@@ -252,32 +254,25 @@ class _Compiler:
         if where is not None:
             inner = inner.where(where)
         k = exp.column("k", table="d")
+        everything = exp.Window(this=exp.func("SUM", exp.Sub(this=k, expression=exp.convert(1))))
+        count = exp.Window(this=exp.Count(this=exp.Star()))
         outer = exp.select(
-            exp.Coalesce(
-                this=exp.func("SUM", exp.Sub(this=k, expression=exp.convert(1))), expressions=[exp.convert(0)]
-            ),
-            exp.Count(this=exp.Star()),
+            *(exp.column(f"v{i}", table="d") for i in range(len(columns))), everything, count
         ).from_(inner.subquery("d"))
-        return self.sql(outer)
+        return self.sql(outer.limit(max(1, limit)))
 
-    def duplicate_rows(self, columns_out: list[str], key: tuple[str, ...], limit: int) -> str:
-        """A sample of rows whose key repeats."""
-        present = [exp.Not(this=exp.Is(this=self.col(c), expression=exp.Null())) for c in key]
-        repeated = (
-            exp.select(*self.key_expressions(key))
-            .from_(self.table.copy())
-            .group_by(*self.key_expressions(key))
-            .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.convert(1)))
-        )
-        where = self.filtered(*present)
-        if where is not None:
-            repeated = repeated.where(where)
-        left = self.key_expressions(key)
-        target: exp.Expr = left[0] if len(left) == 1 else exp.Tuple(expressions=left)
-        if self.dialect == "mysql":  # MySQL refuses a LIMIT-less IN over the table it reads: materialise
-            repeated = exp.select(exp.Star()).from_(repeated.subquery("r"))
-        condition = exp.In(this=target, query=repeated.subquery())
-        return self.select_rows(columns_out, condition, limit)
+    def rows_with_keys(
+        self, columns_out: list[str], key: tuple[str, ...], values: list[tuple], limit: int
+    ) -> str:
+        """A sample of the rows whose key is one of ``values`` (repeated keys found by :meth:`duplicates`)."""
+        parts = self.key_expressions(key)
+        matches = [
+            exp.and_(
+                *(exp.EQ(this=p.copy(), expression=_literal(v)) for p, v in zip(parts, row, strict=True))
+            )
+            for row in values
+        ]
+        return self.select_rows(columns_out, exp.or_(*matches), limit)
 
     def orphans(self, check: Relationship, sample: list[str] | None, limit: int) -> str:
         other_schema, other_table = _other_table(check.to, self.table)
@@ -302,6 +297,15 @@ class _Compiler:
 
     def table_sql(self) -> str:
         return self.sql(self.table.copy())
+
+
+def _literal(value: Any) -> exp.Expr:
+    """A value the database returned, as a literal (MySQL's binary keys as text)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("utf-8", "replace")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return exp.convert(value)
+    return exp.convert(str(value))
 
 
 def _qualify(node: exp.Expr, alias: str) -> exp.Expr:
@@ -450,16 +454,16 @@ class _Run:
             isinstance(check, ColumnMetric) and check.metric == "duplicate_values"
         ):
             key = _key_of(check)
-            repeats, values = self.execute(self.c.duplicates(key), f"uniqueness of {cid}")[0]
-            repeats, values = int(repeats or 0), int(values or 0)
+            found = self.execute(self.c.duplicates(key, self.sample), f"uniqueness of {cid}")
+            repeats, values = (int(found[0][-2] or 0), int(found[0][-1] or 0)) if found else (0, 0)
             if isinstance(check, ColumnMetric):
                 return _metric(cid, check, repeats, total)
             result = _result(cid, check, total, repeats)
             result.duplicated_values = values
             if repeats and self.sample:
-                result.examples = self.rows(
-                    self.c.duplicate_rows(columns, key, self.sample), columns, f"sample of {cid}"
-                )
+                keys = [row[: len(key)] for row in found[: self.sample]]
+                sql = self.c.rows_with_keys(columns, key, keys, self.sample)
+                result.examples = self.rows(sql, columns, f"sample of {cid}")
             return result
         if isinstance(check, RowCount):
             holds = threshold_holds(total, check.threshold)
