@@ -182,3 +182,24 @@ def test_mcp_get_quality_status_in_a_real_client_session(registered: dict, works
     assert {c["check"]: c["failed"] for c in admin["quality_status"]["checks"]} == EXPECTED
     rows = [r for r in audit.query(MetadataStore.for_workspace()) if r["action"] == "get_quality_status"]
     assert {(r["requester"], r["channel"]) for r in rows} == {("agent", "mcp"), ("admin", "mcp")}
+
+
+def test_http_quality_route_behind_api_keys(registered: dict, workspace: Path) -> None:
+    import httpx
+
+    from dativo_ingest.server.http import create_app
+    from dativo_ingest.server.keys import create_key
+    from tests.ai.server_util import running
+
+    store = MetadataStore.for_workspace()
+    key = create_key(store, "agent")[1]
+    app = create_app(AIContextAPI(policy_guard=PolicyGuard(POLICY), channel="http"))
+    path = f"/v1/assets/{registered['source_type']}/{registered['object']}/quality"
+    with running(app) as url:
+        assert httpx.get(url + path).status_code == 401
+        answer = httpx.get(url + path, headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200, answer.text
+    checks = {c["check"] for c in answer.json()["quality_status"]["checks"]}
+    assert checks == set(EXPECTED) - {"regex:email"}
+    rows = [r for r in audit.query(store) if r["action"] == "get_quality_status"]
+    assert [(r["requester"], r["channel"]) for r in rows] == [("agent", "http")]
