@@ -16,6 +16,7 @@ and patterns carry ``(?-i)``, so a case-insensitive collation does not make ``'A
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -412,26 +413,57 @@ class _Run:
             predicate = self.c.failing(check)
             if predicate is not None:
                 row_checks.append((cid, check, predicate))
-        counts = self.execute(
-            self.c.aggregate([p for _, _, p in row_checks]), f"scan of {self.server.qualified_table}"
-        )[0]
-        total = int(counts[0])
-        for (cid, check, predicate), failed in zip(row_checks, counts[1:], strict=True):
-            failed = int(failed or 0)
-            if isinstance(check, ColumnMetric):
-                results[cid] = _metric(cid, check, failed, total)
-                continue
-            result = _result(cid, check, total, failed)
-            if failed and self.sample:
-                result.examples = self.rows(
-                    self.c.select_rows(columns, predicate, self.sample), columns, f"sample of {cid}"
-                )
-            results[cid] = result
+        row_ids = {cid for cid, _, _ in row_checks}
+        deferred = [
+            (cid, check)
+            for cid, check in checks
+            if cid not in results and cid not in row_ids and not isinstance(check, RowCount)
+        ]
+        # the GROUP BYs, anti-joins and SQL rules run on a second connection while the scan runs
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            others = pool.submit(self._on_own_connection, deferred, columns) if deferred else None
+            counts = self.execute(
+                self.c.aggregate([p for _, _, p in row_checks]), f"scan of {self.server.qualified_table}"
+            )[0]
+            total = int(counts[0])
+            for (cid, check, predicate), failed in zip(row_checks, counts[1:], strict=True):
+                failed = int(failed or 0)
+                if isinstance(check, ColumnMetric):
+                    results[cid] = _metric(cid, check, failed, total)
+                    continue
+                result = _result(cid, check, total, failed)
+                if failed and self.sample:
+                    result.examples = self.rows(
+                        self.c.select_rows(columns, predicate, self.sample), columns, f"sample of {cid}"
+                    )
+                results[cid] = result
+            found = others.result() if others is not None else {}
         for cid, check in checks:
-            if cid in results or any(cid == r for r, _, _ in row_checks):
-                continue
-            results[cid] = self._table_check(cid, check, total, columns)
+            if isinstance(check, RowCount) and cid not in results:
+                results[cid] = self._table_check(cid, check, total, columns)
+            elif cid in found:
+                result = found[cid]
+                if isinstance(check, ColumnMetric):  # a percentage needs the scan's row count
+                    result = _metric(cid, check, result.failed or 0, total)
+                elif result.rows_checked is not None:
+                    result.rows_checked = total
+                results[cid] = result
         return SqlRun(total, [results[cid] for cid, _ in checks], self.warnings, self.statements)
+
+    def _on_own_connection(
+        self, checks: list[tuple[str, Check]], columns: list[str]
+    ) -> dict[str, CheckResult]:
+        """``checks`` on a connection of their own (rows checked filled in by the caller)."""
+        try:
+            conn = self.conn.engine.connect()
+        except SQLAlchemyError as exc:
+            raise connect_error(self.server, exc) from None
+        with conn:
+            other = _Run(conn, self.server, self.asset, self.c, self.sample)
+            found = {cid: other._table_check(cid, check, 0, columns) for cid, check in checks}
+        self.warnings += other.warnings
+        self.statements += other.statements
+        return found
 
     def _columns(self) -> set[str]:
         try:

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.expressions.parser import parse
+from pyiceberg.io.pyarrow import ArrowScan
 
 from dativo_ingest.attest.results import SKIPPED, CheckResult, describe_threshold, outcome, threshold_holds
 from dativo_ingest.attest.servers import Server
@@ -43,6 +44,7 @@ from dativo_ingest.ingest.rules import compile_rules
 from dativo_ingest.ingest.schema import arrow_field
 from dativo_ingest.ingest.sources import SourceContext, build_source
 from dativo_ingest.ingest.sources.base import HIDDEN_PREFIX
+from dativo_ingest.ingest.sources.prefetch import prefetch
 from dativo_ingest.ingest.targets.iceberg import load_catalog_for
 from dativo_ingest.ingest.uniqueness import SeenIndex
 from dativo_ingest.ingest.validation import Validator
@@ -132,10 +134,19 @@ def _iceberg(
                 "write e.g. \"day >= '2024-01-01' and status = 'paid'\""
             ) from None
     try:
-        reader = table.scan(row_filter=row_filter, selected_fields=wanted or ("*",)).to_arrow_batch_reader()
+        scan = table.scan(row_filter=row_filter, selected_fields=wanted or ("*",))
+        tasks = list(scan.plan_files())
+        reader = ArrowScan(table.metadata, table.io, scan.projection(), scan.row_filter)
     except (ValueError, KeyError) as exc:
         raise UsageError(f"--filter {where!r} on {server.qualified_table}: {exc}") from None
-    return iter(reader)
+
+    def read() -> Iterator[pa.RecordBatch]:
+        # one data file at a time (pyiceberg's own batch reader decodes every file of the scan at once),
+        # the next one decoded ahead on a background thread
+        for task in tasks:
+            yield from reader.to_record_batches([task])
+
+    return prefetch(read(), depth=4)
 
 
 def _files(
@@ -291,13 +302,18 @@ def _collect(
     limit: int,
 ) -> None:
     """Up to ``limit`` failing rows per rule (Python touches only failing rows, and stops once full)."""
+    open_rules = {n for n in wanted if len(samples.get(n, ())) < limit}
+    if not open_rules:
+        return
     picks: dict[str, list[int]] = {}
     for row, names in zip(failed_rows.tolist(), failed_rules, strict=True):
         for name in names:
-            have = len(samples.get(name, ())) + len(picks.get(name, ()))
-            if name in wanted and have < limit:
-                picks.setdefault(name, []).append(row)
-        if all(len(samples.get(n, ())) + len(picks.get(n, ())) >= limit for n in wanted):
+            if name in open_rules:
+                chosen = picks.setdefault(name, [])
+                chosen.append(row)
+                if len(samples.get(name, ())) + len(chosen) >= limit:
+                    open_rules.discard(name)
+        if not open_rules:
             break
     for name, rows in picks.items():
         samples.setdefault(name, []).extend(typed.take(pa.array(rows)).to_pylist())
