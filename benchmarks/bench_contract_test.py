@@ -9,7 +9,9 @@ C2, Iceberg: the same rows as an Iceberg table (a local SQL catalog over the ver
 baseline reads, registered with ``add_files``), streamed through the ingestion validator, against
 datacontract-cli on those Parquet files. Targets: >= 2x faster, dativo peak RSS < 1 GB.
 
-Both contenders are the real command lines, each run in a fresh process whose wall time (imports
+dativo runs with ``--no-record`` (nothing stored, as datacontract-cli stores nothing); the same
+command with the quality history and lineage run stored (the default) is reported beside it. Both
+contenders are the real command lines, each run in a fresh process whose wall time (imports
 included, for both) and peak RSS (``ru_maxrss`` of the child) a small wrapper reports. datacontract-cli
 lives in its own venv (default ``/tmp/dcvenv``; ``--dc-venv``), created on first use by
 ``python3 -m venv /tmp/dcvenv`` and
@@ -221,10 +223,12 @@ def run(*command: str, env: dict[str, str] | None = None) -> dict:
     return json.loads(line[len("RESULT ") :])
 
 
-def dativo(contract: Path, server: str, home: Path) -> dict:
+def dativo(contract: Path, server: str, home: Path, record: bool = False) -> dict:
+    """``dativo contract test`` storing nothing, as datacontract-cli (``record``: with the quality history
+    and the lineage run stored, as by default)."""
     result = run(
         sys.executable, "-m", "dativo_ingest", "contract", "test", str(contract), "--server", server,
-        "--json", "--no-record",
+        "--json", "--record" if record else "--no-record",
         env={"DATIVO_HOME": str(home), "OPENLINEAGE_DISABLED": "true"},
     )  # fmt: skip
     if result["returncode"] not in (0, 1):
@@ -312,6 +316,7 @@ def main() -> None:
             print(f"PostgreSQL table {table} loaded in {time.perf_counter() - started:.1f} s")
             ours = dativo(contract, "pg", home)
             theirs = datacontract(args.dc_venv, spec, "pg", values["user"])
+            ours["recorded"] = dativo(contract, "pg", home, record=True)
             compare(
                 f"C1 PostgreSQL, {args.rows:,} rows, 10 checks",
                 ours,
@@ -324,6 +329,7 @@ def main() -> None:
             make_iceberg(warehouse, table, parquet)
             ours = dativo(contract, "lake", home)
             theirs = datacontract(args.dc_venv, spec, "files", values["user"])
+            ours["recorded"] = dativo(contract, "lake", home, record=True)
             compare(
                 f"C2 Iceberg vs Parquet files, {args.rows:,} rows, 10 checks",
                 ours,
@@ -346,6 +352,8 @@ def compare(title: str, ours: dict, theirs: dict, seeded: dict[str, int], speed:
         "datacontract_returncode": theirs["returncode"],
         "memory_ratio": round(ours["peak_rss_mb"] / theirs["peak_rss_mb"], 2),
         "dativo_counts_match_seeded": ours["failed"] == seeded,
+        "dativo_recording_seconds": round(ours["recorded"]["seconds"], 2),
+        "dativo_recording_peak_rss_mb": round(ours["recorded"]["peak_rss_mb"]),
     }
     if ours["failed"] != seeded:
         figures["dativo_failed"] = ours["failed"]

@@ -101,8 +101,9 @@ DEFERRED_IMPORTS = {
     "dativo_ingest.cli.contract_registry": "the lineage store, read only with --lineage; at the top it adds "
     "about 0.35 s to every contract command",
     "dativo_ingest.attest.tester": "the streamed engine and job configs (pyarrow, pyiceberg, the ingestion "
-    "stack: ~100 MB and seconds of imports), loaded only for Iceberg/files or --job; a test pushed down "
-    "to SQL stays lean (benchmarks/bench_contract_test.py measures its peak memory)",
+    "stack: ~100 MB and seconds of imports), loaded only for Iceberg/files or --job, and the lineage "
+    "tracker only when the run is recorded; a test pushed down to SQL stays lean "
+    "(benchmarks/bench_contract_test.py measures its peak memory)",
     "dativo_ingest.ingest": "the package's re-exports (load_job, run_job) load on first use, so importing "
     "one small module of it (envsubst) does not load the whole run",
 }

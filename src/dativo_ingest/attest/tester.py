@@ -20,7 +20,6 @@ from dativo_ingest.attest.results import SKIPPED, TestReport, check_ids
 from dativo_ingest.attest.servers import Server, from_contract, from_job
 from dativo_ingest.attest.sqlengine import run_sql
 from dativo_ingest.errors import DativoError, UsageError
-from dativo_ingest.lineage_graph.tracker import LineageTracker
 from dativo_ingest.logging import get_logger
 from dativo_ingest.odcs.convert import default_contract_id
 from dativo_ingest.odcs.model import AssetDefinition
@@ -182,6 +181,9 @@ def assertions(report: TestReport) -> list[dict[str, Any]]:
 def _record_lineage(ws: Workspace, asset: AssetDefinition, server: Server, report: TestReport) -> str | None:
     """The test as a lineage run (tested table -> contract_test step <- contract); its COMPLETE event
     carries ``dataQualityAssertions``. A lineage failure is a warning."""
+    # deferred: the lineage tracker and the OpenLineage client (~16 MB) load only when a run is recorded
+    from dativo_ingest.lineage_graph.tracker import LineageTracker
+
     try:
         tracker = LineageTracker(MetadataStore(ws.database_url), workspace=ws)
         kind = "parquet" if server.kind == "files" else server.kind

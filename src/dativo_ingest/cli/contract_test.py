@@ -93,6 +93,7 @@ def test(
             policy=_policy(policy),
             workspace=ws,
             record=record,
+            lineage=record,
         )
     except DativoError as exc:
         raise _usage_error(str(exc)) from None
