@@ -50,6 +50,7 @@ def contract(folder: Path, table: str, server: dict[str, Any]) -> Path:
                 {"type": "relationships", "column": "customer_id", "to": f"{table}_customers", "field": "id"},
                 {"type": "row_count", "min": 3},
                 {"type": "regex", "column": "note", "pattern": "^n", "severity": "warning"},
+                {"type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE note LIKE 'n%'", "mustBe": 4},
             ]
         },
     }
@@ -122,6 +123,8 @@ def test_table_level_checks(orders, workspace: Path, unique_name: str, capsys) -
     relationship = checks["relationships:customer_id"]
     if kind == "parquet":
         assert relationship["status"] == "skipped" and "SQL engine" in relationship["reason"]
+        assert checks["sql"]["status"] == "skipped"
     else:
         assert relationship["status"] == "failed" and relationship["failed"] == 1
         assert [row["customer_id"] for row in relationship["examples"]] == [99]
+        assert (checks["sql"]["status"], checks["sql"]["value"]) == ("passed", 4)  # a % reaches the database

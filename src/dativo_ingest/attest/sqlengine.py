@@ -381,9 +381,7 @@ class _Run:
     def execute(self, sql: str, what: str) -> list[tuple[Any, ...]]:
         self.statements += 1
         try:
-            return [
-                tuple(row) for row in self.conn.exec_driver_sql(_escape(sql, self.server.kind)).fetchall()
-            ]
+            return [tuple(row) for row in self.conn.exec_driver_sql(_escape(sql)).fetchall()]
         except SQLAlchemyError as exc:
             self.conn.rollback()
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -551,16 +549,16 @@ class _Run:
         result = _result(cid, check, total, failed)
         if failed and self.sample:
             cursor_rows = self.conn.exec_driver_sql(
-                _escape(f"SELECT * FROM ({query}) AS dativo_rule LIMIT {int(self.sample)}", self.server.kind)
+                _escape(f"SELECT * FROM ({query}) AS dativo_rule LIMIT {int(self.sample)}")
             )
             names = list(cursor_rows.keys())
             result.examples = [dict(zip(names, row, strict=False)) for row in cursor_rows.fetchall()]
         return result
 
 
-def _escape(sql: str, kind: str) -> str:
-    """PyMySQL formats ``%`` even without parameters: doubled there."""
-    return sql.replace("%", "%%") if kind == "mysql" else sql
+def _escape(sql: str) -> str:
+    """The drivers (psycopg, PyMySQL) read ``%`` as a placeholder even without parameters: doubled."""
+    return sql.replace("%", "%%")
 
 
 def _columns_of(check: Check) -> list[str]:
