@@ -31,6 +31,7 @@ class ContractGroup(LazyGroup):
             "dativo_ingest.cli.contract_import",
             "Import contracts from databases, Iceberg, files, DDL or dbt: one per table, all or nothing.",
         ),
+        **{name: LazyCommand("dativo_ingest.cli.contract_test") for name in ("test", "test-history")},
     }
 
 

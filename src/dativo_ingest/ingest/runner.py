@@ -34,6 +34,7 @@ from dativo_ingest.errors import ConfigError, DataValidationError, DativoError, 
 from dativo_ingest.fileio import locked
 from dativo_ingest.ingest import components, postrun
 from dativo_ingest.ingest.boundary import Boundary
+from dativo_ingest.ingest.check_results import record_ingestion
 from dativo_ingest.ingest.jobconfig import JobConfig
 from dativo_ingest.ingest.memory import run_memory_pool
 from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch, quarantine_malformed
@@ -63,6 +64,7 @@ from dativo_ingest.ingest.validation import Validator
 from dativo_ingest.logging import get_logger, redact_text
 from dativo_ingest.odcs.convert import default_contract_id
 from dativo_ingest.odcs.model import AssetDefinition
+from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.workspace import Workspace
 
 log = get_logger(__name__)
@@ -449,6 +451,23 @@ def _after_run(run: RunContext) -> None:
     postrun.mark_notified(run.error)
 
 
+def _record_quality(run: RunContext) -> None:
+    """The run's per-check results in the quality history (a store failure is a warning)."""
+    if run.result.rows_read == 0 and run.error is not None:
+        return  # failed before reading: nothing was checked
+    try:
+        record_ingestion(
+            MetadataStore(run.workspace.database_url),
+            run.asset,
+            run.validator.failures,
+            run.result.rows_read,
+            run_id=run.result.run_id,
+            where=f"job:{run.job.tenant_id}/{run.job.name}",
+        )
+    except DativoError as exc:
+        run.result.warnings.append(f"quality history not stored: {exc}")
+
+
 #: Measured by FinOps (real CPU, peak memory), in order; the first failure aborts the run.
 MEASURED_STEPS: tuple[Callable[[RunContext], None], ...] = (
     _open_target,
@@ -463,6 +482,7 @@ COMMITTED_STEPS: tuple[Callable[[RunContext], None], ...] = (_advance_cursor,)
 BOOKKEEPING_STEPS: tuple[Callable[[RunContext], None], ...] = (
     _close_source,
     _record_finops,
+    _record_quality,
     _record_lineage,
     _after_run,
 )

@@ -10,5 +10,6 @@ from dativo_ingest.store import (
     lineage,  # noqa: F401
     notifications,  # noqa: F401
     run_history,  # noqa: F401
+    quality,  # noqa: F401
     search,  # noqa: F401
 )
