@@ -15,8 +15,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from dativo_ingest import notifications
 from dativo_ingest.attest.masking import mask_rows
-from dativo_ingest.attest.results import SKIPPED, TestReport, check_ids
+from dativo_ingest.attest.results import FAILED, SKIPPED, TestReport, check_ids
 from dativo_ingest.attest.servers import Server, from_contract, from_job
 from dativo_ingest.attest.sqlengine import run_sql
 from dativo_ingest.errors import DativoError, UsageError
@@ -117,7 +118,22 @@ def test_contract(
             )
         except DativoError as exc:
             report.warnings.append(f"quality history not stored: {exc}")
+        if not report.passed:
+            _announce_failure(ws, asset, report, run_id)
     return report
+
+
+def _announce_failure(ws: Workspace, asset: AssetDefinition, report: TestReport, run_id: str) -> None:
+    """The ``contract_test_failed`` notification (delivered in the background; never fails the test)."""
+    failures = [
+        {"check": r.id, "column": r.column, "failed_rows": r.failed, "message": r.reason or r.expected}
+        for r in report.results
+        if r.status == FAILED
+    ]
+    event = notifications.events.contract_test_failed(
+        asset, failures=failures, checks_run=len(report.results), server=report.server, run_id=run_id
+    )
+    notifications.dispatch(event, workspace=ws)
 
 
 def _rows(
