@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,23 @@ def focus_validator() -> Path:
     if not (executable.parent / "python").exists():
         pytest.skip(f"DATIVO_TEST_FOCUS_VALIDATOR={value} is not in a venv (no python beside it)")
     return executable
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API: moto's standalone server on 127.0.0.1 (a free port), for the session; yields its
+    URL. Any access key works; tests make their own bucket. Skipped when ``moto[server]`` is missing."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        pytest.skip("moto[server] is not installed (pip install 'dativo-ingest[dev]')")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on the test output
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
