@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import duckdb
 import pytest
 import sqlalchemy as sa
 
@@ -270,3 +271,22 @@ def test_a_missing_bucket_fails_in_one_line_without_the_keys(
     assert err.startswith("error:") and err.count("\n") == 0, err
     assert "no-such-bucket" in err
     assert SECRET not in err and ACCESS_KEY not in err
+
+
+@pytest.mark.dbt
+def test_the_dbt_project_reads_the_shared_tables_with_keys_from_the_environment(
+    workspace: Path, shared: SharedCatalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.dbt.dbt_runner import run_dbt
+
+    job = shared_job(workspace, shared, good_rows(0, 12) + BAD_ROWS)
+    assert run_job(load_job(job)).rows_written == 12
+    assert main(["dbt", "generate", "--catalog-from", str(job), "--json"]) == 0
+    capsys.readouterr()
+    profile = (workspace / "dbt" / "profiles.yml").read_text(encoding="utf-8")
+    assert "env_var('DATIVO_TEST_S3_SECRET')" in profile and "env_var('DATIVO_TEST_CATALOG_URI')" in profile
+    assert SECRET not in profile and ACCESS_KEY not in profile and shared.endpoint not in profile
+    run = run_dbt(workspace / "dbt", "build")
+    assert run.success, (run.exception, run.failed())
+    with duckdb.connect(str(workspace / "dbt" / "dativo.duckdb")) as con:
+        assert con.execute("select count(*) from main.stg_stripe__customers").fetchone() == (12,)

@@ -98,9 +98,9 @@ def load_catalog_for(config: CatalogConfig, warehouse: Path) -> Any:
             if config.type == "sql" and attempt < _OPEN_ATTEMPTS and reason not in _FINAL_REASONS:
                 time.sleep(0.2 * attempt)
                 continue
+            where = redact_text(config.uri or props["uri"])
             raise TargetError(
-                f"cannot open Iceberg {config.type} catalog {config.name} at {redact_text(props['uri'])}: "
-                f"{reason}"
+                f"cannot open Iceberg {config.type} catalog {config.name} at {where}: {reason}"
             ) from exc
     raise AssertionError("unreachable")
 
