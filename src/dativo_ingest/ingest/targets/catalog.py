@@ -75,7 +75,7 @@ def s3_properties(config: CatalogConfig) -> dict[str, str]:
     }
     for name in ("secret_access_key", "session_token", "access_key_id"):
         register_secret(getattr(s3, name))
-    props.update({k: v for k, v in values.items() if v is not None})
+    props.update({k: v for k, v in values.items() if v})  # "" (an unset ${VAR:-}) means unset
     return props
 
 
