@@ -22,6 +22,7 @@ the main table.
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 import time
 import uuid
@@ -65,6 +66,20 @@ _BACKOFF_BASE_SECONDS, _BACKOFF_CAP_SECONDS = 0.05, 3.0
 def _backoff(attempt: int) -> float:
     """Seconds to wait before commit attempt ``attempt + 1``: capped exponential, full jitter."""
     return random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt))
+
+
+def _commit_retries_as_info(record: logging.LogRecord) -> bool:
+    """pyiceberg warns on each commit it retries after a concurrent update; with writers sharing a
+    catalog that is routine, so it is logged as dativo's own INFO record (shown with --log-level INFO)."""
+    if record.getMessage().startswith("Commit failed due to a concurrent update"):
+        log.info(
+            "commit conflict, retrying", extra={"fields": {"by": "pyiceberg", "detail": record.getMessage()}}
+        )
+        return False
+    return True
+
+
+logging.getLogger("pyiceberg.table").addFilter(_commit_retries_as_info)
 
 
 class _StagedTable:
