@@ -31,6 +31,7 @@ LAYERS: dict[str, str] = {
     "dativo_ingest.fileio": FOUNDATION,
     "dativo_ingest.yamlio": FOUNDATION,
     "dativo_ingest.workspace": FOUNDATION,
+    "dativo_ingest.envsubst": FOUNDATION,  # ${ENV_VAR} in config files (jobs, dativo.yaml)
     # core: pure logic over plain models
     "dativo_ingest.odcs": CORE,
     "dativo_ingest.changes": CORE,
@@ -47,6 +48,7 @@ LAYERS: dict[str, str] = {
     "dativo_ingest.finops.records": CORE,
     "dativo_ingest.finops.robust": CORE,
     "dativo_ingest.finops.usage": CORE,
+    "dativo_ingest.sla.rules": CORE,  # SLA rules and their evaluation over run history
     # stores: the metadata store, every table and query
     "dativo_ingest.store": STORE,
     # services: compose core and stores
@@ -62,7 +64,10 @@ LAYERS: dict[str, str] = {
     "dativo_ingest.context": SERVICE,
     "dativo_ingest.lineage_graph": SERVICE,
     "dativo_ingest.registry": SERVICE,
+    "dativo_ingest.importers": SERVICE,
     "dativo_ingest.demo": SERVICE,
+    "dativo_ingest.notifications": SERVICE,
+    "dativo_ingest.sla": SERVICE,
     # interfaces
     "dativo_ingest.cli": INTERFACE,
     "dativo_ingest.__main__": INTERFACE,

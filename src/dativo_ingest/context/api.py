@@ -20,6 +20,7 @@ from dativo_ingest.policy.rules import AccessRequest
 from dativo_ingest.policy.sql import check_sql as _check_sql
 from dativo_ingest.policy.sql import enforce_sql as _enforce_sql
 from dativo_ingest.policy.views import ContextViews
+from dativo_ingest.sla import sla_status
 from dativo_ingest.store import search
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.search import Visibility
@@ -197,6 +198,7 @@ class AIContextAPI:
                 "withheld": lineage["withheld"],
             }
             context["finops"] = self._asset_costs(entry.requester, asset, cost_hours)
+            context["sla_status"] = sla_status(self.store, asset.sla)
             context["accessed_at"] = _now()
             context["accessed_by"] = entry.requester
             context["policy"] = {

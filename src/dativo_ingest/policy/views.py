@@ -18,6 +18,7 @@ from dativo_ingest.odcs.model import AssetDefinition, SchemaField
 from dativo_ingest.odcs.quality import Check, contract_checks
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.fields import FieldInfo, asset_fields, treatment
+from dativo_ingest.sla.rules import SlaSubject
 
 WITHHELD = "withheld by policy"
 
@@ -338,7 +339,16 @@ class ContextViews:
     policy decision needs (labels, tenant) so a cached request does not need the parsed contract.
     """
 
-    __slots__ = ("_load", "_views", "classifications", "object_name", "source_type", "tenant", "version")
+    __slots__ = (
+        "_load",
+        "_views",
+        "classifications",
+        "object_name",
+        "sla",
+        "source_type",
+        "tenant",
+        "version",
+    )
 
     def __init__(self, asset: AssetDefinition, load: Callable[[], AssetDefinition]) -> None:
         self.source_type = asset.source_type
@@ -346,6 +356,7 @@ class ContextViews:
         self.version = asset.version
         self.classifications = tuple(asset.classifications)
         self.tenant = asset.tenant
+        self.sla = SlaSubject.of(asset)  # what the SLA status needs (dativo_ingest.sla)
         self._load = load
         self._views: dict[tuple[frozenset[str], str], tuple[str | None, dict[str, Any]]] = {}
 
