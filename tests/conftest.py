@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +95,23 @@ def smtp_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mail
     default; parametrize indirectly with ``"starttls"`` or ``"ssl"`` for TLS (``Mailbox.ca_file``)."""
     with smtp_receiver(getattr(request, "param", "none"), tmp_path) as box:
         yield box
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API: moto's standalone server on 127.0.0.1 (a free port), for the session; yields its
+    URL. Any access key works; tests make their own bucket. Skipped when ``moto[server]`` is missing."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        pytest.skip("moto[server] is not installed (pip install 'dativo-ingest[dev]')")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on the test output
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from dativo_ingest.cli.app import console, esc, print_json
+from dativo_ingest.dbt.catalog import catalog_of_job
 from dativo_ingest.dbt.manifest import load_manifest, record_lineage
 from dativo_ingest.dbt.options import DEFAULT_RESTRICTED, GenerationOptions
 from dativo_ingest.dbt.project import ProjectConfig
@@ -38,6 +39,11 @@ def generate(
     warehouse: Path = typer.Option(
         None, "--warehouse", help="Local warehouse (default: <workspace>/warehouse)."
     ),
+    catalog_from: Path = typer.Option(
+        None,
+        "--catalog-from",
+        help="Job file whose target.catalog the profile reads (a shared catalog, e.g. PostgreSQL + S3).",
+    ),
     exposures: Path = typer.Option(None, "--exposures", help="YAML file with an 'exposures:' list."),
     masking: str = typer.Option(
         "hash", "--masking", help="Masking of restricted columns: hash, redact or null."
@@ -61,7 +67,10 @@ def generate(
         style="legacy" if legacy else "current",
         strict=strict,
     )
-    config = ProjectConfig(project_name=project_name, input=source_input, warehouse=warehouse)
+    catalog = catalog_of_job(catalog_from) if catalog_from is not None else ()
+    config = ProjectConfig(
+        project_name=project_name, input=source_input, warehouse=warehouse, catalog=catalog
+    )
     result = generate_workspace_project(
         Workspace.current(), specs_dir=specs, out_dir=out, exposures=exposures, config=config, options=options
     )

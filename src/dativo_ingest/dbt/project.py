@@ -63,8 +63,10 @@ class ProjectConfig:
     ``input``: where raw tables come from: ``iceberg`` (table ``iceberg_table`` template, default
     ``bronze.{source}_{object}``), ``parquet`` (``parquet_path`` template, default
     ``{warehouse}/{source}/{object}/*.parquet``) or ``duckdb`` (tables already in the DuckDB file,
-    schema ``raw_<source>``). ``exposures``: entries of an exposures config (name, type, owner,
-    depends_on as ``source.object`` contract references or ``ref()`` calls, url, maturity, ...).
+    schema ``raw_<source>``). ``catalog``: the Iceberg catalog to read instead of the local warehouse's
+    (see :func:`dativo_ingest.dbt.catalog.profile_catalog`). ``exposures``: entries of an exposures
+    config (name, type, owner, depends_on as ``source.object`` contract references or ``ref()`` calls,
+    url, maturity, ...).
     """
 
     project_name: str = "dativo"
@@ -75,6 +77,7 @@ class ProjectConfig:
     parquet_path: str = "{warehouse}/{source}/{object}/*.parquet"
     duckdb_path: Path | None = None
     threads: int = 1
+    catalog: tuple[tuple[str, str], ...] = ()  # iceberg input: pyiceberg catalog properties (dbt.catalog)
     exposures: tuple[dict[str, Any], ...] = ()
     exposures_origin: str = "exposures config"
 
@@ -135,7 +138,8 @@ def profiles_yml(config: ProjectConfig, out_dir: Path) -> dict[str, Any]:
         output["plugins"] = [
             {
                 "module": "iceberg",
-                "config": {
+                "config": dict(config.catalog)
+                or {
                     "catalog": "dativo",
                     "type": "sql",
                     "uri": f"sqlite:///{(warehouse / 'catalog.db').as_posix()}",

@@ -20,19 +20,22 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 from dativo_ingest.ingest.envsubst import substitute
 from dativo_ingest.ingest.sources import validate_source_options
+from dativo_ingest.logging import redact_text
 from dativo_ingest.notifications.config import check_section
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.yamlio import line_of, load_file, loads
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_WAREHOUSE_SCHEMES = ("file", "s3", "s3a", "gs", "abfs", "abfss")
 
 
 class _Model(BaseModel):
@@ -60,14 +63,55 @@ class SourceConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class S3Config(_Model):
+    """S3-compatible object storage of an ``s3://`` warehouse (keys usually ``${ENV}`` references;
+    without keys the standard AWS credential chain applies)."""
+
+    endpoint: str | None = None  # e.g. http://127.0.0.1:9000 for MinIO; AWS when unset
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    path_style: bool | None = None  # bucket in the path (MinIO, moto) rather than the host name
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"{_hide(value)!r} is not an http(s) URL")
+        return value
+
+
 class CatalogConfig(_Model):
-    """Iceberg catalog: ``sql`` (SQLite in the workspace by default) or ``rest`` (by URI)."""
+    """Iceberg catalog: ``sql`` (SQLite in the workspace by default, or a shared database such as
+    PostgreSQL by ``uri``) or ``rest`` (by URI); the warehouse on local disk or ``s3://``."""
 
     type: Literal["sql", "rest"] = "sql"
     name: str = "dativo"
     uri: str | None = None
     warehouse: str | None = None
+    s3: S3Config | None = None
     properties: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("warehouse")
+    @classmethod
+    def _warehouse(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in _WAREHOUSE_SCHEMES:
+            raise ValueError(
+                f"{_hide(value)!r} is not a warehouse location (file://, s3://, gs:// or abfs:// URL)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _uri_fits_type(self) -> CatalogConfig:
+        scheme = urlsplit(self.uri).scheme if self.uri else ""
+        if self.type == "rest" and scheme not in ("http", "https"):
+            raise ValueError("a rest catalog needs 'uri': the catalog's http(s) URL")
+        if self.type == "sql" and self.uri and "://" not in self.uri:
+            raise ValueError(
+                f"uri {_hide(self.uri)!r} is not a database URL (postgresql://user@host/db, sqlite:///path)"
+            )
+        return self
 
 
 class TargetConfig(_Model):
@@ -212,6 +256,11 @@ def load_job(path: str | Path, *, env: dict[str, str] | None = None) -> JobConfi
     if not isinstance(data, dict):
         raise ConfigError("a job config must be a mapping", path=str(file))
     return JobConfig.from_dict(data, base_dir=file.resolve().parent, source=str(file), text=text, env=env)
+
+
+def _hide(value: str) -> str:
+    """``value`` as an error may show it (registered secrets and URL passwords replaced)."""
+    return redact_text(value)
 
 
 def _line(text: str | None, field: str) -> int | None:

@@ -22,6 +22,8 @@ the main table.
 from __future__ import annotations
 
 import itertools
+import logging
+import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,8 +32,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
-from pyiceberg.catalog import load_catalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
 from pyiceberg.io.pyarrow import (
     _dataframe_to_data_files,
     _pyarrow_to_schema_without_ids,
@@ -49,44 +54,32 @@ from dativo_ingest.ingest.targets.base import (
     Target,
     TargetDataset,
 )
-from dativo_ingest.logging import get_logger, redact_text, register_secret
+from dativo_ingest.ingest.targets.catalog import catalog_properties, describe_failure, load_catalog_for
+from dativo_ingest.logging import get_logger, redact_text
 
 log = get_logger(__name__)
 
-_COMMIT_ATTEMPTS = 3
+_COMMIT_ATTEMPTS = 12  # optimistic concurrency: writers sharing a catalog retry a lost commit race
+_BACKOFF_BASE_SECONDS, _BACKOFF_CAP_SECONDS = 0.05, 3.0
 
 
-def catalog_properties(config: CatalogConfig, warehouse: Path) -> dict[str, str]:
-    """pyiceberg ``load_catalog`` properties for ``config`` (defaults: SQLite catalog in ``warehouse``)."""
-    props = dict(config.properties)
-    for key, value in props.items():
-        if any(word in key.lower() for word in ("token", "credential", "secret", "password", "key")):
-            register_secret(value)
-    props["type"] = config.type
-    if config.type == "sql":
-        props["uri"] = config.uri or f"sqlite:///{warehouse / 'catalog.db'}"
-        props["warehouse"] = config.warehouse or warehouse.as_uri()
-        if props["uri"].startswith("sqlite:///"):
-            Path(props["uri"][len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        if props["warehouse"].startswith("file://"):
-            Path(urlsplit(props["warehouse"]).path).mkdir(parents=True, exist_ok=True)
-    else:
-        if not config.uri:
-            raise TargetError("a rest catalog needs 'uri'", field="target.catalog.uri")
-        props["uri"] = config.uri
-        if config.warehouse:
-            props["warehouse"] = config.warehouse
-    return props
+def _backoff(attempt: int) -> float:
+    """Seconds to wait before commit attempt ``attempt + 1``: capped exponential, full jitter."""
+    return random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt))
 
 
-def load_catalog_for(config: CatalogConfig, warehouse: Path) -> Any:
-    """An open pyiceberg catalog (errors translated)."""
-    try:
-        return load_catalog(config.name, **catalog_properties(config, warehouse))
-    except TargetError:
-        raise
-    except Exception as exc:
-        raise TargetError(f"cannot open Iceberg catalog {config.name}: {redact_text(str(exc))}") from exc
+def _commit_retries_as_info(record: logging.LogRecord) -> bool:
+    """pyiceberg warns on each commit it retries after a concurrent update; with writers sharing a
+    catalog that is routine, so it is logged as dativo's own INFO record (shown with --log-level INFO)."""
+    if record.getMessage().startswith("Commit failed due to a concurrent update"):
+        log.info(
+            "commit conflict, retrying", extra={"fields": {"by": "pyiceberg", "detail": record.getMessage()}}
+        )
+        return False
+    return True
+
+
+logging.getLogger("pyiceberg.table").addFilter(_commit_retries_as_info)
 
 
 class _StagedTable:
@@ -110,18 +103,24 @@ class _StagedTable:
     def open(self, schema: pa.Schema, properties: dict[str, str]) -> list[str]:
         namespace = self.identifier.rsplit(".", 1)[0]
         try:
-            self.catalog.create_namespace_if_not_exists(namespace)
+            _ensure_namespace(self.catalog, namespace)
             try:
                 self.table = self.catalog.load_table(self.identifier)
                 created = False
             except NoSuchTableError:
-                self.table = self.catalog.create_table(self.identifier, schema=schema, properties=properties)
-                created = True
+                try:
+                    self.table = self.catalog.create_table(
+                        self.identifier, schema=schema, properties=properties
+                    )
+                    created = True
+                except TableAlreadyExistsError:  # another writer created it since: use theirs
+                    self.table = self.catalog.load_table(self.identifier)
+                    created = False
         except TargetError:
             raise
         except Exception as exc:
             raise TargetError(
-                f"cannot open Iceberg table {self.identifier}: {redact_text(str(exc))}"
+                f"cannot open Iceberg table {self.identifier}: {describe_failure(exc)}"
             ) from exc
         self._target_schema = schema
         self._properties = properties
@@ -176,9 +175,14 @@ class _StagedTable:
                 return str(self.table.current_snapshot().snapshot_id)
             except CommitFailedException as exc:
                 if attempt == _COMMIT_ATTEMPTS:
-                    raise TargetError(f"commit to {self.identifier} failed: {exc}") from exc
-                log.warning("commit conflict, retrying", extra={"fields": {"table": self.identifier}})
-                time.sleep(0.2 * attempt)
+                    raise TargetError(
+                        f"commit to {self.identifier} failed after {attempt} attempts: {exc}"
+                    ) from exc
+                log.info(
+                    "commit conflict, retrying",
+                    extra={"fields": {"table": self.identifier, "attempt": attempt}},
+                )
+                time.sleep(_backoff(attempt))
                 self.table = self.catalog.load_table(self.identifier)
                 if find_run(self.table, properties[RUN_KEY]) is not None:
                     return str(self.table.current_snapshot().snapshot_id)
@@ -189,8 +193,17 @@ class _StagedTable:
             except TargetError:
                 raise
             except Exception as exc:
-                raise TargetError(f"commit to {self.identifier} failed: {redact_text(str(exc))}") from exc
+                raise TargetError(f"commit to {self.identifier} failed: {describe_failure(exc)}") from exc
         raise AssertionError("unreachable")
+
+
+def _ensure_namespace(catalog: Any, namespace: str) -> None:
+    """Create ``namespace`` unless it exists; another writer creating it at the same time is fine."""
+    try:
+        catalog.create_namespace_if_not_exists(namespace)
+    except Exception:
+        if not catalog.namespace_exists(namespace):
+            raise
 
 
 def find_run(table: Any, run_key: str) -> dict[str, str] | None:
@@ -341,7 +354,8 @@ class IcebergTarget(Target):
 
     def dataset(self) -> TargetDataset:
         location = self.main.table.location() if self.main is not None else None
-        namespace, name = _location_dataset(location or f"{self.warehouse.as_uri()}/{self.identifier}")
+        warehouse = (self.catalog_config.warehouse or self.warehouse.as_uri()).rstrip("/")
+        namespace, name = _location_dataset(location or f"{warehouse}/{self.identifier}")
         qnamespace, qname = namespace, f"{name}_quarantine"
         if self.quarantine is not None and self.quarantine.table is not None:
             qnamespace, qname = _location_dataset(self.quarantine.table.location())

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, Table, and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from dativo_ingest.errors import NotFoundError
+from dativo_ingest.errors import NotFoundError, StoreError
 from dativo_ingest.lineage_graph.model import ColumnEdge, LineageEdge, LineageNode
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.lineage.tables import (
@@ -52,6 +52,9 @@ WALK_SQL = {
     "upstream": text(_WALK_SQL.format(this="dst_id", next="src_id")),
 }
 DIRECTIONS = tuple(WALK_SQL)
+
+
+_UPSERT_ATTEMPTS = 20  # compare-and-set rounds of one upsert under contention (SQLite)
 
 
 def now_iso() -> str:
@@ -90,12 +93,23 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
         conn.execute(postgresql_insert(table).on_conflict_do_nothing(), list(rows))
         return
     for row in rows:
-        keys = [c.name for c in table.primary_key.columns]
-        exists = conn.execute(
-            select(func.count()).select_from(table).where(and_(*(table.c[k] == row[k] for k in keys)))
-        ).scalar()
-        if not exists:
-            conn.execute(table.insert().values(**row))
+        insert_ignore_one(conn, table, row)
+
+
+def insert_ignore_one(conn: Connection, table: Table, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless its primary key exists (waiting for a concurrent insert of it to end);
+    True when this call inserted it."""
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        return conn.execute(insert(table).values(**row).on_conflict_do_nothing()).rowcount == 1
+    keys = [c.name for c in table.primary_key.columns]
+    exists = conn.execute(
+        select(func.count()).select_from(table).where(and_(*(table.c[k] == row[k] for k in keys)))
+    ).scalar()
+    if not exists:
+        conn.execute(table.insert().values(**row))
+    return not exists
 
 
 def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
@@ -111,34 +125,57 @@ class GraphRepository:
 
     # ----- writes -----------------------------------------------------------------------------
     def upsert_node(self, node: LineageNode) -> LineageNode:
-        """Insert the node, or merge its attributes into the stored ones; returns the stored node."""
+        """Insert the node, or merge its attributes into the stored ones; returns the stored node.
+
+        Safe under concurrent writers of the same node (every run of a table upserts its dataset node):
+        the insert skips a row another writer has just added, the stored row is locked while it is
+        merged (PostgreSQL: ``FOR UPDATE``) and the update only applies to the row as it was read (a
+        writer that loses that race on SQLite merges again), so no writer's attributes are lost.
+        """
+        for _ in range(_UPSERT_ATTEMPTS):
+            stored = self._try_upsert_node(node)
+            if stored is not None:
+                return stored
+        raise StoreError(f"lineage node {node.id!r} kept changing during the upsert; retry")
+
+    def _try_upsert_node(self, node: LineageNode) -> LineageNode | None:
+        """One attempt of :meth:`upsert_node`; None when another writer changed the row meanwhile."""
         stamp = now_iso()
+        stored_row = select(lineage_nodes).where(lineage_nodes.c.id == node.id).with_for_update()
         with self.store.begin() as conn:
-            row = conn.execute(select(lineage_nodes).where(lineage_nodes.c.id == node.id)).first()
+            row = conn.execute(stored_row).first()
             if row is None:
-                conn.execute(
-                    lineage_nodes.insert().values(
-                        id=node.id,
-                        kind=node.kind,
-                        name=node.name,
-                        attributes=_dumps(node.attributes),
-                        created_at=stamp,
-                        updated_at=stamp,
-                    )
-                )
-                return LineageNode(node.id, node.kind, node.name, node.attributes, stamp)
+                values = {
+                    "id": node.id,
+                    "kind": node.kind,
+                    "name": node.name,
+                    "attributes": _dumps(node.attributes),
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                if insert_ignore_one(conn, lineage_nodes, values):
+                    return LineageNode(node.id, node.kind, node.name, node.attributes, stamp)
+                row = conn.execute(stored_row).first()
+                if row is None:  # inserted by another writer and deleted since
+                    return None
             merged = {**json.loads(row.attributes or "{}"), **node.attributes}
             changed = (
                 row.kind != node.kind or row.name != node.name or merged != json.loads(row.attributes or "{}")
             )
-            stored = LineageNode(node.id, node.kind, node.name, merged, stamp if changed else row.updated_at)
-            if changed:
-                conn.execute(
-                    lineage_nodes.update()
-                    .where(lineage_nodes.c.id == node.id)
-                    .values(kind=node.kind, name=node.name, attributes=_dumps(merged), updated_at=stamp)
+            if not changed:
+                return LineageNode(node.id, node.kind, node.name, merged, row.updated_at)
+            updated = conn.execute(
+                lineage_nodes.update()
+                .where(
+                    lineage_nodes.c.id == node.id,
+                    lineage_nodes.c.attributes == row.attributes,
+                    lineage_nodes.c.updated_at == row.updated_at,
                 )
-            return stored
+                .values(kind=node.kind, name=node.name, attributes=_dumps(merged), updated_at=stamp)
+            )
+            if updated.rowcount != 1:
+                return None
+            return LineageNode(node.id, node.kind, node.name, merged, stamp)
 
     def add_edge(self, edge: LineageEdge) -> LineageEdge:
         """Store a node-level edge (idempotent); both ends must exist."""
