@@ -76,6 +76,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "keys": LazyCommand(
         "dativo_ingest.cli.keys", "Create, list and revoke API keys (each bound to one requester)."
     ),
+    "catalog": LazyCommand("dativo_ingest.cli.catalog", "Build the web catalog as a static site."),
 }
 
 #: ``ctx.meta`` key set while a group renders its help (its command listing needs only help lines).
