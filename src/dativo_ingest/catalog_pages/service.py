@@ -191,10 +191,12 @@ class CatalogPages:
         """The contract page: the API's policy-filtered context plus servers and version history."""
         context = self.api.get_asset_context(source_type, object_name, version, requester=requester)
         asset = self.api.catalog.get(source_type, object_name, context["asset"]["version"])
+        history = self._history(source_type, object_name)
         return {
             "context": context,
             "servers": [dict(s) for s in asset.servers],
-            "history": self._history(source_type, object_name),
+            "history": history,
+            "lineage_node": self._lineage_node(source_type, object_name, history),
             "node_id": asset_node_id(source_type, object_name, str(asset.version)),
             "quality_status": context.get("quality_status"),
         }
@@ -351,11 +353,29 @@ class CatalogPages:
         return hidden
 
     def asset_node(self, requester: str, source_type: str, object_name: str) -> str:
-        """The lineage node id of a contract's latest version (not found when it may not be seen)."""
+        """The lineage node of a contract (see :meth:`_lineage_node`); not found when the requester may
+        not see the contract or lineage knows no node of it."""
         with self._audited(requester, "catalog_lineage", "asset", f"{source_type}/{object_name}") as entry:
             self.api.policy_guard.require_requester(entry)
-            asset = self._asset(entry, source_type, object_name, None)
-            return asset_node_id(source_type, object_name, str(asset.version))
+            self._asset(entry, source_type, object_name, None)
+            node = self._lineage_node(source_type, object_name, self._history(source_type, object_name))
+            if node is None:
+                raise NotFoundError(f"no lineage recorded for {source_type}/{object_name}", field="node")
+            return node
+
+    def _lineage_node(self, source_type: str, object_name: str, history: list[dict[str, Any]]) -> str | None:
+        """The newest version's asset node lineage knows (runs record the version they applied), else
+        the contract's source node, else None."""
+        tracker = self.api.lineage_tracker
+        if tracker is None:
+            return None
+        candidates = [asset_node_id(source_type, object_name, h["version"]) for h in history]
+        candidates.append(f"source://{source_type}/{object_name}")
+        try:
+            known = tracker.nodes
+            return next((c for c in candidates if c in known), None)
+        except DativoError:
+            return None
 
     # ----- runs and costs -------------------------------------------------------------------------
     def runs(self, requester: str, tenant: str | None = None, days: int = 30) -> dict[str, Any]:

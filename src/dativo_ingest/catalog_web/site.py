@@ -95,12 +95,14 @@ def _contract_pages(
 ) -> dict[str, Any]:
     s, o = file_segment(source_type), file_segment(object_name)
     data = pages.contract(requester, source_type, object_name, None)
-    node = data["node_id"]
+    node = data["lineage_node"]
     lineage_file = f"lineage/{s}/{o}.html"
-    try:
-        graph = pages.neighbourhood(requester, node, LINEAGE_DEPTH, LINEAGE_DEPTH, columns=True)
-    except NotFoundError:
-        graph = None
+    graph = None
+    if node is not None:
+        try:
+            graph = pages.neighbourhood(requester, node, LINEAGE_DEPTH, LINEAGE_DEPTH, columns=True)
+        except NotFoundError:
+            data["lineage_node"] = None
     if graph is not None:
         links = StaticLinks("../../")
         full = with_links(graph, links)
@@ -113,8 +115,6 @@ def _contract_pages(
             "all": {"nodes": full["nodes"], "edges": full["edges"]},
         }
         writer.write(lineage_file, "lineage.html", graph=initial, up=2, down=2)
-    data["context"]["lineage"]["upstream"] = data["context"]["lineage"]["upstream"] if graph else []
-    data["context"]["lineage"]["downstream"] = data["context"]["lineage"]["downstream"] if graph else []
     writer.write(f"contracts/{s}/{o}/index.html", "contract.html", page=data)
     for entry in data["history"]:
         version = entry["version"]
@@ -122,8 +122,7 @@ def _contract_pages(
             older = pages.contract(requester, source_type, object_name, version)
         except DativoError:
             continue
-        if graph is None:
-            older["context"]["lineage"] = {"upstream": [], "downstream": [], "withheld": 0}
+        older["lineage_node"] = data["lineage_node"]
         writer.write(f"contracts/{s}/{o}/v{version}.html", "contract.html", page=older)
         previous = entry["previous_version"]
         if previous:
