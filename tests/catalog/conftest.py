@@ -32,7 +32,11 @@ def dativo(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATIVO_HOME": str(home)}
     env.pop("DATIVO_DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "dativo_ingest", *args], cwd=home, env=env, text=True, capture_output=True,
+        [sys.executable, "-m", "dativo_ingest", *args],
+        cwd=home,
+        env=env,
+        text=True,
+        capture_output=True,
         check=True,
     )
 
@@ -42,7 +46,8 @@ def _second_version(home: Path) -> Path:
     text = (home / "specs/stripe/v1.0/customers.yaml").read_text(encoding="utf-8")
     text = text.replace("version: 1.0.0", "version: 1.1.0", 1)
     text = text.replace(
-        "purpose: Customer data from Stripe payments platform", f'purpose: "Customers from Stripe {SCRIPT_TEXT}"'
+        "purpose: Customer data from Stripe payments platform",
+        f'purpose: "Customers from Stripe {SCRIPT_TEXT}"',
     )
     text += "  - name: country\n    type: string\n    description: Billing country\n"
     path = home / "customers-1.1.0.yaml"
@@ -52,7 +57,9 @@ def _second_version(home: Path) -> Path:
 
 def _globex_contract(home: Path) -> Path:
     text = (home / "specs/shop/v1.0/orders.yaml").read_text(encoding="utf-8")
-    text = text.replace("id: shop-orders-001", "id: erp-invoices-001").replace("name: shop_orders", "name: erp_invoices")
+    text = text.replace("id: shop-orders-001", "id: erp-invoices-001").replace(
+        "name: shop_orders", "name: erp_invoices"
+    )
     text = text.replace("source_type: shop", "source_type: erp").replace("object: orders", "object: invoices")
     text = text.replace("status: active", "status: active\ntenant: globex", 1)
     text = text.replace("purpose: Orders of the web shop", "purpose: Globex invoices nobody else may see")

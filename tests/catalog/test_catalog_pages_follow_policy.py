@@ -28,7 +28,9 @@ PAGES = [
 
 
 def test_sign_in_sets_a_strict_http_only_session_cookie(client, catalog):
-    response = client.post("/signin", data={"key": catalog.keys["analyst"], "next": "/"}, follow_redirects=False)
+    response = client.post(
+        "/signin", data={"key": catalog.keys["analyst"], "next": "/"}, follow_redirects=False
+    )
     assert response.status_code == 303 and response.headers["location"] == "/"
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=" in cookie
@@ -48,7 +50,9 @@ def test_without_a_valid_session_every_page_is_the_sign_in_page(client, catalog)
 
 def test_sign_in_returns_only_to_same_site_paths(client, catalog):
     response = client.post(
-        "/signin", data={"key": catalog.keys["analyst"], "next": "https://evil.example/"}, follow_redirects=False
+        "/signin",
+        data={"key": catalog.keys["analyst"], "next": "https://evil.example/"},
+        follow_redirects=False,
     )
     assert response.headers["location"] == "/"
 
@@ -127,7 +131,12 @@ def test_each_page_view_is_audited(client, catalog):
     rows = audit.query(catalog.api.store, requester="analyst", limit=len(views))
     assert audit.count(catalog.api.store, requester="analyst") - before == len(views)
     assert {r["channel"] for r in rows} == {"web"}
-    assert {r["action"] for r in rows} >= {"catalog_index", "get_asset_context", "catalog_diff", "catalog_runs"}
+    assert {r["action"] for r in rows} >= {
+        "catalog_index",
+        "get_asset_context",
+        "catalog_diff",
+        "catalog_runs",
+    }
 
 
 def test_the_audit_page_is_for_elevated_requesters_only(client, catalog):
