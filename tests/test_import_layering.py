@@ -63,10 +63,12 @@ LAYERS: dict[str, str] = {
     "dativo_ingest.lineage_graph": SERVICE,
     "dativo_ingest.registry": SERVICE,
     "dativo_ingest.demo": SERVICE,
+    "dativo_ingest.catalog_pages": SERVICE,  # the web catalog's page data, decided and audited
     # interfaces
     "dativo_ingest.cli": INTERFACE,
     "dativo_ingest.__main__": INTERFACE,
     "dativo_ingest.server": INTERFACE,
+    "dativo_ingest.catalog_web": INTERFACE,  # the web catalog's pages (served and static)
 }
 
 #: Layer -> the layers its modules may import.

@@ -63,6 +63,7 @@ def _globex_contract(home: Path) -> Path:
     text = text.replace("source_type: shop", "source_type: erp").replace("object: orders", "object: invoices")
     text = text.replace("status: active", "status: active\ntenant: globex", 1)
     text = text.replace("purpose: Orders of the web shop", "purpose: Globex invoices nobody else may see")
+    text = text.replace("  - shop\n  - orders\n", "  - erp\n  - invoices\n", 1)
     path = home / "erp-invoices.yaml"
     path.write_text(text, encoding="utf-8")
     return path

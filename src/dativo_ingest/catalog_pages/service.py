@@ -422,7 +422,14 @@ class CatalogPages:
             runs = tracker.runs(limit=RUN_LIMIT)
         except DativoError:
             return []
-        return [r for r in runs if tenants is None or r.get("tenant_id") in tenants]
+        latest: dict[str, dict[str, Any]] = {}
+        for run in runs:  # a run's events (START, then COMPLETE or FAIL): its last one says how it ended
+            if tenants is not None and run.get("tenant_id") not in tenants:
+                continue
+            seen = latest.get(run["run_id"])
+            if seen is None or (run.get("event_type") != "START" and seen.get("event_type") == "START"):
+                latest[run["run_id"]] = run
+        return list(latest.values())
 
     # ----- audit ----------------------------------------------------------------------------------
     def audit(self, requester: str, limit: int = 200, who: str | None = None) -> list[dict[str, Any]]:
