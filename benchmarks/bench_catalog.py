@@ -29,8 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_context_api as corpus  # noqa: E402
-from harness import Timing, cpu_model, machine, report, versions  # noqa: E402
+import bench_context_api as corpus
+from harness import Timing, cpu_model, machine, report, versions
 
 POLICY = {"elevated_requesters": ["bench-admin"]}
 CHROMIUM = "/usr/bin/chromium"
