@@ -11,7 +11,7 @@ audited here with the same guard.
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +28,8 @@ from dativo_ingest.store import search
 
 FACETS = ("classification", "owner", "domain", "tags", "status")
 PER_PAGE = 25
-QUERY_CAP = 1000  # ranked hits a text query pages through
+QUERY_CAP = 200  # a text query pages through its best matches, this many at most
+RESULT_CACHE = 256  # searches whose matches and facet counts are kept
 MAX_DEPTH = 10
 RUN_LIMIT = 500
 RUN_MATCH_SECONDS = 120.0  # a lineage run and a cost record of the same job this close are one run
@@ -46,6 +47,7 @@ class Browse:
     query: str
     filters: dict[str, list[str]]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    capped: bool = False  # a text query matched more than its best QUERY_CAP shown
 
 
 def _values(doc: dict[str, Any], facet: str) -> list[str]:
@@ -84,6 +86,7 @@ class CatalogPages:
         self.api = api
         self.channel = channel
         self._docs: dict[tuple[Any, int], list[dict[str, Any]]] = {}
+        self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
     # ----- policy helpers -------------------------------------------------------------------------
@@ -155,28 +158,52 @@ class CatalogPages:
         filters = {k: vs for k, vs in filters.items() if vs}
         with self._audited(requester, "catalog_index", "catalog", query[:200] or "*") as entry:
             self._allow(entry, "catalog", "*")
-            docs = self._visible_docs(entry.requester)
-            if query:
-                by_key = {(d["source_type"], d["object"]): d for d in docs}
-                hits = search.search(
-                    self.api.store, self.api.visibility(entry.requester), query=query, limit=QUERY_CAP
-                )
-                docs = [by_key[k] for h in hits if (k := (h["source_type"], h["object"])) in by_key]
-            matched = [d for d in docs if _matches(d, filters)]
-            facets: dict[str, list[tuple[str, int]]] = {}
-            for facet in FACETS:
-                others = {k: v for k, v in filters.items() if k != facet}
-                pool = matched if facet not in filters else [d for d in docs if _matches(d, others)]
-                counts = Counter(v for d in pool for v in _values(d, facet))
-                for chosen in filters.get(facet, []):
-                    counts.setdefault(chosen, 0)
-                facets[facet] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].lower()))[:30]
+            matched, facets = self._matches(entry.requester, query, filters)
             pages = max(1, -(-len(matched) // per_page))
             page = min(max(1, page), pages)
             items = matched[(page - 1) * per_page : page * per_page]
             entry.details["results"] = len(matched)
             entry.details["filters"] = filters
-            return Browse(items, len(matched), page, pages, per_page, query, filters, facets)
+            capped = bool(query) and len(matched) >= QUERY_CAP
+            return Browse(items, len(matched), page, pages, per_page, query, filters, facets, capped)
+
+    def _matches(
+        self, requester: str, query: str, filters: dict[str, list[str]]
+    ) -> tuple[list[dict[str, Any]], dict[str, list[tuple[str, int]]]]:
+        """The matching contracts in order and the facet counts, cached per visibility, index state,
+        query and filters (a page of the same search is a slice of the cached list)."""
+        docs = self._visible_docs(requester)
+        key = (
+            self.api.visibility(requester),
+            self.api.catalog.generation,
+            query,
+            tuple(sorted((k, tuple(v)) for k, v in filters.items())),
+        )
+        with self._lock:
+            hit = self._results.get(key)
+            if hit is not None:
+                self._results.move_to_end(key)
+                return hit
+        if query:
+            by_key = {(d["source_type"], d["object"]): d for d in docs}
+            hits = search.search(self.api.store, key[0], query=query, limit=QUERY_CAP)
+            docs = [by_key[k] for h in hits if (k := (h["source_type"], h["object"])) in by_key]
+        matched = [d for d in docs if _matches(d, filters)]
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for facet in FACETS:
+            others = {k: v for k, v in filters.items() if k != facet}
+            pool = matched if facet not in filters else [d for d in docs if _matches(d, others)]
+            counts: Counter[str] = Counter()
+            for d in pool:
+                counts.update(_values(d, facet))
+            for chosen in filters.get(facet, []):
+                counts.setdefault(chosen, 0)
+            facets[facet] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].lower()))[:30]
+        with self._lock:
+            self._results[key] = (matched, facets)
+            while len(self._results) > RESULT_CACHE:
+                self._results.popitem(last=False)
+        return matched, facets
 
     def all_contracts(self, requester: str) -> list[dict[str, Any]]:
         """Every contract summary the requester may see (the static site's client-side index)."""

@@ -30,10 +30,10 @@
     pixelRatio: 1,
     style: [
       { selector: "node", style: {
-        "shape": "round-rectangle", "width": "label", "height": 26, "padding": "8px",
-        "background-color": function (n) { return COLORS[n.data("type")] || "#5d6b88"; },
+        "shape": "round-rectangle", "width": "data(w)", "height": 26,
+        "background-color": "data(color)",
         "label": "data(label)", "color": "#ffffff", "font-size": 11, "text-valign": "center",
-        "text-halign": "center", "font-family": "system-ui, sans-serif", "min-zoomed-font-size": 6 } },
+        "text-halign": "center", "font-family": "system-ui, sans-serif", "min-zoomed-font-size": 7 } },
       { selector: "node.root", style: { "border-width": 3, "border-color": "#f2b400" } },
       { selector: "node.expandable", style: { "border-width": 2, "border-style": "dashed", "border-color": "#1b1f27" } },
       { selector: "node:selected", style: { "border-width": 3, "border-color": "#111111" } },
@@ -56,7 +56,10 @@
     var added = [];
     (graph.nodes || []).forEach(function (n) {
       if (cy.getElementById(n.id).length === 0) {
-        added.push({ group: "nodes", data: { id: n.id, label: label(n), name: n.name, type: n.type, href: n.href || "" } });
+        var text = label(n);
+        added.push({ group: "nodes", data: {
+          id: n.id, label: text, name: n.name, type: n.type, href: n.href || "",
+          w: Math.round(text.length * 6.6 + 18), color: COLORS[n.type] || "#5d6b88" } });
       }
     });
     (graph.edges || []).forEach(function (e) {
@@ -91,8 +94,8 @@
   }
 
   function markExpandable() {
-    cy.nodes().forEach(function (n) {
-      n.toggleClass("expandable", !expanded[n.id()]);
+    cy.batch(function () {
+      cy.nodes().forEach(function (n) { n.toggleClass("expandable", !expanded[n.id()]); });
     });
   }
 
@@ -170,9 +173,11 @@
     }
   }
 
+  cy.startBatch();
   addGraph(data);
   cy.getElementById(root).addClass("root");
-  markExpandable();
+  cy.nodes().forEach(function (n) { n.toggleClass("expandable", !expanded[n.id()]); });
+  cy.endBatch();
   layout(function () {
     describe();
     document.body.setAttribute("data-graph-ready", "true");
