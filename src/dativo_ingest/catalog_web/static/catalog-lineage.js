@@ -3,6 +3,7 @@
    (static site). Column-level edges are shown on demand. */
 (function () {
   "use strict";
+  var began = performance.now();
   var container = document.getElementById("graph");
   if (!container || typeof cytoscape === "undefined") { return; }
   if (typeof cytoscapeDagre !== "undefined") { cytoscape.use(cytoscapeDagre); }
@@ -17,6 +18,8 @@
     exposure: "#b8336a"
   };
   var expanded = {};
+  var levels = {};  // hops from the focused node (negative: upstream), for the concentric layout
+  (data.nodes || []).forEach(function (n) { levels[n.id] = n.depth || 0; });
   expanded[root] = true;
 
   var cy = cytoscape({
@@ -80,7 +83,8 @@
   function layout(done) {
     var big = cy.nodes().length > 600;
     var options = big
-      ? { name: "breadthfirst", directed: true, roots: cy.getElementById(root), spacingFactor: 0.9, animate: false, fit: true }
+      ? { name: "concentric", animate: false, fit: true, minNodeSpacing: 4, startAngle: Math.PI, sweep: Math.PI * 2,
+          concentric: function (n) { return 100 - Math.abs(levels[n.id()] || 0); }, levelWidth: function () { return 1; } }
       : { name: "dagre", rankDir: "LR", nodeSep: 14, rankSep: 70, edgeSep: 8, animate: false, fit: true };
     var run = cy.layout(options);
     run.one("layoutstop", function () { if (done) { done(); } });
@@ -173,12 +177,33 @@
     }
   }
 
+  var timing = { script: began };
+  window.dativoGraphTiming = timing;
+  var big = data.nodes.length > 600;
+  if (big) {
+    // at this size labels are unreadable until zoomed in, and measuring 1,000 of them dominates the
+    // first layout: show them on the focused node's neighbourhood, and on every node once zoomed in
+    cy.style().selector("edge").style({ "curve-style": "straight" })
+      .selector("node").style({ "label": "" })
+      .selector("node.labelled, node.root").style({ "label": "data(label)" }).update();
+    cy.on("zoom", function () {
+      var on = cy.zoom() > 0.6;
+      if (on !== big.labels) {
+        big.labels = on;
+        cy.style().selector("node").style({ "label": on ? "data(label)" : "" }).update();
+      }
+    });
+    big = { labels: false };
+  }
   cy.startBatch();
   addGraph(data);
   cy.getElementById(root).addClass("root");
+  cy.getElementById(root).closedNeighborhood("node").addClass("labelled");
   cy.nodes().forEach(function (n) { n.toggleClass("expandable", !expanded[n.id()]); });
   cy.endBatch();
+  timing.added = performance.now();
   layout(function () {
+    timing.laidOut = performance.now();
     describe();
     document.body.setAttribute("data-graph-ready", "true");
   });
