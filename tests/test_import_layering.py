@@ -70,10 +70,12 @@ LAYERS: dict[str, str] = {
     "dativo_ingest.sla": SERVICE,
     "dativo_ingest.attest": SERVICE,  # contract test: checks on data at rest
     "dativo_ingest.attest.results": CORE,  # check ids, thresholds, JSON/JUnit (pure)
+    "dativo_ingest.catalog_pages": SERVICE,  # the web catalog's page data, decided and audited
     # interfaces
     "dativo_ingest.cli": INTERFACE,
     "dativo_ingest.__main__": INTERFACE,
     "dativo_ingest.server": INTERFACE,
+    "dativo_ingest.catalog_web": INTERFACE,  # the web catalog's pages (served and static)
 }
 
 #: Layer -> the layers its modules may import.

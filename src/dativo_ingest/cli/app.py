@@ -86,6 +86,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "sla": LazyCommand(
         "dativo_ingest.cli.sla", "Check contracts' SLAs (freshness, frequency) against run history."
     ),
+    "catalog": LazyCommand("dativo_ingest.cli.catalog", "Build the web catalog as a static site."),
 }
 
 #: ``ctx.meta`` key set while a group renders its help (its command listing needs only help lines).

@@ -52,7 +52,8 @@ def serve(
     """Serve the AI context API over HTTP (OpenAPI at /openapi.json) and MCP at /mcp, behind API keys."""
     app = create_app(_api(policy, "http"), mcp=not no_mcp, host=host)
     console.print(
-        esc(f"dativo AI context API on http://{host}:{port} (docs /docs, MCP /mcp)"), highlight=False
+        esc(f"dativo AI context API on http://{host}:{port} (catalog /, docs /docs, MCP /mcp)"),
+        highlight=False,
     )
     # uvicorn picks uvloop and httptools when they are installed ("auto"), else asyncio and h11
     uvicorn.run(

@@ -56,6 +56,7 @@ class Catalog:
         # (source, object) -> latest version, as the index holds it after this process's last sync
         self._latest: dict[tuple[str, str], str] = {}
         self._views: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+        self.generation = 0  # bumped whenever a sync changes the index (browsing caches key on it)
 
     # ----- contracts ------------------------------------------------------------------------------
     def get(self, source_type: str, object_name: str, version: str | None = None) -> AssetDefinition:
@@ -198,6 +199,7 @@ class Catalog:
             self._latest = {(s, o): v for s, o, v in listed.values()}
         self._synced_at = time.monotonic()
         if written or gone:
+            self.generation += 1
             logger.info(
                 "search index synchronised", extra={"fields": {"indexed": written, "removed": len(gone)}}
             )

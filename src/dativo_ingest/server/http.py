@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Route
 
 from dativo_ingest.ai_context_api import AIContextAPI
+from dativo_ingest.catalog_web.app import mount_catalog
 from dativo_ingest.errors import AuthenticationError, DativoError, UsageError
 from dativo_ingest.policy.guard import scrub_paths
 from dativo_ingest.server.keys import KeyVerifier, presented_key
@@ -105,8 +106,11 @@ def _error(exc: DativoError) -> JSONResponse:
     return JSONResponse(public_error(exc), status_code=status, headers=headers)
 
 
-def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str = "127.0.0.1") -> FastAPI:
-    """The FastAPI application (and the MCP streamable HTTP endpoint at ``/mcp`` when ``mcp``)."""
+def create_app(
+    api: AIContextAPI | None = None, *, mcp: bool = True, host: str = "127.0.0.1", catalog: bool = True
+) -> FastAPI:
+    """The FastAPI application (and the MCP streamable HTTP endpoint at ``/mcp`` when ``mcp``, the web
+    catalog at ``/`` when ``catalog``)."""
     api = api or AIContextAPI(channel="http")
     verifier = KeyVerifier(api.store)
     mcp_server = None
@@ -278,4 +282,6 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
         """The query rewritten to comply (masking, retention and consent predicates), or 403 with reasons."""
         return _json(api.enforce_sql(body.sql, requester=who, dialect=body.dialect))
 
+    if catalog:
+        mount_catalog(app, api, verifier)  # last: its HTML 404 catches every unknown page path
     return app

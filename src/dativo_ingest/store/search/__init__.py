@@ -18,6 +18,7 @@ for thousands of contracts) and rank by matching units weighted by kind.
 """
 
 from dativo_ingest.store.search import tables  # noqa: F401  (registers the migrations)
+from dativo_ingest.store.search.browse import visible_documents
 from dativo_ingest.store.search.indexing import optimize, remove, upsert
 from dativo_ingest.store.search.lookup import document, latest_versions, lookup, versions
 from dativo_ingest.store.search.query import search
@@ -33,4 +34,5 @@ __all__ = [
     "search",
     "upsert",
     "versions",
+    "visible_documents",
 ]
