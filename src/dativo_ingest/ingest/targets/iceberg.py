@@ -9,7 +9,8 @@ other column keeps its required-ness); anything
 else fails the run before data is written.
 
 Atomicity: while the run streams, valid rows are written as Parquet data files under the table's
-``data/`` folder, but no snapshot references them. At the end the schema change (if any), the table
+``data/`` folder (each file encoded in the background while the next rows are validated, with
+pyiceberg's ``write_file``), but no snapshot references them. At the end the schema change (if any), the table
 properties and every staged file land in ONE snapshot, in ONE catalog commit. A run killed before it
 leaves the table at its previous snapshot (the unreferenced files are orphans, removed by ordinary
 Iceberg orphan-file maintenance). The snapshot summary carries the run's commit properties (names in
@@ -32,10 +33,8 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 from pyiceberg.catalog import load_catalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
-from pyiceberg.io.pyarrow import (
-    _dataframe_to_data_files,
-    _pyarrow_to_schema_without_ids,
-)
+from pyiceberg.io.pyarrow import _pyarrow_to_schema_without_ids, pyarrow_to_schema, write_file
+from pyiceberg.table import WriteTask
 
 from dativo_ingest.errors import TargetError
 from dativo_ingest.ingest.jobconfig import CatalogConfig
@@ -103,6 +102,7 @@ class _StagedTable:
         self.bytes_written = 0
         self._buffer: list[pa.RecordBatch] = []
         self._buffered = 0
+        self._writing: Iterator[Any] | None = None  # the data file being written in the background
         self._uuid = uuid.uuid4()
         self._counter = itertools.count(0)
         self._schema_changes: list[tuple[str, Any]] = []
@@ -146,25 +146,56 @@ class _StagedTable:
             self._flush()
 
     def _flush(self) -> None:
+        """Hand the buffered rows to a background write of one data file (pyiceberg's public
+        ``write_file`` on its executor), after waiting for the previous one: the run validates the
+        next rows while this file is encoded, and at most two buffers are alive at once."""
         if not self._buffer:
             return
-        frame = pa.Table.from_batches(self._buffer)
-        self._buffer, self._buffered = [], 0
+        self._collect()
+        batches, self._buffer, self._buffered = self._buffer, [], 0
+        metadata = self.tx.table_metadata
+        task = WriteTask(
+            write_uuid=self._uuid,
+            task_id=next(self._counter),
+            schema=pyarrow_to_schema(
+                batches[0].schema,
+                name_mapping=metadata.schema().name_mapping,
+                format_version=metadata.format_version,
+            ),
+            record_batches=batches,
+        )
         try:
-            for data_file in _dataframe_to_data_files(
-                self.tx.table_metadata, frame, self.table.io, self._uuid, self._counter
-            ):
+            self._writing = write_file(self.table.io, metadata, iter([task]))  # submitted now
+        except Exception as exc:
+            raise TargetError(
+                f"cannot write data files for {self.identifier}: {redact_text(str(exc))}"
+            ) from exc
+
+    def _collect(self) -> None:
+        """Wait for the data file being written (if any) and stage it for the commit."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        try:
+            for data_file in writing:
                 self.files.append(data_file)
                 self.bytes_written += data_file.file_size_in_bytes
         except Exception as exc:
             raise TargetError(
                 f"cannot write data files for {self.identifier}: {redact_text(str(exc))}"
             ) from exc
-        del frame
         pa.default_memory_pool().release_unused()  # hand the written buffer back: keeps peak RSS flat
+
+    def discard(self) -> None:
+        """Wait for a background write (so no file is written after an abort returns)."""
+        try:
+            self._collect()
+        except TargetError:
+            pass
 
     def commit(self, properties: dict[str, str]) -> str:
         self._flush()
+        self._collect()
         for attempt in range(1, _COMMIT_ATTEMPTS + 1):
             try:
                 if self._properties:
@@ -331,6 +362,11 @@ class IcebergTarget(Target):
             quarantine_snapshot_id=quarantine_snapshot,
             properties=properties,
         )
+
+    def abort(self) -> None:
+        for staged in (self.main, self.quarantine):
+            if staged is not None:
+                staged.discard()
 
     def existing_values(self, column: str) -> Iterator[pa.Array]:
         table = self.main.table if self.main is not None else self.catalog.load_table(self.identifier)
