@@ -22,6 +22,7 @@ the main table.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 import uuid
@@ -188,10 +189,8 @@ class _StagedTable:
 
     def discard(self) -> None:
         """Wait for a background write (so no file is written after an abort returns)."""
-        try:
+        with contextlib.suppress(TargetError):
             self._collect()
-        except TargetError:
-            pass
 
     def commit(self, properties: dict[str, str]) -> str:
         self._flush()
