@@ -73,7 +73,7 @@ class FileFingerprints:
             if cached is not None and cached.content == content:
                 return _Entry(size, mtime, cached.token, content)
             return _Entry(size, mtime, content, content)
-        return _Entry(size, mtime, "sample:" + sample_hash(path, size), None)
+        return _Entry(size, mtime, f"sample:{mtime}:{sample_hash(path, size)}", None)
 
     def digest(self) -> str:
         """Digest of each file's path, size and token (saves the cache when an entry changed)."""
@@ -101,7 +101,7 @@ class FileFingerprints:
         stat = path.stat()
         changed = [stat.st_size, stat.st_mtime_ns] != entry.stamp()
         if not changed and content is not None and entry.token.startswith("sample:"):
-            changed = sample_hash(path, entry.size) != entry.token[len("sample:") :]
+            changed = sample_hash(path, entry.size) != entry.token.rsplit(":", 1)[1]
         if changed:
             raise SourceError(_CHANGED, path=str(path))
         if content is not None:
