@@ -12,9 +12,10 @@ Each contender runs in a fresh subprocess that reports its own wall time (import
 time, peak RSS, the load average when it started and what it wrote (data files, bytes, row groups,
 compression). Both run with the same Arrow thread pools (``--threads``, default: the machine's cores).
 Printed first: the commit, CPU model and SIMD flags, Python and library versions, Arrow's pools and
-allocator, and pyiceberg's default write settings, which are what the figures depend on. Data: the customers shape (~124 bytes a CSV row), about 0.1% of rows invalid, deterministic.
+allocator, and pyiceberg's default write settings, which are what the figures depend on.
+Data: the customers shape (~143 bytes a CSV row), about 0.1% of rows invalid, deterministic.
 
-    .venv/bin/python benchmarks/bench_ingest.py --rows 5000000      # the issue's scale (~620 MB CSV)
+    .venv/bin/python benchmarks/bench_ingest.py --rows 5000000      # the issue's scale (~714 MB CSV)
     .venv/bin/python benchmarks/bench_ingest.py --rows 200000       # quick
 """
 
@@ -369,7 +370,8 @@ def cpu_flags() -> str:
         return "unknown"
     line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
     flags = set(line.split(":", 1)[-1].split())
-    return " ".join(f for f in ("sse4_2", "avx", "avx2", "bmi2", "avx512f", "avx512bw") if f in flags) or "none"
+    wanted = ("sse4_2", "avx", "avx2", "bmi2", "avx512f", "avx512bw")
+    return " ".join(f for f in wanted if f in flags) or "none"
 
 
 def arrow_settings() -> dict:
@@ -402,7 +404,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--only", choices=["p1", "p2"], default=None)
-    parser.add_argument("--threads", type=int, default=THREADS, help="Arrow CPU and I/O threads in each child")
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help="Arrow CPU and I/O threads in each child"
+    )
     args = parser.parse_args()
     THREADS = args.threads
     folder = WORK / "ingest"

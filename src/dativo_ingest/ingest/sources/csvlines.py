@@ -172,7 +172,8 @@ class RecordLines:
             ends = newlines[~inside]
         else:
             ends = newlines if not self._parity else np.empty(0, dtype=np.int64)
-        returns = np.flatnonzero(a == _CR) if chunk.find(b"\r", start, end) >= 0 else np.empty(0, dtype=np.intp)
+        has_cr = chunk.find(b"\r", start, end) >= 0
+        returns = np.flatnonzero(a == _CR) if has_cr else np.empty(0, dtype=np.intp)
         if len(returns):
             lone = returns[a[np.minimum(returns + 1, n - 1)] != _LF]
             if len(lone) and (
