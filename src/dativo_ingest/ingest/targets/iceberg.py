@@ -27,10 +27,12 @@ import itertools
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import pyarrow as pa
 from pyiceberg.catalog import load_catalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
@@ -49,6 +51,7 @@ from dativo_ingest.ingest.targets.base import (
     Target,
     TargetDataset,
 )
+from dativo_ingest.ingest.validation import BatchOutcome
 from dativo_ingest.logging import get_logger, redact_text, register_secret
 
 log = get_logger(__name__)
@@ -101,9 +104,11 @@ class _StagedTable:
         self.files: list[Any] = []
         self.rows = 0
         self.bytes_written = 0
-        self._buffer: list[pa.RecordBatch] = []
+        # batches to write, each with the rows to leave out (dropped on the writer thread, not the run's)
+        self._buffer: list[tuple[pa.RecordBatch, np.ndarray | None]] = []
         self._buffered = 0
-        self._writing: Iterator[Any] | None = None  # the data file being written in the background
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[list[Any]] | None = None  # the data file being written in the background
         self._uuid = uuid.uuid4()
         self._counter = itertools.count(0)
         self._schema_changes: list[tuple[str, Any]] = []
@@ -137,40 +142,31 @@ class _StagedTable:
     def find_committed(self, run_key: str) -> dict[str, str] | None:
         return find_run(self.table, run_key)
 
-    def stage(self, batch: pa.RecordBatch) -> None:
-        if not batch.num_rows:
+    def stage(self, batch: pa.RecordBatch, leave_out: np.ndarray | None = None) -> None:
+        """Buffer ``batch`` without the rows ``leave_out`` (ascending indexes) for the next data file."""
+        kept = batch.num_rows - (len(leave_out) if leave_out is not None else 0)
+        if not kept:
             return
-        self._buffer.append(batch)
+        self._buffer.append((batch, leave_out if leave_out is not None and len(leave_out) else None))
         self._buffered += batch.nbytes
-        self.rows += batch.num_rows
+        self.rows += kept
         if self._buffered >= self.file_bytes:
             self._flush()
 
     def _flush(self) -> None:
-        """Hand the buffered rows to a background write of one data file (pyiceberg's public
-        ``write_file`` on its executor), after waiting for the previous one: the run validates the
-        next rows while this file is encoded, and at most two buffers are alive at once."""
+        """Hand the buffered rows to the writer thread, after waiting for its previous file: the run
+        validates the next rows while this file's failed rows are dropped and the file is encoded
+        (pyiceberg's public ``write_file``), and at most two buffers are alive at once."""
         if not self._buffer:
             return
         self._collect()
-        batches, self._buffer, self._buffered = self._buffer, [], 0
+        buffered, self._buffer, self._buffered = self._buffer, [], 0
         metadata = self.tx.table_metadata
-        task = WriteTask(
-            write_uuid=self._uuid,
-            task_id=next(self._counter),
-            schema=pyarrow_to_schema(
-                batches[0].schema,
-                name_mapping=metadata.schema().name_mapping,
-                format_version=metadata.format_version,
-            ),
-            record_batches=batches,
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dativo-write")
+        self._writing = self._writer.submit(
+            _write_data_file, self.table.io, metadata, self._uuid, next(self._counter), buffered
         )
-        try:
-            self._writing = write_file(self.table.io, metadata, iter([task]))  # submitted now
-        except Exception as exc:
-            raise TargetError(
-                f"cannot write data files for {self.identifier}: {redact_text(str(exc))}"
-            ) from exc
 
     def _collect(self) -> None:
         """Wait for the data file being written (if any) and stage it for the commit."""
@@ -178,7 +174,7 @@ class _StagedTable:
         if writing is None:
             return
         try:
-            for data_file in writing:
+            for data_file in writing.result():
                 self.files.append(data_file)
                 self.bytes_written += data_file.file_size_in_bytes
         except Exception as exc:
@@ -191,10 +187,17 @@ class _StagedTable:
         """Wait for a background write (so no file is written after an abort returns)."""
         with contextlib.suppress(TargetError):
             self._collect()
+        self._close_writer()
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def commit(self, properties: dict[str, str]) -> str:
         self._flush()
         self._collect()
+        self._close_writer()
         for attempt in range(1, _COMMIT_ATTEMPTS + 1):
             try:
                 if self._properties:
@@ -221,6 +224,34 @@ class _StagedTable:
             except Exception as exc:
                 raise TargetError(f"commit to {self.identifier} failed: {redact_text(str(exc))}") from exc
         raise AssertionError("unreachable")
+
+
+def _write_data_file(
+    io: Any,
+    metadata: Any,
+    write_uuid: uuid.UUID,
+    task_id: int,
+    buffered: list[tuple[pa.RecordBatch, np.ndarray | None]],
+) -> list[Any]:
+    """One data file of ``buffered`` (each batch without its left-out rows), on the writer thread."""
+    batches = [batch if leave_out is None else _without(batch, leave_out) for batch, leave_out in buffered]
+    task = WriteTask(
+        write_uuid=write_uuid,
+        task_id=task_id,
+        schema=pyarrow_to_schema(
+            batches[0].schema,
+            name_mapping=metadata.schema().name_mapping,
+            format_version=metadata.format_version,
+        ),
+        record_batches=batches,
+    )
+    return list(write_file(io, metadata, iter([task])))
+
+
+def _without(batch: pa.RecordBatch, rows: np.ndarray) -> pa.RecordBatch:
+    keep = np.ones(batch.num_rows, dtype=bool)
+    keep[rows] = False
+    return batch.filter(pa.array(keep))
 
 
 def find_run(table: Any, run_key: str) -> dict[str, str] | None:
@@ -337,6 +368,10 @@ class IcebergTarget(Target):
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._opened().stage(batch)
+
+    def write_valid(self, outcome: BatchOutcome) -> None:
+        """The batch's valid rows: the failed ones are dropped on the writer thread (no copy here)."""
+        self._opened().stage(outcome.typed, outcome.failed_rows)
 
     def write_quarantine(self, batch: pa.RecordBatch) -> None:
         if self.quarantine is None:
