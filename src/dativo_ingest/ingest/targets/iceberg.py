@@ -233,8 +233,14 @@ def _write_data_file(
     task_id: int,
     buffered: list[tuple[pa.RecordBatch, np.ndarray | None]],
 ) -> list[Any]:
-    """One data file of ``buffered`` (each batch without its left-out rows), on the writer thread."""
-    batches = [batch if leave_out is None else _without(batch, leave_out) for batch, leave_out in buffered]
+    """One data file of ``buffered`` (each batch without its left-out rows), on the writer thread.
+    ``buffered`` is emptied as its batches are filtered, so a batch and its copy are not both kept."""
+    batches: list[pa.RecordBatch] = []
+    buffered.reverse()
+    while buffered:
+        batch, leave_out = buffered.pop()
+        batches.append(batch if leave_out is None else _without(batch, leave_out))
+        del batch
     task = WriteTask(
         write_uuid=write_uuid,
         task_id=task_id,
