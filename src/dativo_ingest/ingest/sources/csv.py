@@ -18,9 +18,8 @@ file with rejected rows is scanned again to turn ordinals into lines
 
 Memory: Arrow's streaming reader reads up to 32 blocks ahead of the consumer, so the block is small
 (``block_size_mb``, 2 MB by default: at most ~64 MB of text in flight); blocks are regrouped into
-batches of about ``batch_size`` rows for validation. Parsing runs on one background thread (Arrow's
-own threads off: they cost about twice the CPU), two batches ahead at most
-(:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`), while the consumer validates.
+batches of about ``batch_size`` rows for validation. Parsing runs on a background thread, two batches
+ahead at most (:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`), while the consumer validates.
 """
 
 from __future__ import annotations
@@ -78,9 +77,6 @@ class CsvSource(FileSource):
         wanted = list(self.context.columns)
         read_options = pacsv.ReadOptions(
             block_size=opts.block_size_mb * 1024 * 1024,
-            # parsed on this (background) thread: Arrow's threaded streaming reader hands every block
-            # to its pool and back, about twice the CPU for the same rows (and slower when cores are busy)
-            use_threads=False,
             encoding=opts.encoding,
             column_names=opts.column_names,
             autogenerate_column_names=not opts.header and not opts.column_names,
