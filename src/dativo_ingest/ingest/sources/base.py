@@ -239,6 +239,7 @@ class FileSource(Source):
     prefetch_depth: ClassVar[int] = 0
     position_unit: ClassVar[str] = "row"  # what ROW_COLUMN counts in a file (see RowPosition)
     options: FileOptions
+    _fingerprints: FileFingerprints | None = None  # set by fingerprint(); checks each file as it is read
 
     @abstractmethod
     def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
@@ -273,7 +274,7 @@ class FileSource(Source):
 
     def _all_files(self) -> Iterator[pa.RecordBatch]:
         since = since_value(self.context.incremental)
-        fingerprints: FileFingerprints | None = getattr(self, "_fingerprints", None)
+        fingerprints = self._fingerprints
         for path in self.paths():
             self.stats.files.append(str(path))
             self.stats.bytes_read += path.stat().st_size
@@ -283,6 +284,8 @@ class FileSource(Source):
                     batch = numbered(batch, first, str(path))
                     first += batch.num_rows
                     yield filter_since(batch, self.context.incremental, since)
+        if fingerprints is not None:
+            fingerprints.save()  # the content hashes computed during the read
 
     def _positions(self, path: str | None, numbers: list[int], pages: list[int | None]) -> list[RowPosition]:
         return [RowPosition(path, n, self.position_unit) for n in numbers]

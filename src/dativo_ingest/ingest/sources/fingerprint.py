@@ -107,7 +107,10 @@ class FileFingerprints:
         if content is not None:
             entry.content = content
             self._changed = True
-            self._save()
+
+    def save(self) -> None:
+        """Store the entries in the cache when one changed (after the files were read)."""
+        self._save()
 
     def _save(self) -> None:
         if not self._changed or self.cache is None:
