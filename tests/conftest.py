@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.receivers import Mailbox, Receiver, smtp_receiver, webhook_receiver
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -75,3 +78,18 @@ def focus_validator() -> Path:
     if not (executable.parent / "python").exists():
         pytest.skip(f"DATIVO_TEST_FOCUS_VALIDATOR={value} is not in a venv (no python beside it)")
     return executable
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP webhook receiver on 127.0.0.1 (see :class:`tests.receivers.Receiver`)."""
+    with webhook_receiver() as state:
+        yield state
+
+
+@pytest.fixture
+def smtp_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; skipped when aiosmtpd is not installed. Plain text by
+    default; parametrize indirectly with ``"starttls"`` or ``"ssl"`` for TLS (``Mailbox.ca_file``)."""
+    with smtp_receiver(getattr(request, "param", "none"), tmp_path) as box:
+        yield box

@@ -15,6 +15,8 @@ class DativoError(Exception):
     """Base class of every error dativo raises on bad input or a failed operation."""
 
     http_status = 400
+    #: The process exit code the CLI returns for this error.
+    exit_code = 1
 
     def __init__(
         self,
@@ -58,6 +60,12 @@ class YAMLLoadError(ConfigError):
     """A YAML file cannot be read: syntax, duplicate keys, size limit or wrong top-level type."""
 
 
+class AcceptedChangesError(ConfigError):
+    """The accepted-changes file of the PR gate is malformed (exit code 2: the gate could not judge)."""
+
+    exit_code = 2
+
+
 class ContractValidationError(DativoError):
     """A contract breaks the ODCS schema or one of dativo's semantic rules."""
 
@@ -70,6 +78,12 @@ class NotFoundError(DativoError):
     """A contract, node, asset or run that was asked for does not exist."""
 
     http_status = 404
+
+
+class QuarantineEmptyError(NotFoundError):
+    """A quarantine replay of a job that has no quarantined rows (the CLI exits with code 2)."""
+
+    exit_code = 2
 
 
 class ContractNotFoundError(NotFoundError):
@@ -146,3 +160,9 @@ class PolicyDenied(DativoError, PermissionError):
     def __init__(self, message: str, *, requester: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, requester=requester, **kwargs)
         self.requester = requester
+
+
+class ContractImportError(DativoError):
+    """A contract import cannot read its source (server, credentials, table, type, pattern): exit 2."""
+
+    exit_code = 2

@@ -182,6 +182,11 @@ def line_of(text: str, path: str) -> int | None:
         node = yaml.compose(text.removeprefix(BOM), Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
+    return node_line(node, path)
+
+
+def node_line(node: yaml.Node | None, path: str) -> int | None:
+    """:func:`line_of` over an already composed document (``yaml.compose``), for callers asking often."""
     best = None
     for key, index in _PATH_TOKEN.findall(path):
         if node is None:

@@ -93,13 +93,13 @@ def test_check_against_specs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert code == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "needs version >= 2.0.0" in out and "email: required field removed" in out
-    suite = ET.parse(junit).getroot()
-    assert suite.get("tests") == "2" and suite.get("failures") == "1"
-    failures = suite.findall("testcase/failure")
+    suites = ET.parse(junit).getroot()
+    assert suites.get("tests") == "2" and suites.get("failures") == "1"
+    failures = suites.findall("testsuite/testcase/failure")
     assert len(failures) == 1 and "email" in failures[0].text
 
     assert main(["contract", "check", str(short), "--against", str(specs), "--json"]) == 1
-    (result,) = json.loads(capsys.readouterr().out)
+    (result,) = json.loads(capsys.readouterr().out)["contracts"]
     assert (
         result["ok"] is False and result["required_version"] == "2.0.0" and result["old_version"] == "1.0.0"
     )
@@ -137,7 +137,7 @@ def test_check_against_git_ref(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
     write(path, schema=[ID], version="2.0.0")
     assert main(["contract", "check", str(path), "--against", "git:HEAD", "--json"]) == 0
-    (result,) = json.loads(capsys.readouterr().out)
+    (result,) = json.loads(capsys.readouterr().out)["contracts"]
     assert result["ok"] and result["baseline"] == "git:HEAD" and result["change_type"] == "breaking"
 
     fresh = write(repo / "contracts" / "new.yaml", source_type="crm", object="leads")

@@ -73,8 +73,18 @@ COMMANDS: dict[str, LazyCommand] = {
     "dbt": LazyCommand(
         "dativo_ingest.cli.dbt", "Generate dbt projects from contracts and import dbt manifests."
     ),
+    "quarantine": LazyCommand(
+        "dativo_ingest.cli.quarantine",
+        "Inspect quarantined rows and replay them against the contract now in force.",
+    ),
     "keys": LazyCommand(
         "dativo_ingest.cli.keys", "Create, list and revoke API keys (each bound to one requester)."
+    ),
+    "notifications": LazyCommand(
+        "dativo_ingest.cli.notifications", "Notification deliveries: what was sent where, and what failed."
+    ),
+    "sla": LazyCommand(
+        "dativo_ingest.cli.sla", "Check contracts' SLAs (freshness, frequency) against run history."
     ),
 }
 
@@ -221,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             _print_traceback()
         _print_error(str(exc))
-        return 1
+        return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

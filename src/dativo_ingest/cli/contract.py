@@ -17,11 +17,21 @@ from dativo_ingest.yamlio import dumps
 
 class ContractGroup(LazyGroup):
     """``dativo contract``: validate and convert here; the registry commands in
-    :mod:`dativo_ingest.cli.contract_registry`, imported only when one of them runs."""
+    :mod:`dativo_ingest.cli.contract_registry` and the gate in :mod:`dativo_ingest.cli.contract_gate`,
+    each imported only when one of its commands runs."""
 
     lazy_commands = {
-        name: LazyCommand("dativo_ingest.cli.contract_registry")
-        for name in ("save", "diff", "history", "check")
+        **{name: LazyCommand("dativo_ingest.cli.contract_registry") for name in ("save", "diff", "history")},
+        # a help line of its own: listing `dativo contract --help` then imports no store
+        "check": LazyCommand(
+            "dativo_ingest.cli.contract_gate",
+            "CI gate: exit 1 when a contract changes without the version bump its changes need.",
+        ),
+        "import": LazyCommand(
+            "dativo_ingest.cli.contract_import",
+            "Import contracts from databases, Iceberg, files, DDL or dbt: one per table, all or nothing.",
+        ),
+        **{name: LazyCommand("dativo_ingest.cli.contract_test") for name in ("test", "test-history")},
     }
 
 

@@ -1,4 +1,4 @@
-"""``dativo contract save|diff|history|check``: the versioned registry and its CI gate.
+"""``dativo contract save|diff|history``: the versioned registry (the CI gate is ``contract_gate``).
 
 :class:`dativo_ingest.cli.contract.ContractGroup` imports this module when one of these commands runs.
 """
@@ -9,7 +9,6 @@ import getpass
 import os
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 import typer
 
@@ -17,9 +16,7 @@ from dativo_ingest.changes import classify
 from dativo_ingest.cli.app import console, esc, print_json
 from dativo_ingest.contracts import ContractManager, suggested_version
 from dativo_ingest.errors import ContractNotFoundError, UsageError
-from dativo_ingest.fileio import atomic_write_text
 from dativo_ingest.registry import ContractRegistry
-from dativo_ingest.registry.check import check_file
 from dativo_ingest.registry.loading import load_contract, load_pair
 from dativo_ingest.workspace import Workspace
 
@@ -143,35 +140,6 @@ def history(
         console.print(f"{esc(row)}  ({len(entry.changes)} change(s)){forced}", highlight=False)
 
 
-def check(
-    paths: list[Path] = typer.Argument(
-        ..., help="Contract files to check (e.g. the ones a pull request changes)."
-    ),
-    against: str = typer.Option(..., "--against", help="Baseline: a specs directory, or git:REF."),
-    perspective: str = typer.Option("spec", "--perspective", help=PERSPECTIVE_HELP),
-    lineage: bool = typer.Option(False, "--lineage", help=LINEAGE_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
-    junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report here."),
-) -> None:
-    """CI gate: exit 1 when a contract changes without the version bump its changes need."""
-    usage = _usage(lineage)
-    results = [check_file(p, against, perspective=perspective, usage=usage) for p in paths]
-    if junit is not None:
-        _write_junit(junit, results)
-    if as_json:
-        print_json([r.to_dict() for r in results])
-    else:
-        for result in results:
-            mark = "[green]PASS[/]" if result.ok else "[red]FAIL[/]"
-            console.print(
-                f"{mark} {esc(result.path)} ({esc(result.name)}): {esc(result.message)}", highlight=False
-            )
-            if not result.ok and result.diff is not None:
-                _print_changes(result.diff.changes)
-    if not all(r.ok for r in results):
-        raise typer.Exit(1)
-
-
 def _print_changes(changes: list[Any], limit: int = 200) -> None:
     ordered = sorted(changes, key=lambda c: (-c.severity, c.path))
     for change in ordered[:limit]:
@@ -184,27 +152,7 @@ def _print_changes(changes: list[Any], limit: int = 200) -> None:
         console.print(f"  ... and {len(ordered) - limit} more (use --json for all)", highlight=False)
 
 
-def _write_junit(path: Path, results: list[Any]) -> None:
-    """Write a ``<testsuite>`` with a failing ``<testcase>`` per contract whose bump is too small."""
-    failures = sum(not r.ok for r in results)
-    suite = ET.Element("testsuite", name="dativo contract check", tests=str(len(results)),
-                       failures=str(failures), errors="0")  # fmt: skip
-    for result in results:
-        case = ET.SubElement(
-            suite, "testcase", name=str(result.path), classname="contract." + result.name.replace("/", ".")
-        )
-        if not result.ok:
-            failure = ET.SubElement(case, "failure", message=result.message, type="BreakingChange")
-            lines = [f"{c.severity.label.upper()} {c.path}: {c.message}" for c in result.diff.changes]
-            failure.text = "\n".join(lines)
-    ET.indent(suite)
-    atomic_write_text(
-        path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
-    )
-
-
 def register(app: typer.Typer) -> None:
     app.command("save")(save)
     app.command("diff")(diff)
     app.command("history")(history)
-    app.command("check")(check)

@@ -19,8 +19,9 @@ from dativo_ingest.policy.guard import AuditEntry, PolicyGuard
 from dativo_ingest.policy.rules import AccessRequest
 from dativo_ingest.policy.sql import check_sql as _check_sql
 from dativo_ingest.policy.sql import enforce_sql as _enforce_sql
-from dativo_ingest.policy.views import ContextViews
-from dativo_ingest.store import search
+from dativo_ingest.policy.views import ContextViews, quality_status_view
+from dativo_ingest.sla import sla_status
+from dativo_ingest.store import quality, search
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.search import Visibility
 
@@ -197,6 +198,8 @@ class AIContextAPI:
                 "withheld": lineage["withheld"],
             }
             context["finops"] = self._asset_costs(entry.requester, asset, cost_hours)
+            context["sla_status"] = sla_status(self.store, asset.sla)
+            context["quality_status"] = self._quality_status(asset, context["schema"])
             context["accessed_at"] = _now()
             context["accessed_by"] = entry.requester
             context["policy"] = {
@@ -207,6 +210,26 @@ class AIContextAPI:
             entry.resource_id = f"{source_type}/{object_name}@{asset.version}"
             entry.details["restricted_fields"] = context["schema"]["restricted_fields"]
             return context
+
+    def get_quality_status(
+        self,
+        source_type: str,
+        object_name: str,
+        version: str | None = None,
+        requester: str | None = None,
+    ) -> dict[str, Any]:
+        """The newest result of each check of a contract (``contract test`` and ingestion runs)."""
+        resource = f"{source_type}/{object_name}" + (f"@{version}" if version else "")
+        with self._audited(requester, "get_quality_status", "asset", resource) as entry:
+            asset = self._load(entry, source_type, object_name, version, views=True)
+            schema = asset.context(self.policy, entry.requester)["schema"]
+            entry.resource_id = f"{source_type}/{object_name}@{asset.version}"
+            names = {"source_type": asset.source_type, "object": asset.object_name, "version": asset.version}
+            return {"asset": names, "quality_status": self._quality_status(asset, schema)}
+
+    def _quality_status(self, asset: Any, schema: dict[str, Any]) -> dict[str, Any] | None:
+        rows = quality.latest(self.store, source_type=asset.source_type, object_name=asset.object_name)
+        return quality_status_view(rows, schema)
 
     def get_lineage_context(
         self,

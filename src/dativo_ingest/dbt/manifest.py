@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from dativo_ingest.dbt.emit import GENERATED_BY
 from dativo_ingest.dbt.manifest_columns import EPHEMERAL_PREFIX, sql_lineage, sqlglot_logs_to_debug
 from dativo_ingest.dbt.manifest_render import Macros, render_raw_sql
+from dativo_ingest.dbt.manifest_tests import DbtTest, parse_tests
 from dativo_ingest.errors import DbtError
 from dativo_ingest.lineage_graph.model import (
     TARGET,
@@ -70,6 +71,8 @@ class DbtNode:
     materialized: str | None = None
     #: What lineage reads of the node's config (see ``_lineage_config``).
     config: dict[str, Any] = field(default_factory=dict)
+    #: Documentation: description, tags, database/schema, and per column description, meta and tags.
+    docs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +91,8 @@ class ManifestGraph:
     catalog_types: dict[str, dict[str, str | None]] = field(default_factory=dict)
     #: unique id -> every column of the node, where known (catalog, seed file, computed lineage).
     known_columns: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    #: The generic data tests, sorted by unique id.
+    tests: list[DbtTest] = field(default_factory=list)
 
     def of_type(self, *kinds: str) -> list[DbtNode]:
         return [n for n in self.nodes.values() if n.resource_type in kinds]
@@ -182,7 +187,7 @@ def parse_manifest(data: dict[str, Any], catalog: dict[str, Any] | None = None) 
     for uid, raw in sorted((data.get("sources") or {}).items()):
         graph.nodes[uid] = DbtNode(
             uid, "source", raw.get("name", uid), raw.get("relation_name"), raw.get("source_name"),
-            tuple(raw.get("columns") or ()), _meta(raw), column_types=_declared_types(raw),
+            tuple(raw.get("columns") or ()), _meta(raw), column_types=_declared_types(raw), docs=_docs(raw),
         )  # fmt: skip
     for uid, raw in sorted((data.get("nodes") or {}).items()):
         if raw.get("resource_type") not in MODEL_KINDS:
@@ -193,7 +198,8 @@ def parse_manifest(data: dict[str, Any], catalog: dict[str, Any] | None = None) 
             uid, raw["resource_type"], raw.get("name", uid), raw.get("relation_name"), None,
             tuple(raw.get("columns") or ()), _meta(raw), _depends_on(raw), compiled or raw.get("raw_code"),
             compiled is not None, generated=_generated(raw), column_types=_declared_types(raw),
-            materialized=config.get("materialized"), config=_lineage_config(raw),
+            materialized=config.get("materialized"), config=_lineage_config(raw), docs=_docs(raw),
+            attributes=_model_owner(raw, data),
         )  # fmt: skip
     for uid, raw in sorted((data.get("exposures") or {}).items()):
         owner = raw.get("owner") or {}
@@ -207,6 +213,7 @@ def parse_manifest(data: dict[str, Any], catalog: dict[str, Any] | None = None) 
             attributes={k: v for k, v in details.items() if v},
         )  # fmt: skip
     graph.catalog_types = types
+    graph.tests = parse_tests(data)
     known = {uid: cols for uid, cols in types.items() if uid in graph.nodes}
     for node in graph.nodes.values():
         if node.unique_id not in known:
@@ -241,6 +248,28 @@ def _declared_types(raw: dict[str, Any]) -> dict[str, str | None]:
     if not isinstance(columns, dict):
         return {}
     return {str(name): (c.get("data_type") if isinstance(c, dict) else None) for name, c in columns.items()}
+
+
+def _docs(raw: dict[str, Any]) -> dict[str, Any]:
+    """What a contract import reads of a node: description, tags, place, and its columns' documentation."""
+    columns = raw.get("columns") if isinstance(raw.get("columns"), dict) else {}
+    return {
+        "description": raw.get("description") or None,
+        "tags": sorted(
+            {str(t) for t in [*(raw.get("tags") or []), *((raw.get("config") or {}).get("tags") or [])]}
+        ),
+        "database": raw.get("database"),
+        "schema": raw.get("schema"),
+        "columns": {
+            str(name): {
+                "description": c.get("description") or None,
+                "meta": dict(c.get("meta") or {}),
+                "tags": sorted({str(t) for t in (c.get("tags") or [])}),
+            }
+            for name, c in (columns or {}).items()
+            if isinstance(c, dict)
+        },
+    }
 
 
 def _lineage_config(raw: dict[str, Any]) -> dict[str, Any]:
@@ -310,6 +339,17 @@ def _generated(raw: dict[str, Any]) -> bool:
     """True when the model's SQL is a staging model dativo generated (first line is dativo's header)."""
     first = str(raw.get("raw_code") or "").lstrip().split("\n", 1)[0]
     return raw.get("resource_type") == "model" and first.startswith(f"-- {STAGING_HEADER}")
+
+
+def _model_owner(raw: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``{"owner": ...}`` of a model: its ``meta.owner``, else its dbt group's owner (email, else name)."""
+    owner = _meta(raw).get("owner")
+    if not owner and raw.get("group"):
+        groups = data.get("groups") or {}
+        group = next((g for g in groups.values() if g.get("name") == raw["group"]), None)
+        found = (group or {}).get("owner") or {}
+        owner = found.get("email") or found.get("name")
+    return {"owner": str(owner)} if owner else {}
 
 
 def _meta(raw: dict[str, Any]) -> dict[str, Any]:
@@ -507,6 +547,7 @@ def _add_dbt_node(recorder: Any, graph: ManifestGraph, node: DbtNode) -> Any:
         "relation": node.relation_name,
         **({"materialized": node.materialized} if node.materialized else {}),
         **_columns_attribute(graph, node),
+        **({"owner": node.attributes["owner"]} if node.attributes.get("owner") else {}),
     }
     if node.resource_type == "seed":
         return recorder.add_dbt_seed_node(node.unique_id, **attributes)

@@ -6,9 +6,8 @@
 
 Sources (``source.type``): csv, jsonl, parquet, postgres, mysql, http. Targets: iceberg (default), parquet.
 
-The names below load on first use: importing a part (``ingest.rules``, ``ingest.validation``,
-``ingest.sources``) to validate without running a job does not load the run's store, registry, dbt,
-lineage and FinOps machinery (about 85 MB of memory).
+The names above load their modules on first use, so importing one small module of this package
+(``ingest.envsubst``, say) does not load the whole run (pyarrow, pyiceberg, every source).
 """
 
 from __future__ import annotations
@@ -19,16 +18,21 @@ if TYPE_CHECKING:
     from dativo_ingest.ingest.jobconfig import JobConfig, load_job
     from dativo_ingest.ingest.runner import RunResult, load_asset, run_job
 
+_EXPORTS = {
+    "JobConfig": "jobconfig",
+    "load_job": "jobconfig",
+    "RunResult": "runner",
+    "load_asset": "runner",
+    "run_job": "runner",
+}
+
 __all__ = ["JobConfig", "RunResult", "load_asset", "load_job", "run_job"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("JobConfig", "load_job"):
-        from dativo_ingest.ingest import jobconfig
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from dativo_ingest.ingest import jobconfig, runner
 
-        return getattr(jobconfig, name)
-    if name in ("RunResult", "load_asset", "run_job"):
-        from dativo_ingest.ingest import runner
-
-        return getattr(runner, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(jobconfig if module == "jobconfig" else runner, name)

@@ -136,6 +136,44 @@ class LineageRun:
         except DativoError as exc:
             self._warn(exc)
 
+    def start_replay(
+        self, tenant_id: str, job_name: str, *, replayed_job: str, asset: AssetDefinition, target: Any
+    ) -> None:
+        """START of run ``job_name``, a quarantine replay of ``replayed_job``: quarantine table ->
+        ``transformation://<tenant>/<replayed_job>/quarantine_replay`` <- contract, step -> target (the
+        quarantine table is the input: no run edge enters it)."""
+        self.started = True
+        if self.tracker is None:
+            return
+        try:
+            t, dataset = self.tracker, target.dataset()
+            namespace, table = dataset.identifier.rsplit(".", 1)
+            kind, attrs = getattr(target, "type_name", "iceberg"), _catalog_attrs(dataset.catalog)
+            asset_node = t.add_asset_node(asset)
+            step = t.add_transformation_node(
+                "quarantine_replay",
+                scope=f"{tenant_id}/{replayed_job}",
+                description=f"quarantine replay (dativo quarantine replay {tenant_id}/{replayed_job})",
+                contract=asset_node.id,
+            )
+            location = dataset.name if dataset.namespace == "file" else f"{dataset.namespace}/{dataset.name}"
+            target_node = t.add_target_node(kind, namespace, table, location=location, **attrs)
+            t.add_edge(asset_node, step, "applies")
+            t.add_edge(step, target_node, "writes_to")
+            if dataset.quarantine is not None:
+                q_namespace, q_name, q_identifier = dataset.quarantine
+                q_location = q_name if q_namespace == "file" else f"{q_namespace}/{q_name}"
+                q_node = t.add_target_node(
+                    kind, namespace, q_identifier.rsplit(".", 1)[-1], location=q_location, **attrs
+                )
+                t.add_edge(q_node, step, "replayed_by")
+            with self._delivery_failures():
+                record = t.start_run(tenant_id, job_name)
+            self.run_id = record["run_id"]
+            self._keep_event()
+        except DativoError as exc:
+            self._warn(exc)
+
     def finish(
         self, tenant_id: str, job_name: str, status: str, metrics: dict[str, Any], error: str | None = None
     ) -> None:

@@ -27,6 +27,7 @@ from dativo_ingest.config_errors import config_error
 from dativo_ingest.errors import ConfigError
 from dativo_ingest.ingest.envsubst import substitute
 from dativo_ingest.ingest.sources import validate_source_options
+from dativo_ingest.notifications.config import check_section
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.yamlio import line_of, load_file, loads
 
@@ -132,6 +133,7 @@ class JobConfig(_Model):
     finops: FinOpsConfig = Field(default_factory=FinOpsConfig)
     lineage: LineageConfig = Field(default_factory=LineageConfig)
     dbt: DbtConfig = Field(default_factory=DbtConfig)
+    notifications: dict[str, Any] | None = None  # overrides the workspace's (see notifications.config)
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
     config_path: str | None = Field(None, exclude=True)
 
@@ -192,6 +194,7 @@ class JobConfig(_Model):
             )
         if self.target.type == "parquet" and not self.target.path:
             raise ConfigError("a parquet target needs 'path'", path=self.config_path, field="target.path")
+        check_section(self.notifications, path=self.config_path, text=text, partial=True)
         try:
             validate_source_options(self.source.type, self.source.options)
         except ConfigError as exc:

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,9 @@ import pyarrow as pa
 
 from dativo_ingest.errors import ConfigError, DataValidationError, DativoError, IngestionError
 from dativo_ingest.fileio import locked
-from dativo_ingest.ingest import components
+from dativo_ingest.ingest import components, postrun
 from dativo_ingest.ingest.boundary import Boundary
+from dativo_ingest.ingest.check_results import record_ingestion
 from dativo_ingest.ingest.jobconfig import JobConfig
 from dativo_ingest.ingest.memory import run_memory_pool
 from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch, quarantine_malformed
@@ -63,6 +64,7 @@ from dativo_ingest.ingest.validation import Validator
 from dativo_ingest.logging import get_logger, redact_text
 from dativo_ingest.odcs.convert import default_contract_id
 from dativo_ingest.odcs.model import AssetDefinition
+from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.workspace import Workspace
 
 log = get_logger(__name__)
@@ -127,9 +129,18 @@ def run_job(
 ) -> RunResult:
     """Run one job to completion (see the module docstring); raises a DativoError when it fails."""
     ws = workspace or Workspace.current()
+    try:
+        return _run_job(job, ws, progress, run_key)
+    except DativoError as exc:
+        postrun.failed_before_start(ws, job, exc, lambda: load_asset(job, ws))
+        raise
+
+
+def _run_job(job: JobConfig, ws: Workspace, progress: Progress | None, run_key: str | None) -> RunResult:
     started = time.perf_counter()
     asset = load_asset(job, ws)
     asset.require_fields("ingestion")
+    postrun.check_notifications(ws, job.notifications, job.config_path)
     rules = compile_rules(asset)
     target = build_target(job, ws.warehouse, job.target_table(asset))
     state = CursorState(ws.state, job.tenant_id, job.name)
@@ -247,6 +258,7 @@ class RunContext:
     commit: CommitInfo | None = None  # set by _commit
     keys: list[str] = field(default_factory=list)  # the boundary identities committed with the cursor
     error: Exception | None = None  # set by _abort
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         job, result = self.job, self.result
@@ -424,6 +436,37 @@ def _record_lineage(run: RunContext) -> None:
     run.result.warnings += run.lineage.warnings
 
 
+def _after_run(run: RunContext) -> None:
+    """The run's history row, then its notifications (delivered in the background; never fail the run)."""
+    postrun.record_history(run.workspace, run.asset, run.result, started_at=run.started_at)
+    postrun.notify(
+        run.workspace,
+        run.asset,
+        run.result,
+        job_section=run.job.notifications,
+        job_path=run.job.config_path,
+        finops=run.finops.metrics,
+    )
+    postrun.mark_notified(run.error)
+
+
+def _record_quality(run: RunContext) -> None:
+    """The run's per-check results in the quality history (a store failure is a warning)."""
+    if run.result.rows_read == 0 and run.error is not None:
+        return  # failed before reading: nothing was checked
+    try:
+        record_ingestion(
+            MetadataStore(run.workspace.database_url),
+            run.asset,
+            run.validator.failures,
+            run.result.rows_read,
+            run_id=run.result.run_id,
+            where=f"job:{run.job.tenant_id}/{run.job.name}",
+        )
+    except DativoError as exc:
+        run.result.warnings.append(f"quality history not stored: {exc}")
+
+
 #: Measured by FinOps (real CPU, peak memory), in order; the first failure aborts the run.
 MEASURED_STEPS: tuple[Callable[[RunContext], None], ...] = (
     _open_target,
@@ -435,7 +478,13 @@ MEASURED_STEPS: tuple[Callable[[RunContext], None], ...] = (
 #: After the measured steps succeeded.
 COMMITTED_STEPS: tuple[Callable[[RunContext], None], ...] = (_advance_cursor,)
 #: Always, success or failure, in order.
-BOOKKEEPING_STEPS: tuple[Callable[[RunContext], None], ...] = (_close_source, _record_finops, _record_lineage)
+BOOKKEEPING_STEPS: tuple[Callable[[RunContext], None], ...] = (
+    _close_source,
+    _record_finops,
+    _record_quality,
+    _record_lineage,
+    _after_run,
+)
 
 
 def _execute(run: RunContext) -> None:

@@ -110,6 +110,19 @@ class Validator:
             casted, _ = try_cast(values, rules.type)
             index.check_and_add(casted)
 
+    def prime_unique_key(self, key: tuple[str, ...], values: dict[str, pa.Array]) -> None:
+        """Treat the rows of ``values`` (the columns of composite key ``key``, e.g. already in the
+        table) as seen: new rows repeating them fail ``unique:<a>+<b>``."""
+        index = self.seen.get("+".join(key))
+        if index is None or not len(values[key[0]]):
+            return
+        typed = []
+        for name in key:
+            rules = self.rules.column(name)
+            typed.append(try_cast(values[name], rules.type)[0] if rules is not None else values[name])
+        parts = [pc.cast(array, pa.string()) for array in typed]
+        index.check_and_add(pc.binary_join_element_wise(*parts, "\x1f"))
+
     def validate(self, batch: pa.RecordBatch) -> BatchOutcome:
         """Validate one batch (cross-batch uniqueness included)."""
         return self._resolve(batch, self._gather(self._submit(batch)))

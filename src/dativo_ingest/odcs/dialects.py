@@ -25,8 +25,15 @@ if TYPE_CHECKING:
 DEFAULT_OBJECT_NAME = "default"
 
 
+#: Top-level keys only the dativo format has (ODCS carries them as ``dativo.*`` custom properties).
+_DATIVO_SECTIONS = ("source_type", "object", "compliance", "data_quality", "change_management")
+
+
 def is_odcs_document(data: dict[str, Any]) -> bool:
-    """True when ``data`` is shaped like an official ODCS document rather than the dativo format."""
+    """True when ``data`` is shaped like an official ODCS document rather than the dativo format (a
+    document with dativo-only sections is the dativo format, whatever shape its schema has)."""
+    if any(key in data for key in _DATIVO_SECTIONS):
+        return False
     schema = data.get("schema")
     if isinstance(schema, list) and schema and all(isinstance(item, dict) for item in schema):
         return not any("type" in item for item in schema)

@@ -18,6 +18,7 @@ from dativo_ingest.odcs.model import AssetDefinition, SchemaField
 from dativo_ingest.odcs.quality import Check, contract_checks
 from dativo_ingest.policy.config import PolicyConfig
 from dativo_ingest.policy.fields import FieldInfo, asset_fields, treatment
+from dativo_ingest.sla.rules import SlaSubject
 
 WITHHELD = "withheld by policy"
 
@@ -338,7 +339,16 @@ class ContextViews:
     policy decision needs (labels, tenant) so a cached request does not need the parsed contract.
     """
 
-    __slots__ = ("_load", "_views", "classifications", "object_name", "source_type", "tenant", "version")
+    __slots__ = (
+        "_load",
+        "_views",
+        "classifications",
+        "object_name",
+        "sla",
+        "source_type",
+        "tenant",
+        "version",
+    )
 
     def __init__(self, asset: AssetDefinition, load: Callable[[], AssetDefinition]) -> None:
         self.source_type = asset.source_type
@@ -346,6 +356,7 @@ class ContextViews:
         self.version = asset.version
         self.classifications = tuple(asset.classifications)
         self.tenant = asset.tenant
+        self.sla = SlaSubject.of(asset)  # what the SLA status needs (dativo_ingest.sla)
         self._load = load
         self._views: dict[tuple[frozenset[str], str], tuple[str | None, dict[str, Any]]] = {}
 
@@ -366,3 +377,44 @@ class ContextViews:
         text, view = hit
         fresh: dict[str, Any] = json.loads(text) if text is not None else _copy(view)
         return fresh
+
+
+def quality_status_view(latest: list[dict[str, Any]], schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The newest recorded result of each check (``contract test`` or ingestion), as the requester may
+    see it: checks on a field left out of ``schema`` (the requester's :func:`schema_view`) are left out
+    too; counts are shown (they carry no values); where the data rests is not. None before any result."""
+    if not latest:
+        return None
+    visible = {entry["name"] for entry in schema.get("fields", [])}
+    checks = []
+    for row in latest:
+        named = str(row["check_id"]).split("#", 1)[0].partition(":")[2]
+        columns = [c for c in named.split("+") if c] if named else []
+        if any(c not in visible for c in columns):
+            continue
+        at = row["recorded_at"]
+        checks.append(
+            {
+                "check": row["check_id"],
+                "kind": row["kind"],
+                "column": row["column_name"],
+                "status": row["status"],
+                "rows_checked": row["rows_checked"],
+                "failed": row["failed"],
+                "value": row["value"],
+                "origin": row["origin"],
+                "contract_version": row["contract_version"],
+                "checked_at": at.isoformat(timespec="seconds").replace("+00:00", "Z")
+                if hasattr(at, "isoformat")
+                else str(at),
+            }
+        )
+    summary: dict[str, int] = {}
+    for entry in checks:
+        summary[entry["status"]] = summary.get(entry["status"], 0) + 1
+    return {
+        "checks": checks,
+        "summary": dict(sorted(summary.items())),
+        "passing": not any(c["status"] == "failed" for c in checks),
+        "last_checked_at": max((c["checked_at"] for c in checks), default=None),
+    }

@@ -62,16 +62,27 @@ def check_file(
 ) -> CheckResult:
     """Check one contract file against ``against``: a specs directory or ``git:REF``."""
     new = load_contract(path)
+    old, label = load_baseline(path, new, against, perspective=perspective, usage=usage)
+    return evaluate(str(path), new, old, label, perspective=perspective, usage=usage)
+
+
+def load_baseline(
+    path: str | Path,
+    new: AssetDefinition,
+    against: str,
+    *,
+    perspective: str = "spec",
+    usage: UsageSource | None = None,
+) -> tuple[AssetDefinition | None, str]:
+    """The baseline version of the contract at ``path`` (None when it is new) and where it came from."""
     if against.startswith("git:"):
         ref = against[4:]
         if not ref:
             raise UsageError("--against git:REF needs a revision, e.g. git:origin/main")
-        old, label = _from_git(Path(path), ref), against
-    else:
-        if not Path(against).is_dir():
-            raise UsageError("baseline specs directory not found", path=against, field="--against")
-        old, label = _from_registry(Path(path), new, Path(against), perspective, usage), str(against)
-    return evaluate(str(path), new, old, label, perspective=perspective, usage=usage)
+        return _from_git(Path(path), ref), against
+    if not Path(against).is_dir():
+        raise UsageError("baseline specs directory not found", path=against, field="--against")
+    return _from_registry(Path(path), new, Path(against), perspective, usage), str(against)
 
 
 def evaluate(

@@ -15,11 +15,13 @@ from pathlib import Path
 from dativo_ingest.changes import Diff, Severity, UsageSource, classify
 from dativo_ingest.errors import BreakingChangeError, ContractNotFoundError, ContractValidationError
 from dativo_ingest.fileio import atomic_write_text, locked
+from dativo_ingest.notifications import dispatch, events
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.odcs.validation import validate_asset
 from dativo_ingest.registry.history import ContractVersion, append_entry, read_history
 from dativo_ingest.registry.layout import Layout, objects_in, source_dirs
 from dativo_ingest.registry.semver import Version, required_version, satisfies
+from dativo_ingest.workspace import Workspace
 from dativo_ingest.yamlio import load_mapping
 
 #: Changes listed in a BreakingChangeError message (all are on the exception's ``changes``).
@@ -143,7 +145,23 @@ class ContractRegistry:
             atomic_write_text(layout.snapshot(version), text)
             atomic_write_text(layout.contract_file(version), text)
             append_entry(layout.history, {k: v for k, v in entry.to_dict().items() if k != "path"})
+        if entry.forced:
+            self._notify_forced(asset, entry)
         return entry
+
+    def _notify_forced(self, asset: AssetDefinition, entry: ContractVersion) -> None:
+        """A forced save is announced (``breaking_change_forced``) to the workspace's channels; the
+        delivery runs in the background and never fails the save."""
+        event = events.breaking_change_forced(
+            asset,
+            version=entry.version,
+            previous_version=entry.previous_version,
+            required_version=entry.required_version,
+            change_type=entry.change_type,
+            changes=entry.changes,
+            author=entry.author or "unknown",
+        )
+        dispatch(event, workspace=Workspace(self.specs.resolve().parent))
 
     def _entry_of(self, layout: Layout, version: Version) -> ContractVersion | None:
         """The saved entry of ``version`` (the newest one if an old history holds several)."""

@@ -234,6 +234,16 @@ def create_app(api: AIContextAPI | None = None, *, mcp: bool = True, host: str =
             api.get_lineage_context(source_type, object_name, version, requester=who, max_depth=max_depth)
         )
 
+    @app.get("/v1/assets/{source_type}/{object_name}/quality", tags=["context"], responses=ERRORS)
+    def get_quality_status(
+        source_type: str = Source,
+        object_name: str = Object,
+        version: str | None = Version,
+        who: str = Depends(requester),
+    ) -> dict[str, Any]:
+        """Latest result of each quality check (contract tests and ingestion runs)."""
+        return _json(api.get_quality_status(source_type, object_name, version, requester=who))
+
     @app.get("/v1/search", tags=["context"], responses=ERRORS)
     def search_assets(
         query: str | None = Query(None, max_length=1000),

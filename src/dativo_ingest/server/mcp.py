@@ -1,6 +1,7 @@
 """MCP server (official ``mcp`` SDK 2.x): the AI context API as tools and ``contract://`` resources.
 
-Tools: ``get_asset_context``, ``search_assets``, ``get_lineage``, ``get_cost_summary``, ``check_sql``;
+Tools: ``get_asset_context``, ``search_assets``, ``get_lineage``, ``get_cost_summary``, ``check_sql``,
+``get_quality_status``;
 resource template ``contract://{source}/{object}`` (the policy-filtered contract context as JSON). No
 tool takes a requester: over streamable HTTP the identity comes from the API key checked by
 :class:`KeyAuthASGI`; over stdio (``dativo mcp``) and in process it is the identity the server was
@@ -105,6 +106,14 @@ def build_server(
             api.search_assets, query, classification, tags, owner, domain, requester=who(ctx), limit=limit
         )
         return {"results": hits, "count": len(hits)}
+
+    @server.tool(
+        description="Latest result of each quality check of a contract (contract tests and ingestion runs)."
+    )
+    async def get_quality_status(
+        source_type: str, object_name: str, ctx: Context, version: str | None = None
+    ) -> dict[str, Any]:
+        return await run(api.get_quality_status, source_type, object_name, version, requester=who(ctx))
 
     @server.tool(description="Upstream and downstream lineage of a contract's asset.")
     async def get_lineage(

@@ -8,5 +8,8 @@ from dativo_ingest.store import (
     audit,  # noqa: F401
     finops,  # noqa: F401
     lineage,  # noqa: F401
+    notifications,  # noqa: F401
+    quality,  # noqa: F401
+    run_history,  # noqa: F401
     search,  # noqa: F401
 )

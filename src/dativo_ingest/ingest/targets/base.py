@@ -34,6 +34,8 @@ CURSOR = "dativo.cursor"  #: JSON of the committed cursor value
 CURSOR_KEYS = "dativo.cursor-keys"  #: JSON list of the boundary identities (absent when too many)
 CURSOR_KEYS_COUNT = "dativo.cursor-keys-count"  #: how many boundary identities the run had
 SNAPSHOT_ID = "snapshot-id"  #: added by the readers (find_committed, last_commit): the commit's id
+REPLAY_OF = "dativo.replay-of"  #: a quarantine replay's commit: ``tenant/name`` of the job it replays
+REPLAY_QUARANTINE_SNAPSHOT = "dativo.replay-quarantine-snapshot"  #: the quarantine snapshot it replayed
 
 # Table properties a run sets on the tables it writes.
 TABLE_CONTRACT_ID = "dativo.contract-id"
@@ -41,6 +43,7 @@ TABLE_CONTRACT_VERSION = CONTRACT_VERSION
 TABLE_OWNER = "dativo.owner"
 TABLE_CLASSIFICATION = "dativo.classification"
 TABLE_QUARANTINE_OF = "dativo.quarantine-of"  #: on a quarantine table: the table it belongs to
+TABLE_REPLAYS_OF = "dativo.replays-of"  #: on a replay ledger: the quarantine table it records
 
 
 @dataclass

@@ -350,6 +350,18 @@ class GraphRepository:
                     found[(row.src_id, row.src_field, row.dst_id, row.dst_field)] = column_edge_from_row(row)
         return [found[k] for k in sorted(found)]
 
+    def jobs_with_node_prefix(self, id_prefix: str) -> list[tuple[str, str]]:
+        """``(tenant_id, job_name)``, sorted, of every recorded run whose graph held a node whose id starts
+        with ``id_prefix`` (``asset://stripe/customers@``: the jobs loading any version of a contract)."""
+        pattern = _dumps(id_prefix)[:-1]  # the node ids are stored as a JSON list of strings
+        query = (
+            select(lineage_runs.c.tenant_id, lineage_runs.c.job_name)
+            .where(lineage_runs.c.nodes.contains(pattern, autoescape=True))
+            .distinct()
+        )
+        with self.store.connect() as conn:
+            return sorted((r.tenant_id, r.job_name) for r in conn.execute(query))
+
     def runs(
         self, job_name: str | None = None, limit: int = 50, run_id: str | None = None
     ) -> list[dict[str, Any]]:

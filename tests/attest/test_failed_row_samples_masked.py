@@ -1,0 +1,52 @@
+"""Failed-row samples never carry a restricted (PII) value for a requester who is not elevated; an
+elevated requester sees the rows as they are. The policy is the policy layer's own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dativo_ingest.cli.app import main
+from tests.attest.conftest import EMAILS, write_contract
+
+ENGINES = [
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+    "iceberg",
+    "csv",
+]
+
+
+def report(capsys, contract: Path, *args: str) -> tuple[str, dict]:
+    code = main(["contract", "test", str(contract), "--json", "--sample", "20", *args])
+    out = capsys.readouterr().out
+    assert code == 1
+    return out, json.loads(out)
+
+
+@pytest.mark.parametrize("seeded", ENGINES, indirect=True)
+def test_no_restricted_value_reaches_a_requester_who_is_not_elevated(seeded, workspace: Path, capsys) -> None:
+    (workspace / "policy.yaml").write_text(yaml.safe_dump({"elevated_requesters": ["dpo@example.com"]}))
+    contract = write_contract(workspace, seeded["table"], [seeded["server"]])
+    for requester in ([], ["--as", "analyst@example.com"]):
+        text, data = report(capsys, contract, *requester)
+        assert not [email for email in EMAILS if email in text]
+        samples = [row for check in data["checks"] for row in check["examples"]]
+        assert samples and all(row["email"] in ("withheld by policy", None) for row in samples)
+        assert any(row["email"] == "withheld by policy" for row in samples)
+    text, data = report(capsys, contract, "--as", "dpo@example.com")
+    regex = next(c for c in data["checks"] if c["id"] == "regex:email")
+    assert [row["email"] for row in regex["examples"]] == ["eve-at-example"]
+
+
+@pytest.mark.parametrize("seeded", ["parquet"], indirect=True)
+def test_hide_policy_drops_the_column_from_samples(seeded, workspace: Path, capsys) -> None:
+    policy = workspace / "strict.yaml"
+    policy.write_text(yaml.safe_dump({"on_restricted": "hide"}))
+    contract = write_contract(workspace, seeded["table"], [seeded["server"]])
+    text, data = report(capsys, contract, "--policy", str(policy))
+    assert not [email for email in EMAILS if email in text]
+    assert all("email" not in row for check in data["checks"] for row in check["examples"])
