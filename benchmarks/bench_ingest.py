@@ -2,16 +2,20 @@
 
 P1, the run: CSV -> validation -> Iceberg with quarantine, lineage and FinOps on (``run_job``) against
 the bare baseline "pyarrow reads the whole CSV, pyiceberg appends it, no validation". Targets:
-throughput >= 0.8x the baseline's, peak RSS < 1 GB.
+throughput >= 1.0x the baseline's, peak RSS < 1 GB.
 
 P2, validation only, on the same data as Parquet: dativo's vectorised validator against
 ``datacontract test`` (datacontract-cli 1.2.8 in its own venv at ``benchmarks/.work/dcvenv``) running
 equivalent rules. Targets: >= 2x faster, at most half its peak memory.
 
-Each contender runs in a fresh subprocess that reports its own wall time (imports excluded) and peak
-RSS. Data: the customers shape (~124 bytes a CSV row), about 0.1% of rows invalid, deterministic.
+Each contender runs in a fresh subprocess that reports its own wall time (imports excluded), CPU
+time, peak RSS, the load average when it started and what it wrote (data files, bytes, row groups,
+compression). Both run with the same Arrow thread pools (``--threads``, default: the machine's cores).
+Printed first: the commit, CPU model and SIMD flags, Python and library versions, Arrow's pools and
+allocator, and pyiceberg's default write settings, which are what the figures depend on.
+Data: the customers shape (~143 bytes a CSV row), about 0.1% of rows invalid, deterministic.
 
-    .venv/bin/python benchmarks/bench_ingest.py --rows 5000000      # the issue's scale (~620 MB CSV)
+    .venv/bin/python benchmarks/bench_ingest.py --rows 5000000      # the issue's scale (~714 MB CSV)
     .venv/bin/python benchmarks/bench_ingest.py --rows 200000       # quick
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -149,10 +154,33 @@ def generate(rows: int, folder: Path) -> tuple[Path, Path]:
 
 # ----- contenders (run in subprocesses) ----------------------------------------------------------
 CHILD_PRELUDE = """
-import json, resource, sys, time
-def done(start, **extra):
+import json, os, resource, sys, time
+import pyarrow as _pa
+# the same Arrow thread pools on both sides, whatever the machine would pick (recorded with the figures)
+_pa.set_cpu_count(int(os.environ["BENCH_THREADS"]))
+_pa.set_io_thread_count(int(os.environ["BENCH_THREADS"]))
+def _cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+_CPU0, _LOAD = _cpu(), os.getloadavg()[0]
+def begin():
+    \"\"\"Start the clock (and the CPU count); the load average is recorded here.\"\"\"
+    global _CPU0, _LOAD
+    _CPU0, _LOAD = _cpu(), os.getloadavg()[0]
+    return time.perf_counter()
+def done(start, end=None, **extra):
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mb": rss, **extra}))
+    end = time.perf_counter() if end is None else end
+    print("RESULT " + json.dumps({"seconds": end - start, "peak_rss_mb": rss, "cpu_seconds": _cpu() - _CPU0,
+                                  "load": _LOAD, **extra}))
+def written(table):
+    \"\"\"What the run wrote to ``table``: data files, bytes, row groups, compression of the first file.\"\"\"
+    import pyarrow.parquet as pq
+    files = table.inspect.files().to_pylist()
+    meta = pq.ParquetFile(table.io.new_input(files[0]["file_path"]).open()).metadata if files else None
+    return {"data_files": len(files), "data_bytes": sum(f["file_size_in_bytes"] for f in files),
+            "row_groups_first_file": meta.num_row_groups if meta else 0,
+            "compression": meta.row_group(0).column(0).compression if meta else None}
 """
 
 P1_DATIVO = (
@@ -162,9 +190,15 @@ from dativo_ingest.ingest import load_job, run_job
 # what a long-running worker has loaded already (the baseline imports pyiceberg before its clock too)
 import dativo_ingest.contracts, dativo_ingest.finops, dativo_ingest.lineage, pyiceberg.catalog.sql, duckdb
 job = load_job(sys.argv[1])
-start = time.perf_counter()
+start = begin()
 result = run_job(job)
-done(start, rows_written=result.rows_written, rows_quarantined=result.rows_quarantined, status=result.status)
+end, cpu = time.perf_counter(), _cpu()
+from dativo_ingest.ingest.jobconfig import CatalogConfig
+from dativo_ingest.ingest.targets.iceberg import load_catalog_for
+from dativo_ingest.workspace import Workspace
+table = load_catalog_for(CatalogConfig(), Workspace.current().warehouse).load_table(result.target)
+done(start, end, rows_written=result.rows_written, rows_quarantined=result.rows_quarantined,
+     status=result.status, written=written(table), cpu_seconds=cpu - _CPU0)
 """
 )
 
@@ -175,7 +209,7 @@ import pyarrow.csv as pacsv
 from pyiceberg.catalog import load_catalog
 catalog = load_catalog("base", type="sql", uri="sqlite:///" + sys.argv[2] + "/catalog.db",
                        warehouse="file://" + sys.argv[2])
-start = time.perf_counter()
+start = begin()
 frame = pacsv.read_csv(sys.argv[1])
 import pyarrow as pa  # Iceberg stores microseconds: the one adjustment the bare baseline needs
 fields = [pa.field(f.name, pa.timestamp("us", tz=f.type.tz)) if pa.types.is_timestamp(f.type) else f
@@ -184,7 +218,8 @@ frame = frame.cast(pa.schema(fields))
 catalog.create_namespace_if_not_exists("bronze")
 table = catalog.create_table("bronze.customers", schema=frame.schema)
 table.append(frame)
-done(start, rows_written=frame.num_rows)
+end, cpu = time.perf_counter(), _cpu()
+done(start, end, rows_written=frame.num_rows, written=written(table), cpu_seconds=cpu - _CPU0)
 """
 )
 
@@ -201,8 +236,8 @@ validator = Validator(rules)
 source = build_source("parquet", {"path": sys.argv[1]},
                       SourceContext(Path.cwd(), {c.name: c.type for c in rules.columns}, 131072))
 from dativo_ingest.ingest.memory import run_memory_pool
-start = time.perf_counter()
 bad = 0
+start = begin()
 with run_memory_pool():  # as `dativo run` does
     # dativo's Parquet source (decodes ahead on a background thread), validated as `dativo run` does
     for _batch, outcome in validator.validate_stream(source.batches()):
@@ -224,9 +259,13 @@ print("RESULT " + json.dumps({"seconds": time.perf_counter() - start, "peak_rss_
 )
 
 
+THREADS = os.cpu_count() or 1  # Arrow's CPU and I/O pools in every child (--threads)
+
+
 def child(code: str, *args: str) -> dict:
+    env = {**os.environ, "BENCH_THREADS": str(THREADS)}
     proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=HERE.parent
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=HERE.parent, env=env
     )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
@@ -247,8 +286,6 @@ def p1(rows: int, csv_path: Path, folder: Path) -> dict:
     base_ws = folder / f"p1_base_{rows}"
     shutil.rmtree(base_ws, ignore_errors=True)
     base_ws.mkdir()
-    import os
-
     os.environ["DATIVO_HOME"] = str(ws)
     baseline = child(P1_BASELINE, str(csv_path), str(base_ws))
     dativo = child(P1_DATIVO, str(ws / "jobs" / "bench.yaml"))
@@ -260,11 +297,16 @@ def p1(rows: int, csv_path: Path, folder: Path) -> dict:
             "dativo_rows_per_s": round(rows / dativo["seconds"]),
             "baseline_peak_rss_mb": round(baseline["peak_rss_mb"]),
             "dativo_peak_rss_mb": round(dativo["peak_rss_mb"]),
+            "baseline_cpu_seconds": round(baseline["cpu_seconds"], 2),
+            "dativo_cpu_seconds": round(dativo["cpu_seconds"], 2),
+            "load_average_at_start (baseline / dativo)": f"{baseline['load']:.2f} / {dativo['load']:.2f}",
+            "baseline_wrote": baseline["written"],
+            "dativo_wrote": dativo["written"],
             "dativo_rows_written": dativo["rows_written"],
             "dativo_rows_quarantined": dativo["rows_quarantined"],
         },
         ratio=ratio,
-        target=">= 0.8x throughput, dativo peak RSS < 1024 MB",
+        target=">= 1.0x throughput, dativo peak RSS < 1024 MB",
     )
 
 
@@ -307,8 +349,10 @@ def environment() -> dict:
     commit = subprocess.run(
         ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    figures = {"commit": commit or "unknown", "cpu": cpu_model()}
-    figures.update(versions("dativo-ingest", "pyarrow", "pyiceberg", "numpy", "duckdb"))
+    figures = {"commit": commit or "unknown", "cpu": cpu_model(), "cpu_flags": cpu_flags()}
+    figures.update(versions("dativo-ingest", "pyarrow", "pyiceberg", "numpy", "duckdb", "mmh3"))
+    figures.update(arrow_settings())
+    figures["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     dc_python = WORK / "dcvenv" / "bin" / "python"
     if dc_python.exists():
         probe = "from importlib.metadata import version as v; print(v('datacontract-cli'), v('duckdb'))"
@@ -318,11 +362,53 @@ def environment() -> dict:
     return report("environment", figures)
 
 
+def cpu_flags() -> str:
+    """The SIMD levels Arrow's and NumPy's kernels may use (from /proc/cpuinfo)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    flags = set(line.split(":", 1)[-1].split())
+    wanted = ("sse4_2", "avx", "avx2", "bmi2", "avx512f", "avx512bw")
+    return " ".join(f for f in wanted if f in flags) or "none"
+
+
+def arrow_settings() -> dict:
+    """What the two sides run with that no version pins: Arrow's pools, its allocators, pyiceberg's
+    worker count and its default write settings (both tables use the defaults)."""
+    import pyarrow as pa
+    from pyiceberg.table import TableProperties
+
+    try:
+        pa.jemalloc_memory_pool()
+        jemalloc = "yes"
+    except (NotImplementedError, pa.ArrowNotImplementedError):
+        jemalloc = "no"
+    return {
+        "arrow_threads (cpu / io, pinned)": f"{THREADS} / {THREADS}",
+        "arrow_default_pool": pa.default_memory_pool().backend_name,
+        "arrow_jemalloc": jemalloc,
+        "pyiceberg_max_workers": os.environ.get("PYICEBERG_MAX_WORKERS", "default"),
+        "iceberg_write_defaults": (
+            f"{TableProperties.PARQUET_COMPRESSION_DEFAULT} level "
+            f"{TableProperties.PARQUET_COMPRESSION_LEVEL_DEFAULT}, row group "
+            f"{TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT:,} rows, target file "
+            f"{TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT // 2**20} MB"
+        ),
+    }
+
+
 def main() -> None:
+    global THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--only", choices=["p1", "p2"], default=None)
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help="Arrow CPU and I/O threads in each child"
+    )
     args = parser.parse_args()
+    THREADS = args.threads
     folder = WORK / "ingest"
     folder.mkdir(parents=True, exist_ok=True)
     environment()

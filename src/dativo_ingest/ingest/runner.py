@@ -330,8 +330,7 @@ def _read_and_validate(run: RunContext) -> None:
             rows, broken = outcome.failed_rows, outcome.failed_rules
             positions = source.locate(batch, rows)
             target.write_quarantine(quarantine_batch(run.identity, batch, rows, broken, positions))
-        for part in outcome.valid_parts():
-            target.write(part)
+        target.write_valid(outcome)
         result.rows_read += batch.num_rows
         result.rows_written += outcome.valid_count
         result.rows_quarantined += outcome.failed_count

@@ -17,6 +17,7 @@ import json
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dativo_ingest.errors import SourceError
 from dativo_ingest.ingest.casting import try_cast
-from dativo_ingest.ingest.sources.fingerprint import files_fingerprint
+from dativo_ingest.ingest.sources.fingerprint import FileFingerprints
 from dativo_ingest.ingest.sources.prefetch import prefetch
 
 
@@ -238,6 +239,7 @@ class FileSource(Source):
     prefetch_depth: ClassVar[int] = 0
     position_unit: ClassVar[str] = "row"  # what ROW_COLUMN counts in a file (see RowPosition)
     options: FileOptions
+    _fingerprints: FileFingerprints | None = None  # set by fingerprint(); checks each file as it is read
 
     @abstractmethod
     def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
@@ -251,7 +253,10 @@ class FileSource(Source):
         return self._resolved
 
     def fingerprint(self) -> str:
-        return files_fingerprint(self.paths(), self.context.fingerprint_cache)
+        """The files' fingerprint (:mod:`.fingerprint`); once taken, each file read is checked against it
+        before the stream ends."""
+        self._fingerprints = FileFingerprints(self.paths(), self.context.fingerprint_cache)
+        return self._fingerprints.digest()
 
     def dataset(self) -> tuple[str, str]:
         return "file", common_name(self.paths(), self.options.path)
@@ -269,14 +274,18 @@ class FileSource(Source):
 
     def _all_files(self) -> Iterator[pa.RecordBatch]:
         since = since_value(self.context.incremental)
+        fingerprints = self._fingerprints
         for path in self.paths():
             self.stats.files.append(str(path))
             self.stats.bytes_read += path.stat().st_size
             first = 1
-            for batch in self.read_file(path):
-                batch = numbered(batch, first, str(path))
-                first += batch.num_rows
-                yield filter_since(batch, self.context.incremental, since)
+            with fingerprints.reading(path) if fingerprints is not None else nullcontext():
+                for batch in self.read_file(path):
+                    batch = numbered(batch, first, str(path))
+                    first += batch.num_rows
+                    yield filter_since(batch, self.context.incremental, since)
+        if fingerprints is not None:
+            fingerprints.save()  # the content hashes computed during the read
 
     def _positions(self, path: str | None, numbers: list[int], pages: list[int | None]) -> list[RowPosition]:
         return [RowPosition(path, n, self.position_unit) for n in numbers]

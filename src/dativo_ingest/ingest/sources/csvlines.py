@@ -127,29 +127,36 @@ class RecordLines:
             return None
         if self._stream is None:
             self._stream = pa.input_stream(self.path, compression="detect")
-        buf = self._rest
         while True:
             data = self._stream.read(CHUNK_BYTES)
             if self._first:
                 self._first = False
                 if data.startswith(b"\xef\xbb\xbf"):
                     data = data[3:]
-            buf += data
             if not data:
                 self._eof = True
                 self._close_stream()
+                buf, self._rest = self._rest, b""
                 if buf and not buf.endswith(b"\n"):
                     buf += b"\n"
-                self._rest = b""
-                return self._scan(buf, final=True)
-            cut = buf.rfind(b"\n") + 1
-            if cut:
-                self._rest = buf[cut:]
-                return self._scan(buf[:cut], final=False)
+                return self._scan(buf, 0, len(buf), final=True)
+            last = data.rfind(b"\n")
+            if last < 0:
+                self._rest += data
+                continue
+            # the carried partial record and this chunk's first line, then the rest of the chunk in
+            # place (no copy of the chunk): both end with a newline, as _scan wants
+            first = data.find(b"\n")
+            head = self._rest + data[: first + 1]
+            self._rest = data[last + 1 :]
+            good = self._scan(head, 0, len(head), final=False)
+            if last > first:
+                good = np.concatenate((good, self._scan(data, first + 1, last + 1, final=False)))
+            return good
 
-    def _scan(self, chunk: bytes, *, final: bool) -> np.ndarray:
-        """Records of ``chunk`` (ends with a newline); updates the carried state."""
-        a = np.frombuffer(chunk, dtype=np.uint8)
+    def _scan(self, chunk: bytes, start: int, end: int, *, final: bool) -> np.ndarray:
+        """Records of ``chunk[start:end]`` (ends with a newline); updates the carried state."""
+        a = np.frombuffer(chunk, dtype=np.uint8, count=end - start, offset=start)
         n = len(a)
         if not n:
             return self._finish_open(final)
@@ -165,7 +172,8 @@ class RecordLines:
             ends = newlines[~inside]
         else:
             ends = newlines if not self._parity else np.empty(0, dtype=np.int64)
-        returns = np.flatnonzero(a == _CR) if chunk.find(b"\r") >= 0 else np.empty(0, dtype=np.intp)
+        has_cr = chunk.find(b"\r", start, end) >= 0
+        returns = np.flatnonzero(a == _CR) if has_cr else np.empty(0, dtype=np.intp)
         if len(returns):
             lone = returns[a[np.minimum(returns + 1, n - 1)] != _LF]
             if len(lone) and (

@@ -16,6 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from dativo_ingest.ingest.validation import BatchOutcome
+
 # ----- commit properties ----------------------------------------------------------------------
 # What a run's commit carries (the Iceberg snapshot summary, the Parquet target's run marker): written by
 # the run at its commit, read back for idempotent re-runs and cursor recovery. Every reader and writer
@@ -85,6 +87,11 @@ class Target(ABC):
     @abstractmethod
     def write(self, batch: pa.RecordBatch) -> None:
         """Stage valid rows (typed as the contract)."""
+
+    def write_valid(self, outcome: BatchOutcome) -> None:
+        """Stage the valid rows of a validated batch (by default :meth:`write` of each valid part)."""
+        for part in outcome.valid_parts():
+            self.write(part)
 
     @abstractmethod
     def write_quarantine(self, batch: pa.RecordBatch) -> None:

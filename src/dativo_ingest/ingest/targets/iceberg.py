@@ -9,7 +9,8 @@ other column keeps its required-ness); anything
 else fails the run before data is written.
 
 Atomicity: while the run streams, valid rows are written as Parquet data files under the table's
-``data/`` folder, but no snapshot references them. At the end the schema change (if any), the table
+``data/`` folder (each file encoded in the background while the next rows are validated, with
+pyiceberg's ``write_file``), but no snapshot references them. At the end the schema change (if any), the table
 properties and every staged file land in ONE snapshot, in ONE catalog commit. A run killed before it
 leaves the table at its previous snapshot (the unreferenced files are orphans, removed by ordinary
 Iceberg orphan-file maintenance). The snapshot summary carries the run's commit properties (names in
@@ -21,26 +22,27 @@ the main table.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import random
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import pyarrow as pa
 from pyiceberg.exceptions import (
     CommitFailedException,
     NoSuchTableError,
     TableAlreadyExistsError,
 )
-from pyiceberg.io.pyarrow import (
-    _dataframe_to_data_files,
-    _pyarrow_to_schema_without_ids,
-)
+from pyiceberg.io.pyarrow import _pyarrow_to_schema_without_ids, pyarrow_to_schema, write_file
+from pyiceberg.table import WriteTask
 
 from dativo_ingest.errors import TargetError
 from dativo_ingest.ingest.jobconfig import CatalogConfig
@@ -55,6 +57,7 @@ from dativo_ingest.ingest.targets.base import (
     TargetDataset,
 )
 from dativo_ingest.ingest.targets.catalog import catalog_properties, describe_failure, load_catalog_for
+from dativo_ingest.ingest.validation import BatchOutcome
 from dativo_ingest.logging import get_logger, redact_text
 
 log = get_logger(__name__)
@@ -94,8 +97,11 @@ class _StagedTable:
         self.files: list[Any] = []
         self.rows = 0
         self.bytes_written = 0
-        self._buffer: list[pa.RecordBatch] = []
+        # batches to write, each with the rows to leave out (dropped on the writer thread, not the run's)
+        self._buffer: list[tuple[pa.RecordBatch, np.ndarray | None]] = []
         self._buffered = 0
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[list[Any]] | None = None  # the data file being written in the background
         self._uuid = uuid.uuid4()
         self._counter = itertools.count(0)
         self._schema_changes: list[tuple[str, Any]] = []
@@ -135,35 +141,62 @@ class _StagedTable:
     def find_committed(self, run_key: str) -> dict[str, str] | None:
         return find_run(self.table, run_key)
 
-    def stage(self, batch: pa.RecordBatch) -> None:
-        if not batch.num_rows:
+    def stage(self, batch: pa.RecordBatch, leave_out: np.ndarray | None = None) -> None:
+        """Buffer ``batch`` without the rows ``leave_out`` (ascending indexes) for the next data file."""
+        kept = batch.num_rows - (len(leave_out) if leave_out is not None else 0)
+        if not kept:
             return
-        self._buffer.append(batch)
+        self._buffer.append((batch, leave_out if leave_out is not None and len(leave_out) else None))
         self._buffered += batch.nbytes
-        self.rows += batch.num_rows
+        self.rows += kept
         if self._buffered >= self.file_bytes:
             self._flush()
 
     def _flush(self) -> None:
+        """Hand the buffered rows to the writer thread, after waiting for its previous file: the run
+        validates the next rows while this file's failed rows are dropped and the file is encoded
+        (pyiceberg's public ``write_file``), and at most two buffers are alive at once."""
         if not self._buffer:
             return
-        frame = pa.Table.from_batches(self._buffer)
-        self._buffer, self._buffered = [], 0
+        self._collect()
+        buffered, self._buffer, self._buffered = self._buffer, [], 0
+        metadata = self.tx.table_metadata
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dativo-write")
+        self._writing = self._writer.submit(
+            _write_data_file, self.table.io, metadata, self._uuid, next(self._counter), buffered
+        )
+
+    def _collect(self) -> None:
+        """Wait for the data file being written (if any) and stage it for the commit."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
         try:
-            for data_file in _dataframe_to_data_files(
-                self.tx.table_metadata, frame, self.table.io, self._uuid, self._counter
-            ):
+            for data_file in writing.result():
                 self.files.append(data_file)
                 self.bytes_written += data_file.file_size_in_bytes
         except Exception as exc:
             raise TargetError(
                 f"cannot write data files for {self.identifier}: {redact_text(str(exc))}"
             ) from exc
-        del frame
         pa.default_memory_pool().release_unused()  # hand the written buffer back: keeps peak RSS flat
+
+    def discard(self) -> None:
+        """Wait for a background write (so no file is written after an abort returns)."""
+        with contextlib.suppress(TargetError):
+            self._collect()
+        self._close_writer()
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def commit(self, properties: dict[str, str]) -> str:
         self._flush()
+        self._collect()
+        self._close_writer()
         for attempt in range(1, _COMMIT_ATTEMPTS + 1):
             try:
                 if self._properties:
@@ -204,6 +237,40 @@ def _ensure_namespace(catalog: Any, namespace: str) -> None:
     except Exception:
         if not catalog.namespace_exists(namespace):
             raise
+
+
+def _write_data_file(
+    io: Any,
+    metadata: Any,
+    write_uuid: uuid.UUID,
+    task_id: int,
+    buffered: list[tuple[pa.RecordBatch, np.ndarray | None]],
+) -> list[Any]:
+    """One data file of ``buffered`` (each batch without its left-out rows), on the writer thread.
+    ``buffered`` is emptied as its batches are filtered, so a batch and its copy are not both kept."""
+    batches: list[pa.RecordBatch] = []
+    buffered.reverse()
+    while buffered:
+        batch, leave_out = buffered.pop()
+        batches.append(batch if leave_out is None else _without(batch, leave_out))
+        del batch
+    task = WriteTask(
+        write_uuid=write_uuid,
+        task_id=task_id,
+        schema=pyarrow_to_schema(
+            batches[0].schema,
+            name_mapping=metadata.schema().name_mapping,
+            format_version=metadata.format_version,
+        ),
+        record_batches=batches,
+    )
+    return list(write_file(io, metadata, iter([task])))
+
+
+def _without(batch: pa.RecordBatch, rows: np.ndarray) -> pa.RecordBatch:
+    keep = np.ones(batch.num_rows, dtype=bool)
+    keep[rows] = False
+    return batch.filter(pa.array(keep))
 
 
 def find_run(table: Any, run_key: str) -> dict[str, str] | None:
@@ -321,6 +388,10 @@ class IcebergTarget(Target):
     def write(self, batch: pa.RecordBatch) -> None:
         self._opened().stage(batch)
 
+    def write_valid(self, outcome: BatchOutcome) -> None:
+        """The batch's valid rows: the failed ones are dropped on the writer thread (no copy here)."""
+        self._opened().stage(outcome.typed, outcome.failed_rows)
+
     def write_quarantine(self, batch: pa.RecordBatch) -> None:
         if self.quarantine is None:
             raise TargetError("quarantine is not open (strict mode)")
@@ -344,6 +415,11 @@ class IcebergTarget(Target):
             quarantine_snapshot_id=quarantine_snapshot,
             properties=properties,
         )
+
+    def abort(self) -> None:
+        for staged in (self.main, self.quarantine):
+            if staged is not None:
+                staged.discard()
 
     def existing_values(self, column: str) -> Iterator[pa.Array]:
         table = self.main.table if self.main is not None else self.catalog.load_table(self.identifier)
