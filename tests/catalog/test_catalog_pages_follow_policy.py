@@ -161,3 +161,14 @@ def test_search_pages_and_facets(client, catalog):
     assert "stripe_customers" in page and "shop_orders" not in page
     facet = client.get("/?classification=INTERNAL").text
     assert "shop_orders" in facet and "stripe_customers" not in facet
+
+
+def test_the_contract_page_shows_each_checks_latest_result_and_trend(client, catalog):
+    signed_in(client, catalog.keys["catalog-admin"])
+    page = client.get("/contracts/stripe/customers").text
+    assert "Latest results" in page and "No results recorded yet" not in page
+    status = catalog.api.get_asset_context("stripe", "customers", requester="catalog-admin")["quality_status"]
+    assert status["checks"], "the demo's run records its check results"
+    for check in status["checks"]:  # each recorded check is a row with its status and counts
+        assert f"<code>{check['check']}</code>" in page
+    assert page.count('class="trend"') == len(status["checks"])

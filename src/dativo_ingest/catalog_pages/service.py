@@ -24,6 +24,7 @@ from dativo_ingest.policy.guard import AuditEntry
 from dativo_ingest.policy.rules import AccessRequest
 from dativo_ingest.registry.manager import suggested_version
 from dativo_ingest.store import audit as audit_store
+from dativo_ingest.store import quality as quality_store
 from dativo_ingest.store import search
 
 FACETS = ("classification", "owner", "domain", "tags", "status")
@@ -33,6 +34,10 @@ RESULT_CACHE = 256  # searches whose matches and facet counts are kept
 MAX_DEPTH = 10
 RUN_LIMIT = 500
 RUN_MATCH_SECONDS = 120.0  # a lineage run and a cost record of the same job this close are one run
+
+
+#: How many recent results of each check the contract page shows as its trend.
+TREND_LENGTH = 10
 
 
 @dataclass
@@ -226,7 +231,22 @@ class CatalogPages:
             "lineage_node": self._lineage_node(source_type, object_name, history),
             "node_id": asset_node_id(source_type, object_name, str(asset.version)),
             "quality_status": context.get("quality_status"),
+            "quality_trend": self._quality_trend(source_type, object_name, context.get("quality_status")),
         }
+
+    def _quality_trend(
+        self, source_type: str, object_name: str, status: dict[str, Any] | None
+    ) -> dict[str, list[str]]:
+        """The last :data:`TREND_LENGTH` statuses of each check the requester sees, oldest first."""
+        if not status:
+            return {}
+        visible = {c["check"] for c in status["checks"]}
+        trend: dict[str, list[str]] = {check: [] for check in visible}
+        for row in quality_store.recent(self.api.store, source_type=source_type, object_name=object_name):
+            statuses = trend.get(row["check_id"])
+            if statuses is not None and len(statuses) < TREND_LENGTH:
+                statuses.append(row["status"])
+        return {check: statuses[::-1] for check, statuses in sorted(trend.items())}
 
     def _history(self, source_type: str, object_name: str) -> list[dict[str, Any]]:
         manager = self.api.contract_manager

@@ -49,6 +49,8 @@ BADGES = {
     "passed": "ok",
     "warn": "warn",
     "warning": "warn",
+    "warned": "warn",
+    "skipped": "muted",
 }
 
 

@@ -78,6 +78,21 @@ def history(
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
+def recent(
+    store: MetadataStore, *, source_type: str, object_name: str, limit: int = 2_000
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` results of a contract (by source type and object), newest first."""
+    c = quality_results.c
+    query = (
+        select(quality_results)
+        .where(c.source_type == source_type, c.object_name == object_name)
+        .order_by(c.id.desc())
+        .limit(limit)
+    )
+    with store.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
 def latest(store: MetadataStore, *, source_type: str, object_name: str) -> list[dict[str, Any]]:
     """The newest result of each check of a contract (by source type and object), by check id."""
     c = quality_results.c
