@@ -206,7 +206,12 @@ def test_an_unknown_event_in_a_job_names_the_job_file_and_line(
 @pytest.mark.parametrize(
     ("section", "field", "message"),
     [
-        ({"channels": {"ops": {"type": "webhook"}}}, "notifications.channels.ops.webhook.url", "is required"),
+        ({"channels": {"ops": {"type": "webhook"}}}, "notifications.channels.ops.url", "is required"),
+        (
+            {"channels": {"email": {"type": "email", "from": "a@b.c", "host": "h", "port": "x"}}},
+            "dativo.yaml:7 notifications.channels.email.port",
+            "valid integer",
+        ),
         ({"channels": {"ops": {"type": "pager"}}}, "notifications.channels.ops", "pager"),
         ({"channels": {}, "events": {"run_failed": {"channels": ["slack"]}}}, "notifications", "'slack'"),
         (

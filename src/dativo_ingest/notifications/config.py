@@ -22,6 +22,7 @@ job)::
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -167,7 +168,7 @@ def check_section(
         return NotificationsConfig.model_validate(_none_routes(raw))
     except ValidationError as exc:
         error = config_error(exc, path=path)
-        field = f"{SECTION}.{error.field}" if error.field else SECTION
+        field = f"{SECTION}.{_without_channel_tag(error.field)}" if error.field else SECTION
         raise ConfigError(error.message, path=path, field=field, line=_line(text, field)) from None
 
 
@@ -236,6 +237,12 @@ def _none_routes(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(events, dict):
         return {**raw, "events": {k: ({} if v is None else v) for k, v in events.items()}}
     return raw
+
+
+def _without_channel_tag(field: str) -> str:
+    """``channels.ops.webhook.url`` -> ``channels.ops.url``: pydantic puts the channel's ``type`` tag
+    in an error's location, but the file has no such key."""
+    return re.sub(r"^(channels\.[^.]+)\.(?:webhook|slack|email)(?=\.|$)", r"\1", field)
 
 
 def _line(text: str | None, field: str) -> int | None:
