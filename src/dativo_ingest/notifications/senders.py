@@ -39,6 +39,24 @@ def describe(channel: WebhookChannel | SlackChannel | EmailChannel) -> str:
     return describe_url(channel.url)
 
 
+def attempt(
+    channel: WebhookChannel | SlackChannel | EmailChannel,
+    event: Event,
+    *,
+    timeout: float,
+    recipients: list[str] | None = None,
+) -> str:
+    """:func:`send`, with any other error (a header httpx cannot encode, say) a permanent
+    :class:`DeliveryFailed`: every attempt ends stored as delivered or failed, never left pending."""
+    try:
+        return send(channel, event, timeout=timeout, recipients=recipients)
+    except DeliveryFailed:
+        raise
+    except Exception as exc:
+        url = getattr(channel, "url", None)
+        raise DeliveryFailed(f"{type(exc).__name__}: {_reason(exc, url)}", permanent=True) from None
+
+
 def send(
     channel: WebhookChannel | SlackChannel | EmailChannel,
     event: Event,
