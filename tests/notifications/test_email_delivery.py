@@ -129,3 +129,16 @@ def test_email_over_starttls_and_implicit_tls_verifies_the_server_certificate(
     failed = deliveries(workspace, failed_only=True)[0]
     assert "CERTIFICATE_VERIFY_FAILED" in failed["last_error"] or "certificate" in failed["last_error"]
     assert len(smtp_server.messages) == 1
+
+
+def test_starttls_asked_of_a_server_without_it_is_a_permanent_failure_tried_once(
+    workspace: Path, smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    write_workspace_config(workspace, email_config(smtp_server, security="starttls"))
+    event = events.contract_test_failed(oncall_contract(), failures=[])
+    assert dispatch(event, workspace=Workspace(workspace)).wait(10)
+    assert smtp_server.messages == []
+    (row,) = deliveries(workspace, failed_only=True)
+    assert row["attempts"] == 1, row["attempts_detail"]  # retrying cannot make the server offer it
+    assert "STARTTLS" in row["last_error"]

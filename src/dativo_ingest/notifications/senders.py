@@ -123,6 +123,8 @@ def _send_email(channel: EmailChannel, event: Event, recipients: list[str], time
             refused = client.send_message(message, to_addrs=recipients)
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryFailed(f"SMTP authentication failed ({exc.smtp_code})", permanent=True) from None
+    except smtplib.SMTPNotSupportedError as exc:  # STARTTLS or AUTH the server does not offer
+        raise DeliveryFailed(f"SMTP error: {_reason(exc, None)}", permanent=True) from None
     except smtplib.SMTPRecipientsRefused:
         raise DeliveryFailed("SMTP server refused every recipient", permanent=True) from None
     except TimeoutError:
