@@ -253,6 +253,11 @@ def test_cli_list_show_and_replay(
     assert main(["quarantine", "replay", job, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows_landed"] == 0
 
+    # an empty --run (a script's unset variable) names no run, even when the job has only one
+    for command in ("show", "replay"):
+        assert main(["quarantine", command, job, "--run", ""]) == 2
+        assert "'' is not a run with quarantined rows" in capsys.readouterr().err
+
 
 def test_cli_replay_of_a_job_without_quarantine_is_one_line_and_exit_2(
     workspace: Path, capsys: pytest.CaptureFixture[str]

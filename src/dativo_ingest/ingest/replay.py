@@ -143,7 +143,7 @@ def _view(target: IcebergTarget, job: JobConfig, run: str | None) -> QuarantineV
 def resolve_run(target: IcebergTarget, job: JobConfig, run: str) -> str:
     """The run id ``run`` names (in full or by a unique prefix) among the job's quarantined runs."""
     ids = quarantined_runs(target, job.tenant_id, job.name)
-    matches = [i for i in ids if i == run] or [i for i in ids if i.startswith(run)]
+    matches = ([i for i in ids if i == run] or [i for i in ids if i.startswith(run)]) if run else []
     if len(matches) == 1:
         return matches[0]
     what = "matches several runs" if matches else "is not a run with quarantined rows"
