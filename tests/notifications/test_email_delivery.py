@@ -73,6 +73,8 @@ def test_email_reaches_the_channel_recipients_and_the_contract_oncall_after_logi
     assert row["attempts_detail"][0]["detail"] == "accepted for 2 recipient(s)"
     listed = CliRunner().invoke(app, ["notifications", "list", "--json"])
     assert listed.exit_code == 0 and "delivered" in listed.output
+    (listed_row,) = json.loads(listed.output)  # times as ISO 8601, as the rest of the CLI's JSON
+    assert "T" in listed_row["created_at"] and "T" in listed_row["attempts_detail"][0]["attempted_at"]
     for text in (json.dumps(row, default=str), listed.output, caplog.text):
         assert PASSWORD not in text
 
