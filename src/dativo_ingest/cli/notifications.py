@@ -51,9 +51,10 @@ def list_command(
 
 def _iso_times(row: dict[str, Any]) -> dict[str, Any]:
     """Datetimes as ISO 8601 (``2026-03-10T12:00:04.123456+00:00``), in the attempts too."""
-    out = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
-    if isinstance(out.get("attempts_detail"), list):
-        out["attempts_detail"] = [_iso_times(a) for a in out["attempts_detail"]]
+    out: dict[str, Any] = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+    attempts = row.get("attempts_detail")
+    if isinstance(attempts, list):
+        out["attempts_detail"] = [_iso_times(a) for a in attempts]
     return out
 
 
