@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pytest
 
 from dativo_ingest.cli.app import main
-from dativo_ingest.errors import QuarantineEmptyError
+from dativo_ingest.errors import DativoError, QuarantineEmptyError
 from dativo_ingest.finops import get_recent_runs
 from dativo_ingest.ingest import load_job, run_job
 from dativo_ingest.ingest.jobconfig import CatalogConfig
@@ -253,6 +253,11 @@ def test_cli_list_show_and_replay(
     assert main(["quarantine", "replay", job, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows_landed"] == 0
 
+    # an empty --run (a script's unset variable) names no run, even when the job has only one
+    for command in ("show", "replay"):
+        assert main(["quarantine", command, job, "--run", ""]) == 2
+        assert "'' is not a run with quarantined rows" in capsys.readouterr().err
+
 
 def test_cli_replay_of_a_job_without_quarantine_is_one_line_and_exit_2(
     workspace: Path, capsys: pytest.CaptureFixture[str]
@@ -382,3 +387,19 @@ def test_a_composite_key_counts_the_rows_already_in_the_table(workspace: Path) -
     assert result.rule_failures == {"unique:order_id+line_no": 2}  # (1, 1) landed before; (2, 1) twice
     keys = table(workspace, TABLE).scan().to_arrow().select(["order_id", "line_no"]).to_pylist()
     assert sorted((k["order_id"], k["line_no"]) for k in keys) == [(1, 1), (1, 2), (2, 1)]
+
+
+def test_a_contract_the_registry_refuses_fails_the_replay_and_its_dry_run_alike(
+    workspace: Path, quarantined_job: Path
+) -> None:
+    breaking = fixed_contract("1.1.0")  # a MINOR bump, but a type change needs a MAJOR one
+    balance = next(c for c in breaking["schema"] if c["name"] == "balance")
+    balance["type"] = "string"
+    del balance["logicalTypeOptions"]
+    write_contract(workspace, breaking)
+    before = snapshots(workspace)
+    for dry_run in (True, False):  # the dry run must not promise rows the replay would refuse
+        with pytest.raises(DativoError, match=r"2\.0\.0"):
+            replay_quarantine(load_job(quarantined_job), dry_run=dry_run)
+    assert snapshots(workspace) == before
+    assert not (workspace / "specs" / "stripe" / "v1.1").exists()

@@ -73,6 +73,8 @@ def test_email_reaches_the_channel_recipients_and_the_contract_oncall_after_logi
     assert row["attempts_detail"][0]["detail"] == "accepted for 2 recipient(s)"
     listed = CliRunner().invoke(app, ["notifications", "list", "--json"])
     assert listed.exit_code == 0 and "delivered" in listed.output
+    (listed_row,) = json.loads(listed.output)  # times as ISO 8601, as the rest of the CLI's JSON
+    assert "T" in listed_row["created_at"] and "T" in listed_row["attempts_detail"][0]["attempted_at"]
     for text in (json.dumps(row, default=str), listed.output, caplog.text):
         assert PASSWORD not in text
 
@@ -129,3 +131,16 @@ def test_email_over_starttls_and_implicit_tls_verifies_the_server_certificate(
     failed = deliveries(workspace, failed_only=True)[0]
     assert "CERTIFICATE_VERIFY_FAILED" in failed["last_error"] or "certificate" in failed["last_error"]
     assert len(smtp_server.messages) == 1
+
+
+def test_starttls_asked_of_a_server_without_it_is_a_permanent_failure_tried_once(
+    workspace: Path, smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    write_workspace_config(workspace, email_config(smtp_server, security="starttls"))
+    event = events.contract_test_failed(oncall_contract(), failures=[])
+    assert dispatch(event, workspace=Workspace(workspace)).wait(10)
+    assert smtp_server.messages == []
+    (row,) = deliveries(workspace, failed_only=True)
+    assert row["attempts"] == 1, row["attempts_detail"]  # retrying cannot make the server offer it
+    assert "STARTTLS" in row["last_error"]

@@ -206,7 +206,17 @@ def test_an_unknown_event_in_a_job_names_the_job_file_and_line(
 @pytest.mark.parametrize(
     ("section", "field", "message"),
     [
-        ({"channels": {"ops": {"type": "webhook"}}}, "notifications.channels.ops.webhook.url", "is required"),
+        ({"channels": {"ops": {"type": "webhook"}}}, "notifications.channels.ops.url", "is required"),
+        (
+            {"channels": {"ops": {"type": "webhook", "url": "http://127.0.0.1:99999/hook/t0ken"}}},
+            "notifications.channels.ops.url",
+            "Port out of range",
+        ),
+        (
+            {"channels": {"email": {"type": "email", "from": "a@b.c", "host": "h", "port": "x"}}},
+            "dativo.yaml:7 notifications.channels.email.port",
+            "valid integer",
+        ),
         ({"channels": {"ops": {"type": "pager"}}}, "notifications.channels.ops", "pager"),
         ({"channels": {}, "events": {"run_failed": {"channels": ["slack"]}}}, "notifications", "'slack'"),
         (
@@ -232,3 +242,4 @@ def test_a_malformed_section_is_one_clear_error(
     assert len(err.strip().splitlines()) == 1, err
     line = " ".join(err.split())
     assert "dativo.yaml" in line and field in line and message in line, line
+    assert "t0ken" not in line

@@ -211,3 +211,27 @@ def test_unreachable_webhook_is_a_stored_failure_not_a_crash(workspace: Path) ->
     assert row["attempts"] == 3
     assert row["last_error"].startswith("cannot connect")
     assert "abc123secret" not in json.dumps(row, default=str)
+
+
+def test_a_sender_error_of_one_channel_is_a_stored_failure_and_the_other_channels_still_deliver(
+    workspace: Path, receiver: Receiver
+) -> None:
+    write_workspace_config(
+        workspace,
+        {
+            "channels": {
+                # httpx cannot encode this header value: the attempt fails outside the HTTP layer
+                "bad": {"type": "webhook", "url": receiver.url(), "headers": {"X-Team": "équipe"}},
+                "ok": {"type": "webhook", "url": receiver.url()},
+            },
+            "events": {"contract_test_failed": {"channels": ["bad", "ok"]}},
+            "retry": FAST_RETRY,
+        },
+    )
+    handle = dispatch(failed_test_event(), workspace=Workspace(workspace))
+    assert handle.wait(10)
+    status = {row["channel"]: row for row in deliveries(workspace)}
+    assert status["ok"]["status"] == "delivered"
+    assert status["bad"]["status"] == "failed", status["bad"]  # not left pending forever
+    assert status["bad"]["attempts"] == 1 and "UnicodeEncodeError" in status["bad"]["last_error"]
+    assert len(receiver.requests) == 1

@@ -152,6 +152,8 @@ def test_sla_check_cli_exits_1_on_breach_and_notifies(
     bodies = [json.loads(r.body) for r in receiver.requests]
     assert sorted(b["details"]["kind"] for b in bodies) == ["overdue", "stale"]
     assert {b["event"] for b in bodies} == {"sla_breached"}
+    # the summary (email subject, Slack text) names the contract in breach
+    assert all(b["summary"].startswith("stripe/customers 1.0.0: ") for b in bodies), bodies
     assert {d["status"] for d in deliveries(workspace)} == {"delivered"}
 
 

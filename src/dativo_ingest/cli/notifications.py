@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import typer
 
 from dativo_ingest.cli.app import console, esc, print_json
@@ -29,7 +32,7 @@ def list_command(
         raise UsageError(f"unknown event {event!r}; known events: {', '.join(EVENTS)}", field="event")
     rows = list_deliveries(MetadataStore.for_workspace(), failed_only=failed, event=event, limit=limit)
     if as_json:
-        print_json(rows)
+        print_json([_iso_times(row) for row in rows])
         return
     if not rows:
         console.print("no notification deliveries" + (" failed" if failed else ""))
@@ -44,6 +47,15 @@ def list_command(
         )
         console.print(f"{head}  {_MARK.get(row['status'], esc(row['status']))}{esc(tail)}", highlight=False)
         console.print(f"    {esc(row['summary'])}", highlight=False, soft_wrap=True)
+
+
+def _iso_times(row: dict[str, Any]) -> dict[str, Any]:
+    """Datetimes as ISO 8601 (``2026-03-10T12:00:04.123456+00:00``), in the attempts too."""
+    out: dict[str, Any] = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+    attempts = row.get("attempts_detail")
+    if isinstance(attempts, list):
+        out["attempts_detail"] = [_iso_times(a) for a in attempts]
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -35,8 +35,13 @@ def load_registered_contract(
     return ContractRegistry(workspace.specs).load(source_type, object_name, version)
 
 
-def register_contract(workspace: Workspace, asset: AssetDefinition, author: str) -> dict[str, Any] | None:
-    """Register this contract version (a no-op when already registered with the same content)."""
+def register_contract(
+    workspace: Workspace, asset: AssetDefinition, author: str, *, dry_run: bool = False
+) -> dict[str, Any] | None:
+    """Register this contract version (a no-op when already registered with the same content).
+
+    ``dry_run`` raises what registering would raise (an invalid contract, a breaking change without a
+    MAJOR bump) and writes nothing."""
     if not asset.source_type:
         log.info("contract has no source_type; not registered")
         return None
@@ -53,6 +58,9 @@ def register_contract(workspace: Workspace, asset: AssetDefinition, author: str)
                 field="version",
             )
         return {"version": asset.version, "change_type": "none", "registered": False}
+    if dry_run:
+        checked = registry.check(asset)
+        return {"version": checked.version, "change_type": checked.change_type, "registered": False}
     saved = registry.save(asset, author=author, force=False)
     return {"version": saved.version, "change_type": saved.change_type, "registered": True}
 

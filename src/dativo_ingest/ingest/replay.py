@@ -143,7 +143,7 @@ def _view(target: IcebergTarget, job: JobConfig, run: str | None) -> QuarantineV
 def resolve_run(target: IcebergTarget, job: JobConfig, run: str) -> str:
     """The run id ``run`` names (in full or by a unique prefix) among the job's quarantined runs."""
     ids = quarantined_runs(target, job.tenant_id, job.name)
-    matches = [i for i in ids if i == run] or [i for i in ids if i.startswith(run)]
+    matches = ([i for i in ids if i == run] or [i for i in ids if i.startswith(run)]) if run else []
     if len(matches) == 1:
         return matches[0]
     what = "matches several runs" if matches else "is not a run with quarantined rows"
@@ -184,15 +184,18 @@ def replay_quarantine(
         result.runs = sorted({r.run_id for r in candidates})
         if not candidates:
             result.status = "nothing_to_replay"
-        elif dry_run:
-            _decide(_Replay(job, ws, asset, rules, target, view, candidates, result))
         else:
+            # a dry run checks the contract as the replay registers it (refused alike), writing nothing
             if registered := components.register_contract(
-                ws, asset, author=f"dativo quarantine replay {job.tenant_id}/{job.name}"
+                ws, asset, author=f"dativo quarantine replay {job.tenant_id}/{job.name}", dry_run=dry_run
             ):
                 result.contract.update(registered)
-            result.run_key = _replay_key(job, target, asset, view, run)
-            _execute(_Replay(job, ws, asset, rules, target, view, candidates, result))
+            replay = _Replay(job, ws, asset, rules, target, view, candidates, result)
+            if dry_run:
+                _decide(replay)
+            else:
+                result.run_key = _replay_key(job, target, asset, view, run)
+                _execute(replay)
     result.duration_seconds = round(time.perf_counter() - started, 3)
     log.info(
         "replay finished",

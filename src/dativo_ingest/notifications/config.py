@@ -22,10 +22,12 @@ job)::
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dativo_ingest.config_errors import config_error
 from dativo_ingest.envsubst import substitute
@@ -53,6 +55,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _http_url(url: str) -> str:
+    """An ``http(s)://host[:port]/...`` URL a request can be sent to (checked without echoing it: the
+    URL may hold a token)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+    except ValueError as exc:
+        raise ValueError(f"not a URL a request can be sent to ({str(exc).split(':')[0]})") from None
+    if not parts.hostname:
+        raise ValueError("not a URL a request can be sent to (no host)")
+    return url
+
+
 class WebhookChannel(_Model):
     """A generic webhook: the event as JSON, signed with HMAC-SHA256 when ``secret`` is given."""
 
@@ -62,12 +77,16 @@ class WebhookChannel(_Model):
     signature_header: str = "X-Dativo-Signature"
     headers: dict[str, str] = Field(default_factory=dict)
 
+    _url = field_validator("url")(_http_url)
+
 
 class SlackChannel(_Model):
     """A Slack-compatible incoming webhook (Block Kit payload; Mattermost and others accept it too)."""
 
     type: Literal["slack"]
     url: str = Field(pattern=r"^https?://")
+
+    _url = field_validator("url")(_http_url)
 
 
 class EmailChannel(_Model):
@@ -167,7 +186,7 @@ def check_section(
         return NotificationsConfig.model_validate(_none_routes(raw))
     except ValidationError as exc:
         error = config_error(exc, path=path)
-        field = f"{SECTION}.{error.field}" if error.field else SECTION
+        field = f"{SECTION}.{_without_channel_tag(error.field)}" if error.field else SECTION
         raise ConfigError(error.message, path=path, field=field, line=_line(text, field)) from None
 
 
@@ -236,6 +255,12 @@ def _none_routes(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(events, dict):
         return {**raw, "events": {k: ({} if v is None else v) for k, v in events.items()}}
     return raw
+
+
+def _without_channel_tag(field: str) -> str:
+    """``channels.ops.webhook.url`` -> ``channels.ops.url``: pydantic puts the channel's ``type`` tag
+    in an error's location, but the file has no such key."""
+    return re.sub(r"^(channels\.[^.]+)\.(?:webhook|slack|email)(?=\.|$)", r"\1", field)
 
 
 def _line(text: str | None, field: str) -> int | None:

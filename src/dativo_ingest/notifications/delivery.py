@@ -88,12 +88,22 @@ def dispatch(
         if route is None or not accepts(route, event):
             return handle
         store = store or MetadataStore(ws.database_url)
-        for name in channels_for(route, event, config):
-            handle.delivery_ids.append(_start(handle, store, config, name, sleep))
+        names = channels_for(route, event, config)
     except Exception as exc:  # never fail the caller's work
-        reason = str(exc) if isinstance(exc, DativoError) else f"{type(exc).__name__}: {exc}"
-        log.warning(f"notification {event.name} not sent: {redact_text(reason)}")
+        _not_sent(event, exc)
+        return handle
+    for name in names:  # one channel's trouble never keeps the event from the others
+        try:
+            handle.delivery_ids.append(_start(handle, store, config, name, sleep))
+        except Exception as exc:
+            _not_sent(event, exc, name)
     return handle
+
+
+def _not_sent(event: Event, exc: Exception, channel: str | None = None) -> None:
+    reason = str(exc) if isinstance(exc, DativoError) else f"{type(exc).__name__}: {exc}"
+    to = f" to {channel}" if channel else ""
+    log.warning(f"notification {event.name} not sent{to}: {redact_text(reason)}")
 
 
 def accepts(route: EventRoute, event: Event) -> bool:
@@ -201,7 +211,7 @@ def _deliver(
             for attempt in range(1, attempts + 1):
                 began = time.monotonic()
                 try:
-                    outcome = senders.send(
+                    outcome = senders.attempt(
                         channel, event, timeout=config.timeout_seconds, recipients=recipients
                     )
                 except senders.DeliveryFailed as failed:

@@ -201,12 +201,15 @@ def breaking_change_forced(
 
 
 def sla_breached(asset: AssetDefinition, breach: dict[str, Any]) -> Event:
-    """One breach of :func:`dativo_ingest.sla.check_contract` (``property``, ``message``, ...)."""
+    """One breach of :func:`dativo_ingest.sla.check_contract` (``property``, ``message``, ...); the
+    summary names the contract, as an email subject read on its own must."""
+    fields = contract_fields(asset)
+    message = str(breach.get("message") or f"SLA {breach.get('property')} breached")
     return Event(
         "sla_breached",
-        str(breach.get("message") or f"SLA {breach.get('property')} breached"),
+        f"{fields['contract_name']} {asset.version}: {message}",
         severity="critical",
         run_id=breach.get("run_id"),
         details=dict(breach),
-        **contract_fields(asset),
+        **fields,
     )

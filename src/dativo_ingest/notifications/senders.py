@@ -39,6 +39,24 @@ def describe(channel: WebhookChannel | SlackChannel | EmailChannel) -> str:
     return describe_url(channel.url)
 
 
+def attempt(
+    channel: WebhookChannel | SlackChannel | EmailChannel,
+    event: Event,
+    *,
+    timeout: float,
+    recipients: list[str] | None = None,
+) -> str:
+    """:func:`send`, with any other error (a header httpx cannot encode, say) a permanent
+    :class:`DeliveryFailed`: every attempt ends stored as delivered or failed, never left pending."""
+    try:
+        return send(channel, event, timeout=timeout, recipients=recipients)
+    except DeliveryFailed:
+        raise
+    except Exception as exc:
+        url = getattr(channel, "url", None)
+        raise DeliveryFailed(f"{type(exc).__name__}: {_reason(exc, url)}", permanent=True) from None
+
+
 def send(
     channel: WebhookChannel | SlackChannel | EmailChannel,
     event: Event,
@@ -105,6 +123,8 @@ def _send_email(channel: EmailChannel, event: Event, recipients: list[str], time
             refused = client.send_message(message, to_addrs=recipients)
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryFailed(f"SMTP authentication failed ({exc.smtp_code})", permanent=True) from None
+    except smtplib.SMTPNotSupportedError as exc:  # STARTTLS or AUTH the server does not offer
+        raise DeliveryFailed(f"SMTP error: {_reason(exc, None)}", permanent=True) from None
     except smtplib.SMTPRecipientsRefused:
         raise DeliveryFailed("SMTP server refused every recipient", permanent=True) from None
     except TimeoutError:

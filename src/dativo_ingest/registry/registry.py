@@ -121,16 +121,7 @@ class ContractRegistry:
         self, asset: AssetDefinition, author: str = "system", force: bool = False, validate: bool = True
     ) -> ContractVersion:
         """Save ``asset`` as a new version (see ``ContractManager.save_contract``)."""
-        if not asset.source_type:
-            raise ContractValidationError(
-                "a contract needs a source_type to be saved in the registry", field="source_type"
-            )
-        asset.require_fields("saving in the registry")
-        layout = self.layout(asset.source_type, asset.object_name)
-        version = Version.parse(asset.version)
-        if validate:
-            _require_valid(asset)
-        text, digest = content_of(asset)
+        layout, version, text, digest = self._prepare(asset, validate)
         layout.ignore_lock_files()
         with locked(layout.history):
             latest = self.latest(layout.source_type, layout.object)
@@ -148,6 +139,33 @@ class ContractRegistry:
         if entry.forced:
             self._notify_forced(asset, entry)
         return entry
+
+    def check(self, asset: AssetDefinition) -> ContractVersion:
+        """The entry :meth:`save` (without force) would record, or the error it would raise; writes
+        nothing (a dry run's view of the registry)."""
+        layout, version, _, digest = self._prepare(asset, validate=True)
+        same = self._entry_of(layout, version)
+        if same is not None and self._digest(layout, same) == digest:
+            same.unchanged = True
+            return same
+        entry = self._decide(asset, layout, self.latest(layout.source_type, layout.object), digest, False)
+        if same is not None:
+            raise _version_taken(layout, entry)
+        return entry
+
+    def _prepare(self, asset: AssetDefinition, validate: bool) -> tuple[Layout, Version, str, str]:
+        """What saving needs, checked: the layout, the version, the content and its hash."""
+        if not asset.source_type:
+            raise ContractValidationError(
+                "a contract needs a source_type to be saved in the registry", field="source_type"
+            )
+        asset.require_fields("saving in the registry")
+        layout = self.layout(asset.source_type, asset.object_name)
+        version = Version.parse(asset.version)
+        if validate:
+            _require_valid(asset)
+        text, digest = content_of(asset)
+        return layout, version, text, digest
 
     def _notify_forced(self, asset: AssetDefinition, entry: ContractVersion) -> None:
         """A forced save is announced (``breaking_change_forced``) to the workspace's channels; the
