@@ -156,6 +156,11 @@ def test_sla_check_cli_exits_1_on_breach_and_notifies(
     assert all(b["summary"].startswith("stripe/customers 1.0.0: ") for b in bodies), bodies
     assert {d["status"] for d in deliveries(workspace)} == {"delivered"}
 
+    # checked again (from cron, say): the same ongoing breaches are not announced a second time
+    assert main(["sla", "check", "stripe/customers", "--at", later, "--notify"]) == 1
+    assert wait_for_pending(10)
+    assert len(receiver.requests) == 2 and len(deliveries(workspace)) == 2
+
 
 def test_sla_check_cli_bad_input(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sla", "check", "nope"]) == 1

@@ -8,6 +8,8 @@ Build one with a constructor below (or :class:`Event` directly) and hand it to
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -211,5 +213,13 @@ def sla_breached(asset: AssetDefinition, breach: dict[str, Any]) -> Event:
         severity="critical",
         run_id=breach.get("run_id"),
         details=dict(breach),
+        event_id=breach_id(fields.get("contract"), breach),
         **fields,
     )
+
+
+def breach_id(contract: str | None, breach: dict[str, Any]) -> str:
+    """The same id for the same breach however often it is checked: the contract, the rule, the kind and
+    the run and due time it is measured from (a later due time is a new breach)."""
+    key = [contract, breach.get("property"), breach.get("kind"), breach.get("run_id"), breach.get("due_at")]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:32]

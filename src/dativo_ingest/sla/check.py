@@ -10,6 +10,7 @@ from dativo_ingest.notifications import dispatch, events
 from dativo_ingest.notifications.delivery import Dispatch
 from dativo_ingest.odcs.model import AssetDefinition
 from dativo_ingest.sla.rules import FREQUENCY, FREQUENCY_PERIODS, SlaSubject, evaluate, sla_rules
+from dativo_ingest.store import notifications as notification_store
 from dativo_ingest.store.database import MetadataStore
 from dativo_ingest.store.run_history import contract_runs
 from dativo_ingest.workspace import Workspace
@@ -71,10 +72,13 @@ def sla_status(
 def notify_breaches(
     report: dict[str, Any], asset: AssetDefinition, workspace: Workspace | None = None
 ) -> list[Dispatch]:
-    """One ``sla_breached`` event per breach of ``report`` (see :func:`check_contract`)."""
-    return [
-        dispatch(events.sla_breached(asset, breach), workspace=workspace) for breach in report["breaches"]
-    ]
+    """One ``sla_breached`` event per breach of ``report`` (see :func:`check_contract`) not announced
+    before: a check run every few minutes announces an ongoing breach once (a failed delivery is retried
+    by the next check)."""
+    ws = workspace or Workspace.current()
+    store = MetadataStore.for_workspace(ws)
+    fresh = [events.sla_breached(asset, breach) for breach in report["breaches"]]
+    return [dispatch(e, workspace=ws) for e in fresh if not notification_store.announced(store, e.event_id)]
 
 
 def check_contracts(

@@ -102,6 +102,14 @@ def record_attempt(
         )
 
 
+def announced(store: MetadataStore, event_id: str) -> bool:
+    """Whether event ``event_id`` has a delivery that did not fail (delivered, or still being tried)."""
+    d = notification_deliveries.c
+    query = select(d.delivery_id).where(d.event_id == event_id, d.status != "failed").limit(1)
+    with store.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
 def list_deliveries(
     store: MetadataStore, *, failed_only: bool = False, event: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
