@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, Protocol
 
 from dativo_ingest.dbt.workspace import generate_workspace_project
 from dativo_ingest.errors import ContractNotFoundError, ContractValidationError, DativoError
@@ -280,6 +280,35 @@ class FinOpsRun:
 
     def finish(self) -> dict[str, Any] | None:
         return self.metrics.finish() if self.metrics is not None else None
+
+    def close(
+        self, result: CostedResult, *, bytes_read: int, bytes_written: int, api_calls: int, api_type: str
+    ) -> None:
+        """Record the run's bytes and calls, store the priced record and put its cost on ``result`` (a
+        store failure is one of ``result``'s warnings)."""
+        self.record(
+            bytes_read=bytes_read, bytes_written=bytes_written, api_calls=api_calls, api_type=api_type
+        )
+        try:
+            summary = self.finish()
+        except DativoError as exc:
+            result.warnings.append(f"FinOps run not stored: {exc}")
+            return
+        if summary:
+            result.cost_usd = summary.get("cost_breakdown_usd", {}).get("total")
+            result.finops = {k: summary[k] for k in FINOPS_SUMMARY_KEYS if k in summary}
+
+
+#: The parts of a stored FinOps record a run's result carries.
+FINOPS_SUMMARY_KEYS = ("run_id", "cost_breakdown_usd", "cpu_time_sec", "memory_peak_mb")
+
+
+class CostedResult(Protocol):
+    """What :meth:`FinOpsRun.close` writes on: a run's (or a replay's) result."""
+
+    warnings: list[str]
+    cost_usd: float | None
+    finops: dict[str, Any] | None
 
 
 # ----- dbt --------------------------------------------------------------------------------------

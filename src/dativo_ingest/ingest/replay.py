@@ -468,25 +468,13 @@ def _table_properties(replay: _Replay) -> dict[str, str]:
 
 
 def _record_finops(replay: _Replay, finops: components.FinOpsRun) -> None:
-    result = replay.result
-    finops.record(
+    finops.close(
+        replay.result,
         bytes_read=replay.bytes_read,
         bytes_written=replay.commit.bytes_written if replay.commit else 0,
         api_calls=0,
         api_type="quarantine",
     )
-    try:
-        summary = finops.finish()
-    except DativoError as exc:
-        summary = None
-        result.warnings.append(f"FinOps run not stored: {exc}")
-    if summary:
-        result.cost_usd = summary.get("cost_breakdown_usd", {}).get("total")
-        result.finops = {
-            k: summary.get(k)
-            for k in ("run_id", "cost_breakdown_usd", "cpu_time_sec", "memory_peak_mb")
-            if k in summary
-        }
 
 
 def _metrics(replay: _Replay) -> dict[str, Any]:

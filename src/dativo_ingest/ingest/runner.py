@@ -403,25 +403,13 @@ def _close_source(run: RunContext) -> None:
 
 def _record_finops(run: RunContext) -> None:
     """Store the run's measured and priced FinOps record (a store failure is a warning)."""
-    result, stats = run.result, run.source.stats
-    run.finops.record(
-        bytes_read=stats.bytes_read,
+    run.finops.close(
+        run.result,
+        bytes_read=run.source.stats.bytes_read,
         bytes_written=run.commit.bytes_written if run.commit else 0,
-        api_calls=stats.api_calls,
+        api_calls=run.source.stats.api_calls,
         api_type=run.job.source.type,
     )
-    try:
-        summary = run.finops.finish()
-    except DativoError as exc:
-        summary = None
-        result.warnings.append(f"FinOps run not stored: {exc}")
-    if summary:
-        result.cost_usd = summary.get("cost_breakdown_usd", {}).get("total")
-        result.finops = {
-            k: summary.get(k)
-            for k in ("run_id", "cost_breakdown_usd", "cpu_time_sec", "memory_peak_mb")
-            if k in summary
-        }
 
 
 def _record_lineage(run: RunContext) -> None:
