@@ -76,7 +76,8 @@ def _import(engine: Engine, request: ImportRequest, url: URL, where: str) -> lis
     place = f"{where} database {database} schema {schema}"
     names = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
     views = set(inspector.get_view_names(schema=schema))
-    chosen = select(request, names, place)
+    by_qualified = {f"{schema}.{name}" if schema else name: name for name in names}
+    chosen = [by_qualified[q] for q in select(request, by_qualified, place)]  # patterns see schema.table
     server = _server(request.kind, url, schema)
     specs = [_table_spec(inspector, request.kind, schema, name, name in views) for name in chosen]
     results: list[ImportedContract] = []
