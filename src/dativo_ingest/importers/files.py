@@ -84,7 +84,10 @@ def _read(kind: str, path: Path, rows: int) -> tuple[pa.Schema, pa.Table]:
                 raise ContractImportError(f"{path}: the file is empty")
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerows(records)
-            table = pacsv.read_csv(io.BytesIO(buffer.getvalue().encode("utf-8")))
+            quoted_newlines = pacsv.ParseOptions(newlines_in_values=True)
+            table = pacsv.read_csv(
+                io.BytesIO(buffer.getvalue().encode("utf-8")), parse_options=quoted_newlines
+            )
             return table.schema, table
         with path.open("rb") as handle:
             lines = [line for line in itertools.islice(handle, rows) if line.strip()]
