@@ -69,6 +69,10 @@ def _table(statement: exp.Create, dialect: str | None, where: str) -> TableSpec 
         return None  # CREATE TABLE ... AS SELECT: no declared columns
     table = schema.this
     spec = TableSpec(table.name, table.db or None, dialect)
+    properties = statement.args.get("properties")
+    for prop in properties.expressions if isinstance(properties, exp.Properties) else []:
+        if isinstance(prop, exp.SchemaCommentProperty):  # MySQL: CREATE TABLE ... COMMENT='...'
+            spec.comment = prop.this.name
     for item in schema.expressions:
         if isinstance(item, exp.ColumnDef):
             _column(spec, item, where)
