@@ -60,6 +60,14 @@ def ddl_contracts(request: ImportRequest, text: str, where: str) -> list[Importe
 
 
 def _first(exc: SqlglotError) -> str:
+    """The parser's first complaint, with its line, column and the text it stopped at (not the token's
+    Python repr, which the secret masking would garble)."""
+    errors = getattr(exc, "errors", None)
+    if errors:
+        first = errors[0]
+        description = str(first.get("description", "")).split(" but got <Token ", 1)[0]
+        near = f" near '{first['highlight']}'" if first.get("highlight") else ""
+        return f"{description} at line {first.get('line')}, column {first.get('col')}{near}"
     return str(exc).strip().splitlines()[0]
 
 
