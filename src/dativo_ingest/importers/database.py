@@ -203,10 +203,12 @@ def _sample(engine: Engine, spec: TableSpec, rows: int) -> pa.Table:
 
 def _arrow_column(values: list[Any]) -> pa.Array:
     """``values`` as Arrow; values Arrow cannot unify (JSON documents of differing shapes) as text."""
-    try:
-        return pa.array(values)
-    except (pa.ArrowException, TypeError, ValueError):
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    for arrow_type in (None, pa.uint64()):  # uint64: BIGINT UNSIGNED past the signed 64-bit range
+        try:
+            return pa.array(values, arrow_type)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            continue
+    return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 def _reason(exc: SQLAlchemyError) -> str:
