@@ -41,6 +41,7 @@ def _typed(name: str, kind: pa.DataType, where: str, nullability: bool) -> dict[
 def _logical(kind: pa.DataType) -> str | None:
     t = pa.types
     checks = (
+        (lambda k: isinstance(k, pa.UuidType), "uuid"),
         (t.is_boolean, "boolean"),
         (
             lambda k: t.is_int8(k) or t.is_int16(k) or t.is_int32(k) or t.is_uint8(k) or t.is_uint16(k),

@@ -76,7 +76,8 @@ def _import(engine: Engine, request: ImportRequest, url: URL, where: str) -> lis
     place = f"{where} database {database} schema {schema}"
     names = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
     views = set(inspector.get_view_names(schema=schema))
-    chosen = select(request, names, place)
+    by_qualified = {f"{schema}.{name}" if schema else name: name for name in names}
+    chosen = [by_qualified[q] for q in select(request, by_qualified, place)]  # patterns see schema.table
     server = _server(request.kind, url, schema)
     specs = [_table_spec(inspector, request.kind, schema, name, name in views) for name in chosen]
     results: list[ImportedContract] = []
@@ -202,10 +203,12 @@ def _sample(engine: Engine, spec: TableSpec, rows: int) -> pa.Table:
 
 def _arrow_column(values: list[Any]) -> pa.Array:
     """``values`` as Arrow; values Arrow cannot unify (JSON documents of differing shapes) as text."""
-    try:
-        return pa.array(values)
-    except (pa.ArrowException, TypeError, ValueError):
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    for arrow_type in (None, pa.uint64()):  # uint64: BIGINT UNSIGNED past the signed 64-bit range
+        try:
+            return pa.array(values, arrow_type)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            continue
+    return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 def _reason(exc: SQLAlchemyError) -> str:

@@ -60,6 +60,14 @@ def ddl_contracts(request: ImportRequest, text: str, where: str) -> list[Importe
 
 
 def _first(exc: SqlglotError) -> str:
+    """The parser's first complaint, with its line, column and the text it stopped at (not the token's
+    Python repr, which the secret masking would garble)."""
+    errors = getattr(exc, "errors", None)
+    if errors:
+        first = errors[0]
+        description = str(first.get("description", "")).split(" but got <Token ", 1)[0]
+        near = f" near '{first['highlight']}'" if first.get("highlight") else ""
+        return f"{description} at line {first.get('line')}, column {first.get('col')}{near}"
     return str(exc).strip().splitlines()[0]
 
 
@@ -69,6 +77,10 @@ def _table(statement: exp.Create, dialect: str | None, where: str) -> TableSpec 
         return None  # CREATE TABLE ... AS SELECT: no declared columns
     table = schema.this
     spec = TableSpec(table.name, table.db or None, dialect)
+    properties = statement.args.get("properties")
+    for prop in properties.expressions if isinstance(properties, exp.Properties) else []:
+        if isinstance(prop, exp.SchemaCommentProperty):  # MySQL: CREATE TABLE ... COMMENT='...'
+            spec.comment = prop.this.name
     for item in schema.expressions:
         if isinstance(item, exp.ColumnDef):
             _column(spec, item, where)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -84,15 +85,46 @@ def _read(kind: str, path: Path, rows: int) -> tuple[pa.Schema, pa.Table]:
                 raise ContractImportError(f"{path}: the file is empty")
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerows(records)
-            table = pacsv.read_csv(io.BytesIO(buffer.getvalue().encode("utf-8")))
+            quoted_newlines = pacsv.ParseOptions(newlines_in_values=True)
+            table = pacsv.read_csv(
+                io.BytesIO(buffer.getvalue().encode("utf-8")), parse_options=quoted_newlines
+            )
             return table.schema, table
         with path.open("rb") as handle:
             lines = [line for line in itertools.islice(handle, rows) if line.strip()]
         if not lines:
             raise ContractImportError(f"{path}: the file is empty")
-        table = pajson.read_json(io.BytesIO(b"".join(lines)))
+        table = _read_json_lines(lines, path)
         return table.schema, table
     except ContractImportError:
         raise
     except (OSError, UnicodeDecodeError, pa.ArrowException, csv.Error) as exc:
         raise ContractImportError(f"{path}: cannot read as {kind}: {str(exc).splitlines()[0]}") from exc
+
+
+def _read_json_lines(lines: list[bytes], path: Path) -> pa.Table:
+    """The sample as Arrow; a field whose values change type between rows (``"7"`` then ``7``) is text."""
+    try:
+        return pajson.read_json(io.BytesIO(b"".join(lines)))
+    except pa.ArrowInvalid as exc:
+        if "changed from" not in str(exc):
+            raise
+    records: list[dict[str, object]] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise ContractImportError(f"{path}: record {number} is not JSON: {exc}") from None
+        if not isinstance(record, dict):
+            raise ContractImportError(f"{path}: record {number} is not a JSON object")
+        records.append(record)
+    names = list(dict.fromkeys(name for record in records for name in record))
+    return pa.table({name: _column([r.get(name) for r in records]) for name in names})
+
+
+def _column(values: list[object]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError):
+        texts = [v if v is None or isinstance(v, str) else json.dumps(v, sort_keys=True) for v in values]
+        return pa.array(texts, pa.string())

@@ -90,7 +90,7 @@ def _catalog_config(source: str) -> tuple[CatalogConfig, Path, str]:
     if path.is_dir():
         if not (path / "catalog.db").is_file():
             raise ContractImportError(f"{path}: no Iceberg SQL catalog (catalog.db) in this folder")
-        return CatalogConfig(), path, f"Iceberg warehouse {path}"
+        return CatalogConfig(), path.absolute(), f"Iceberg warehouse {path}"  # file URIs need absolute
     if path.is_file():
         try:
             data = substitute(load_mapping(path), source=str(path))
@@ -100,7 +100,7 @@ def _catalog_config(source: str) -> tuple[CatalogConfig, Path, str]:
             raise ContractImportError(str(exc)) from exc
         except Exception as exc:
             raise ContractImportError(f"{path}: not an Iceberg catalog config: {_reason(exc)}") from exc
-        return config, path.parent, f"Iceberg catalog {config.name}"
+        return config, path.absolute().parent, f"Iceberg catalog {config.name}"
     raise ContractImportError(f"{path}: neither an Iceberg warehouse folder nor a catalog config file")
 
 

@@ -54,6 +54,8 @@ def _column_proposals(field: SchemaField, column: pa.ChunkedArray) -> list[dict[
     rows = len(column)
     if rows == 0:
         return []
+    if isinstance(column.type, pa.BaseExtensionType):  # UUIDs and the like: profiled as their text
+        column = pa.chunked_array([pa.array(_texts(column), pa.string())], pa.string())
     nulls = column.null_count
     evidence = {"rows": rows, "nulls": nulls, "null_share": round(nulls / rows, 4)}
     found: list[dict[str, Any]] = []
@@ -113,6 +115,10 @@ def _classifications(values: pa.ChunkedArray, evidence: dict[str, Any]) -> list[
                 }
             ]
     return []
+
+
+def _texts(column: pa.ChunkedArray) -> list[str | None]:
+    return [None if v is None else str(v) for v in column.to_pylist()]
 
 
 def _is_card_number(value: str) -> bool:
