@@ -108,11 +108,26 @@ class ChangeLocator:
             found = self._object(change.path)
             if found is not None:
                 return _line(found)
+        if self.object_level and change.path == "compliance.retention_days":
+            retention = self._sla_line("retention")
+            if retention is not None:
+                return retention
         home = _SECTION_HOMES.get(change.path, change.path) if self.object_level else change.path
         found_line = node_line(self.root, home) if home else None
         if found_line is None and "." in home:
             found_line = node_line(self.root, home.split(".", 1)[0])
         return found_line or (_line(self.schema_key) if self.schema_key else 1)
+
+    def _sla_line(self, prop: str) -> int | None:
+        """The ``value`` line of the ODCS ``slaProperties`` item ``property: <prop>``."""
+        found = _key(self.root, "slaProperties")
+        items = found[1] if found else None
+        for item in items.value if isinstance(items, yaml.SequenceNode) else []:
+            name = _key(item, "property")
+            if name is not None and getattr(name[1], "value", None) == prop:
+                value = _key(item, "value")
+                return _line(value[0] if value else item)
+        return None
 
     # ----- fields -------------------------------------------------------------------------------
     def _named(self, seq: Node | None, name: str) -> Node | None:
