@@ -99,7 +99,7 @@ def test_odcs_nested_properties_options_and_sla(workspace: Path, capsys: pytest.
         "customer.email:field_removed": line(head, "- name: city"),  # where email was
         "amount:bound_tightened": line(head, "maximum: 50"),
         "note:made_required": line(head, "required: true", after="name: note"),
-        "compliance.retention_days:retention_shortened": line(head, "slaProperties:"),
+        "compliance.retention_days:retention_shortened": line(head, "value:", after="property: retention"),
     }
 
 

@@ -108,11 +108,26 @@ class ChangeLocator:
             found = self._object(change.path)
             if found is not None:
                 return _line(found)
+        if self.object_level and change.path == "compliance.retention_days":
+            retention = self._sla_line("retention")
+            if retention is not None:
+                return retention
         home = _SECTION_HOMES.get(change.path, change.path) if self.object_level else change.path
         found_line = node_line(self.root, home) if home else None
         if found_line is None and "." in home:
             found_line = node_line(self.root, home.split(".", 1)[0])
         return found_line or (_line(self.schema_key) if self.schema_key else 1)
+
+    def _sla_line(self, prop: str) -> int | None:
+        """The ``value`` line of the ODCS ``slaProperties`` item ``property: <prop>``."""
+        found = _key(self.root, "slaProperties")
+        items = found[1] if found else None
+        for item in items.value if isinstance(items, yaml.SequenceNode) else []:
+            name = _key(item, "property")
+            if name is not None and getattr(name[1], "value", None) == prop:
+                value = _key(item, "value")
+                return _line(value[0] if value else item)
+        return None
 
     # ----- fields -------------------------------------------------------------------------------
     def _named(self, seq: Node | None, name: str) -> Node | None:
@@ -176,8 +191,30 @@ class ChangeLocator:
     def _field_line(self, change: Change) -> int | None:
         node, seq = self._field_node(change.path)
         if node is not None:
-            return self._key_line(node, change) or _line(node)
+            return self._key_line(node, change) or self._values_line(node, change) or _line(node)
         return self._gap_line(change.path, seq)
+
+    def _values_line(self, node: Node, change: Change) -> int | None:
+        """An accepted-values change: the ``validValues`` of the field's ODCS quality rule, else the
+        ``values`` of the dativo ``data_quality.expectations`` entry for the field's column."""
+        if not change.kind.startswith("accepted_values"):
+            return None
+        rules = _key(node, "quality")
+        for rule in rules[1].value if rules and isinstance(rules[1], yaml.SequenceNode) else []:
+            found = _key(rule, "validValues")
+            if found is not None:
+                return _line(found[0])
+        name = _key(node, "name")
+        column = name[1].value if name is not None else None
+        section = _key(self.root, "data_quality")
+        expectations = _key(section[1], "expectations") if section else None
+        items = expectations[1] if expectations else None
+        for item in items.value if isinstance(items, yaml.SequenceNode) else []:
+            found_column = _key(item, "column")
+            values = _key(item, "values")
+            if found_column is not None and found_column[1].value == column and values is not None:
+                return _line(values[0])
+        return None
 
     def _key_line(self, node: Node, change: Change) -> int | None:
         """The line of the key ``change`` is about, inside the field or its ``logicalTypeOptions``."""

@@ -142,10 +142,41 @@ def _from_git(path: Path, ref: str) -> AssetDefinition | None:
     if done.returncode != 0:
         error = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git show failed"
         if "does not exist in" in error or "exists on disk, but not in" in error:
-            return None
+            renamed = _renamed_from(folder, path.name, ref)
+            if renamed is None:
+                return None
+            return _from_git_root(folder, renamed, ref, path)
         raise UsageError(f"git show {ref}:{path}: {error}", path=path)
-    source = f"{ref}:{path}"
-    data = loads(done.stdout, source=source)
+    return _parse_git(done.stdout, f"{ref}:{path}")
+
+
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=False)
+
+
+def _renamed_from(folder: Path, name: str, ref: str) -> str | None:
+    """The repository path at ``ref`` that git sees renamed (or moved) to ``folder/name``, if any."""
+    prefix = _git(folder, "rev-parse", "--show-prefix")
+    renames = _git(folder, "diff", "-z", "-M", "--name-status", "--diff-filter=R", ref, "--", ":/")
+    if prefix.returncode != 0 or renames.returncode != 0:
+        return None
+    target = prefix.stdout.strip() + name
+    fields = renames.stdout.split("\0")
+    for at in range(0, len(fields) - 2, 3):  # R<score> NUL old NUL new NUL
+        if fields[at].startswith("R") and fields[at + 2] == target:
+            return fields[at + 1]
+    return None
+
+
+def _from_git_root(folder: Path, old_path: str, ref: str, path: Path) -> AssetDefinition | None:
+    done = _git(folder, "show", f"{ref}:{old_path}")
+    if done.returncode != 0:
+        raise UsageError(f"git show {ref}:{old_path}: {done.stderr.strip() or 'git show failed'}", path=path)
+    return _parse_git(done.stdout, f"{ref}:{old_path}")
+
+
+def _parse_git(text: str, source: str) -> AssetDefinition | None:
+    data = loads(text, source=source)
     if not isinstance(data, dict):
         return None
     return AssetDefinition.from_dict(data, source=source)
