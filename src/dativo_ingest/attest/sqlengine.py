@@ -69,6 +69,11 @@ class _MySQLText(MySQL):
 
 
 DIALECTS: dict[str, Any] = {"postgres": "postgres", "mysql": _MySQLText}
+# Every session is read only: a filter or SQL rule that calls a writing function cannot change the data.
+READ_ONLY: dict[str, dict[str, str]] = {
+    "postgres": {"options": "-c default_transaction_read_only=on"},
+    "mysql": {"init_command": "SET SESSION TRANSACTION READ ONLY"},
+}
 
 
 @dataclass
@@ -350,7 +355,7 @@ def run_sql(
     """Run ``checks`` (``(id, check)``) on the server's table; errors are one line naming server/table."""
     where = parse_filter(where_text, server.kind)
     compiler = _Compiler(server, asset, where)
-    args: dict[str, Any] = {"connect_timeout": 10}
+    args: dict[str, Any] = {"connect_timeout": 10, **READ_ONLY[server.kind]}
     try:
         engine = create_engine(server.url or "", connect_args=args, pool_pre_ping=False)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
