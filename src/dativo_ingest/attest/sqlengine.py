@@ -404,6 +404,10 @@ class _Run:
             self.warnings.append(
                 f"{self.server.describe()}: columns not in the contract: {', '.join(extra)} (not checked)"
             )
+        if missing:
+            self.warnings.append(
+                f"{self.server.describe()}: contract columns missing from the table: {', '.join(missing)}"
+            )
         columns = [f.name for f in self.asset.fields if f.name not in missing]
         results: dict[str, CheckResult] = {}
         row_checks: list[tuple[str, Check, exp.Expr]] = []
@@ -411,7 +415,16 @@ class _Run:
             needs = _columns_of(check)
             lacking = [n for n in needs if n in missing]
             if lacking:
-                results[cid] = _skip(cid, check, f"column {', '.join(lacking)} is not in the table")
+                # a dropped column is a broken contract, never a skipped (passing) check
+                results[cid] = CheckResult(
+                    cid,
+                    check.kind,
+                    check.column,
+                    check.severity,
+                    outcome(check, True),
+                    reason=f"column {', '.join(lacking)} is not in the table",
+                    written_at=check.origin.path,
+                )
                 continue
             predicate = self.c.failing(check)
             if predicate is not None:
