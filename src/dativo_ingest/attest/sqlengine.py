@@ -549,7 +549,9 @@ class _Run:
             try:
                 number = float(value) if value is not None else 0.0
             except (TypeError, ValueError):
-                return _skip(cid, check, f"the SQL rule returned {value!r}, not a number")
+                # never the value itself: it may be a restricted column's (the rule's output is unknown)
+                kind = type(value).__name__
+                return _skip(cid, check, f"the SQL rule returned a {kind} value, not a number")
             holds = threshold_holds(number, check.threshold)
             return CheckResult(
                 cid,
