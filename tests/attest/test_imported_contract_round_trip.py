@@ -59,3 +59,14 @@ def test_a_mysql_table_imported_saved_and_tested(workspace: Path, mysql_url: str
     table = f"t_rt_{uuid.uuid4().hex[:8]}"
     loosen = ["ALTER TABLE {table} DROP PRIMARY KEY", "ALTER TABLE {table} MODIFY status VARCHAR(20) NULL"]
     _round_trip(mysql_url, table, workspace, capsys, loosen)
+
+
+def test_a_csv_file_imported_into_another_folder_is_tested(workspace: Path, capsys) -> None:
+    (workspace / "drop").mkdir()
+    (workspace / "drop" / "orders.csv").write_text("id,status\n1,paid\n2,open\n")
+    out = workspace / "contracts" / "imported"
+    imported = ["contract", "import", "--from", "csv", "drop/orders.csv", "--out", str(out)]
+    assert main([*imported, "--owner", "a@b.co"]) == 0
+    capsys.readouterr()
+    assert main(["contract", "test", str(out / "orders.yaml"), "--json"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["rows_checked"] == 2
