@@ -50,3 +50,19 @@ def test_hide_policy_drops_the_column_from_samples(seeded, workspace: Path, caps
     text, data = report(capsys, contract, "--policy", str(policy))
     assert not [email for email in EMAILS if email in text]
     assert all("email" not in row for check in data["checks"] for row in check["examples"])
+
+
+@pytest.mark.parametrize(
+    "seeded",
+    [pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("mysql", marks=pytest.mark.mysql)],
+    indirect=True,
+)
+def test_a_sql_rule_returning_a_restricted_value_does_not_show_it(seeded, workspace: Path, capsys) -> None:
+    rule = {"type": "sql", "query": "SELECT MIN(email) FROM {object}", "mustBe": 0}
+    contract = write_contract(workspace, seeded["table"], [seeded["server"]], quality=[rule])
+    text, data = report(capsys, contract)
+    sql = next(c for c in data["checks"] if c["id"] == "sql")
+    assert sql["status"] == "skipped" and "not a number" in sql["reason"]
+    assert main(["contract", "test", str(contract), "--junit", str(workspace / "r.xml")]) == 1
+    text += capsys.readouterr().out + (workspace / "r.xml").read_text()
+    assert not [email for email in EMAILS if email in text]

@@ -196,6 +196,8 @@ def junit_xml(report: TestReport) -> str:
 
 
 def _summary(r: CheckResult) -> str:
+    if r.failed is None and r.value is None and r.reason:
+        return f"{r.id}: {r.reason}"
     if r.value is not None:
         return f"{r.id}: value {r.value:g}, expected {r.expected}"
     return f"{r.id}: {r.failed} of {r.rows_checked} rows failed"

@@ -130,6 +130,8 @@ def _server(entry: dict[str, Any], asset: AssetDefinition, base_dir: Path, wareh
             auth += ":" + quote(str(password), safe="")
         url = f"{DRIVERS[db]}://{auth + '@' if auth else ''}{host}:{port}/{database}"
         schema = values.get("schema") or ("public" if db == "postgres" else None)
+        if "." in table:  # a qualified physicalName (``schema.table``, as imported) names its own schema
+            schema, table = table.rsplit(".", 1)
         return Server(name, db, table, schema, url, host, port, str(database))
     if kind == "iceberg" or (kind == "custom" and file_format == "iceberg"):
         uri = values.get("uri")

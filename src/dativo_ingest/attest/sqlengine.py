@@ -69,6 +69,11 @@ class _MySQLText(MySQL):
 
 
 DIALECTS: dict[str, Any] = {"postgres": "postgres", "mysql": _MySQLText}
+# Every session is read only: a filter or SQL rule that calls a writing function cannot change the data.
+READ_ONLY: dict[str, dict[str, str]] = {
+    "postgres": {"options": "-c default_transaction_read_only=on"},
+    "mysql": {"init_command": "SET SESSION TRANSACTION READ ONLY"},
+}
 
 
 @dataclass
@@ -350,7 +355,7 @@ def run_sql(
     """Run ``checks`` (``(id, check)``) on the server's table; errors are one line naming server/table."""
     where = parse_filter(where_text, server.kind)
     compiler = _Compiler(server, asset, where)
-    args: dict[str, Any] = {"connect_timeout": 10}
+    args: dict[str, Any] = {"connect_timeout": 10, **READ_ONLY[server.kind]}
     try:
         engine = create_engine(server.url or "", connect_args=args, pool_pre_ping=False)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -399,6 +404,10 @@ class _Run:
             self.warnings.append(
                 f"{self.server.describe()}: columns not in the contract: {', '.join(extra)} (not checked)"
             )
+        if missing:
+            self.warnings.append(
+                f"{self.server.describe()}: contract columns missing from the table: {', '.join(missing)}"
+            )
         columns = [f.name for f in self.asset.fields if f.name not in missing]
         results: dict[str, CheckResult] = {}
         row_checks: list[tuple[str, Check, exp.Expr]] = []
@@ -406,7 +415,16 @@ class _Run:
             needs = _columns_of(check)
             lacking = [n for n in needs if n in missing]
             if lacking:
-                results[cid] = _skip(cid, check, f"column {', '.join(lacking)} is not in the table")
+                # a dropped column is a broken contract, never a skipped (passing) check
+                results[cid] = CheckResult(
+                    cid,
+                    check.kind,
+                    check.column,
+                    check.severity,
+                    outcome(check, True),
+                    reason=f"column {', '.join(lacking)} is not in the table",
+                    written_at=check.origin.path,
+                )
                 continue
             predicate = self.c.failing(check)
             if predicate is not None:
@@ -531,7 +549,9 @@ class _Run:
             try:
                 number = float(value) if value is not None else 0.0
             except (TypeError, ValueError):
-                return _skip(cid, check, f"the SQL rule returned {value!r}, not a number")
+                # never the value itself: it may be a restricted column's (the rule's output is unknown)
+                kind = type(value).__name__
+                return _skip(cid, check, f"the SQL rule returned a {kind} value, not a number")
             holds = threshold_holds(number, check.threshold)
             return CheckResult(
                 cid,

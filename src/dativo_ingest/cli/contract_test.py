@@ -144,7 +144,7 @@ def _render(report: TestReport) -> None:
         table.add_column(name, justify=justify, no_wrap=name == "check")  # type: ignore[arg-type]
     for r in report.results:
         share = f"{r.share:.2%}" if r.share is not None else ""
-        if r.status == SKIPPED:
+        if r.status == SKIPPED or (r.reason and not r.examples):
             detail = r.reason or ""
         elif r.value is not None:
             detail = f"value {r.value:g}, expected {r.expected}"

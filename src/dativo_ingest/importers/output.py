@@ -8,6 +8,7 @@ writes nothing and a repeated import of an unchanged source rewrites identical b
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +33,24 @@ def check_format(fmt: str) -> None:
         raise ContractImportError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
 
 
+def _relocate_file_paths(item: ImportedContract, out: Path) -> None:
+    """A relative file ``path`` in ``servers`` made relative to the folder the contract is written to,
+    which is where ``contract test`` resolves it (``--out elsewhere`` must not break the round trip)."""
+    for server in item.asset.servers:
+        if not isinstance(server, dict) or server.get("type") != "local":
+            continue
+        path = server.get("path")
+        if isinstance(path, str) and "://" not in path and not Path(path).is_absolute():
+            server["path"] = Path(os.path.relpath(Path(path).absolute(), out.absolute())).as_posix()
+
+
 def render(contracts: list[ImportedContract], fmt: str, out: Path) -> list[RenderedContract]:
     """Each contract as text under ``out``, validated against the official schema; nothing written."""
     check_format(fmt)
     rendered: list[RenderedContract] = []
     seen: dict[Path, str] = {}
     for item in contracts:
+        _relocate_file_paths(item, out)
         version = "v3.0.2" if fmt == "dativo" else "v" + fmt.split("-", 1)[1]
         document = item.asset.to_odcs(version)
         errors = sorted(e.message for e in validator(schema_version(version)).iter_errors(document))

@@ -94,11 +94,15 @@ def recent(
 
 
 def latest(store: MetadataStore, *, source_type: str, object_name: str) -> list[dict[str, Any]]:
-    """The newest result of each check of a contract (by source type and object), by check id."""
+    """The newest result of each check of a contract (by source type and object), by check id: only
+    checks of the contract version recorded last, so a check removed by a new version is not reported."""
     c = quality_results.c
+    asset = (c.source_type == source_type, c.object_name == object_name)
+    last = select(func.max(c.id)).where(*asset).scalar_subquery()
+    version = select(c.contract_version).where(c.id == last).scalar_subquery()
     newest = (
         select(c.check_id, func.max(c.id).label("id"))
-        .where(c.source_type == source_type, c.object_name == object_name)
+        .where(*asset, c.contract_version == version)
         .group_by(c.check_id)
         .subquery()
     )
