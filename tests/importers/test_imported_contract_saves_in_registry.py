@@ -51,3 +51,14 @@ def test_an_imported_contract_saves_and_loads_back(
     assert stored.fields == imported.fields
     assert contract_checks(stored).checks == contract_checks(imported).checks
     assert any(c.kind == "relationships" for c in contract_checks(stored))
+
+
+def test_an_import_without_an_owner_says_the_contracts_need_one_before_saving(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workspace / "shop.sql").write_text(DDL)
+    code, _, err = run(capsys, "--from", "ddl", "shop.sql", "--dialect", "postgres", "--out", "imported")
+    assert code == 0
+    assert "no --owner: `dativo contract save` needs team.owner" in err
+    code, _, err = run(capsys, "--from", "ddl", "shop.sql", "--owner", "a@b.co", "--out", "again")
+    assert code == 0 and "no --owner" not in err

@@ -81,6 +81,11 @@ def import_(
     if as_json:
         print_json([_summary(r.path, r.imported, out is not None) for r in rendered])
         return
+    if owner is None and out is not None:
+        err_console.print(
+            "[yellow]warning:[/] no --owner: `dativo contract save` needs team.owner in each contract",
+            highlight=False,
+        )
     for item in rendered:
         for warning in item.imported.warnings:
             err_console.print(f"[yellow]warning:[/] {esc(warning)}", highlight=False)
