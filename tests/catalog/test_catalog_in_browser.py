@@ -224,3 +224,40 @@ def test_static_site_works_offline(chromium: Any, catalog: Any, tmp_path: Path) 
         assert all(url.startswith("file://") for url in requested)
     finally:
         context.close()
+
+
+def test_big_lineage_graph_opens_in_rings_by_hops_inside_the_view(page: Any, catalog: Any) -> None:
+    """Above 600 nodes the graph is laid out in rings by hops from the focused node, every node in view."""
+    from dativo_ingest.lineage_graph.tracker import LineageTracker
+
+    tracker = LineageTracker(catalog.api.store, openlineage=False)
+    root = tracker.add_transformation_node("rev14_big_root", scope="rev14")
+    for t in range(7):
+        step = tracker.add_transformation_node(f"rev14_step_{t}", scope="rev14")
+        tracker.add_edge(root.id, step.id, "applies")
+        for k in range(100):
+            model = tracker.add_dbt_model_node(f"model.rev14.m_{t}_{k}")
+            tracker.add_edge(step.id, model.id, "feeds")
+    sign_in(page, catalog.keys["analyst"])
+    page.goto(f"/lineage?node={root.id}&up=0&down=2")
+    page.wait_for_selector("body[data-graph-ready='true']")
+    shape = page.evaluate(
+        """(root) => {
+            const box = document.getElementById('graph').getBoundingClientRect();
+            const radius = {};
+            let outside = 0;
+            dativoGraph.nodes().forEach(n => {
+                const p = n.position(), r = n.renderedPosition();
+                const hop = n.id() === root ? 0 : (n.incomers('node').id() === root ? 1 : 2);
+                (radius[hop] = radius[hop] || []).push(Math.round(Math.hypot(p.x, p.y)));
+                if (r.x < 0 || r.y < 0 || r.x > box.width || r.y > box.height) { outside += 1; }
+            });
+            return {count: dativoGraph.nodes().length, outside: outside,
+                    radii: Object.keys(radius).sort().map(h => [Math.min(...radius[h]), Math.max(...radius[h])])};
+        }""",
+        root.id,
+    )
+    assert shape["count"] == 708
+    assert shape["outside"] == 0
+    (r0, _), (r1_min, r1_max), (r2_min, r2_max) = shape["radii"]
+    assert r0 == 0 and 0 < r1_min and r1_max - r1_min <= 1 and r1_max < r2_min and r2_max - r2_min <= 1
