@@ -235,7 +235,7 @@ def main() -> None:
         baseline.samples.pop(0)
         splits.pop(0)
         browser.close()
-    split = [sorted(column)[len(column) // 2] for column in zip(*splits)]
+    split = [sorted(column)[len(column) // 2] for column in zip(*splits, strict=True)]
     print(
         "  lineage split (median ms after navigation): response end {}, script start {},"
         " elements added {}, laid out {}, first paint {}".format(*split)
