@@ -112,6 +112,8 @@ def test_lineage_graph_opens_focused_and_expands_on_click(page: Any, catalog: An
     page.check("#show-columns")
     page.wait_for_function("document.getElementById('graph-status').textContent.includes('column edge')")
     page.wait_for_timeout(200)
+    # the demo records no column lineage for this node: say so, not "0 column edges shown (of 0 ...)"
+    assert page.locator("#graph-status").inner_text() == "No column edges recorded for this node."
     screenshot(page, "lineage")
     assert_accessible(page, "lineage page")
 
@@ -128,6 +130,11 @@ def test_cost_chart_by_tenant_job_and_cost_centre(page: Any, catalog: Any) -> No
         "Chart.getChart(document.getElementById('cost-chart')).data.datasets.map(d => d.label)"
     )
     assert "acme/stripe-customers-ingest" in labels
+    ticks = page.evaluate(
+        "Chart.getChart(document.getElementById('cost-chart')).scales.y.ticks.map(t => t.label)"
+    )
+    # two significant digits without trailing zeros: "$0.000006", not "$0.0000060"
+    assert ticks and all(re.fullmatch(r"\$(0|[0-9.e-]*[1-9](e-?[0-9]+)?)", t) for t in ticks), ticks
     screenshot(page, "runs")
     assert_accessible(page, "runs and costs page")
 

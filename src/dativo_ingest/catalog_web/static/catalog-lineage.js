@@ -197,7 +197,9 @@
         }
       });
       cy.add(els);
-      status.textContent = els.length + " column edge" + (els.length === 1 ? "" : "s") + " shown (of " + edges.length + " recorded for this node).";
+      status.textContent = edges.length === 0
+        ? "No column edges recorded for this node."
+        : els.length + " column edge" + (els.length === 1 ? "" : "s") + " shown (of " + edges.length + " recorded for this node).";
     };
     if (endpoint) {
       fetch(endpoint + "?up=0&down=0&columns=true&node=" + encodeURIComponent(root), { credentials: "same-origin" })
