@@ -102,10 +102,21 @@
       var ring = rings[hop];
       // each ring is wide enough for its nodes (40 px apart) and outside the previous one
       radius = hop === 0 ? 0 : Math.max(radius + 120, (ring.length * 40) / (2 * Math.PI));
-      ring.forEach(function (n, i) {
-        var angle = Math.PI + (2 * Math.PI * i) / ring.length;
-        n.position({ x: radius * Math.cos(angle), y: radius * Math.sin(angle) });
-      });
+      // haystack edges carry no arrows: upstream nodes take the ring's left half, downstream its right
+      var up = ring.filter(function (n) { return (levels[n.id()] || 0) < 0; });
+      var down = ring.filter(function (n) { return (levels[n.id()] || 0) >= 0; });
+      var place = function (part, from, sweep) {
+        part.forEach(function (n, i) {
+          var angle = from + (sweep * (i + 0.5)) / part.length;
+          n.position({ x: radius * Math.cos(angle), y: radius * Math.sin(angle) });
+        });
+      };
+      if (up.length && down.length) {
+        place(up, Math.PI / 2, Math.PI);
+        place(down, -Math.PI / 2, Math.PI);
+      } else {
+        place(ring, Math.PI, 2 * Math.PI);
+      }
     });
   }
 
