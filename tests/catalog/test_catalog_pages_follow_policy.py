@@ -180,3 +180,11 @@ def test_the_cost_card_counts_one_run_in_the_singular(client, catalog):
     cost = page[page.index('id="cost"') :]
     assert "(1 run)" in cost
     assert "1 runs" not in cost
+
+
+def test_an_added_field_shows_no_empty_old_value(client, catalog):
+    # "country" is new in 1.1.0: its change shows the new type only, not an empty struck-out chip beside it
+    signed_in(client, catalog.keys["analyst"])
+    page = client.get("/contracts/stripe/customers/diff?from=1.0.0&to=1.1.0").text
+    assert "<del></del>" not in page
+    assert "<ins>string</ins>" in page
