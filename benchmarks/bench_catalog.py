@@ -209,6 +209,7 @@ def main() -> None:
         page.wait_for_selector("#hits")
         lineage = Timing("lineage page interactive")
         baseline = Timing("bare graph JSON in the browser")
+        splits: list[list[int]] = []
         from urllib.parse import quote
 
         target = f"/lineage?node={quote(root_node, safe='')}&up=0&down=10"
@@ -218,13 +219,28 @@ def main() -> None:
             page.wait_for_selector("body[data-graph-ready='true']", timeout=60_000)
             lineage.samples.append(time.perf_counter() - start)
             shown = page.evaluate("dativoGraph.nodes().length")
+            splits.append(
+                page.evaluate(
+                    "(() => { const t = window.dativoGraphTiming;"
+                    " const n = performance.getEntriesByType('navigation')[0];"
+                    " return [n.responseEnd, t.script, t.added, t.laidOut, t.painted || t.laidOut]"
+                    ".map(Math.round); })()"
+                )
+            )
             start = time.perf_counter()
             page.goto("/bench/graph.json")
             page.evaluate("JSON.parse(document.body.innerText).nodes.length")
             baseline.samples.append(time.perf_counter() - start)
         lineage.samples.pop(0)  # the first round warms the browser cache
         baseline.samples.pop(0)
+        splits.pop(0)
         browser.close()
+    split = [sorted(column)[len(column) // 2] for column in zip(*splits, strict=True)]
+    print(
+        "  lineage split (median ms after navigation): response end {}, script start {},"
+        " elements added {}, laid out {}, first paint {}".format(*split)
+    )
+    print(f"  load average: {os.getloadavg()}")
     report(
         "lineage page in the browser (Chromium, Playwright)",
         {

@@ -112,6 +112,8 @@ def test_lineage_graph_opens_focused_and_expands_on_click(page: Any, catalog: An
     page.check("#show-columns")
     page.wait_for_function("document.getElementById('graph-status').textContent.includes('column edge')")
     page.wait_for_timeout(200)
+    # the demo records no column lineage for this node: say so, not "0 column edges shown (of 0 ...)"
+    assert page.locator("#graph-status").inner_text() == "No column edges recorded for this node."
     screenshot(page, "lineage")
     assert_accessible(page, "lineage page")
 
@@ -128,6 +130,11 @@ def test_cost_chart_by_tenant_job_and_cost_centre(page: Any, catalog: Any) -> No
         "Chart.getChart(document.getElementById('cost-chart')).data.datasets.map(d => d.label)"
     )
     assert "acme/stripe-customers-ingest" in labels
+    ticks = page.evaluate(
+        "Chart.getChart(document.getElementById('cost-chart')).scales.y.ticks.map(t => t.label)"
+    )
+    # two significant digits without trailing zeros: "$0.000006", not "$0.0000060"
+    assert ticks and all(re.fullmatch(r"\$(0|[0-9.e-]*[1-9](e-?[0-9]+)?)", t) for t in ticks), ticks
     screenshot(page, "runs")
     assert_accessible(page, "runs and costs page")
 
@@ -224,3 +231,43 @@ def test_static_site_works_offline(chromium: Any, catalog: Any, tmp_path: Path) 
         assert all(url.startswith("file://") for url in requested)
     finally:
         context.close()
+
+
+def test_big_lineage_graph_opens_in_rings_by_hops_inside_the_view(page: Any, catalog: Any) -> None:
+    """Above 600 nodes the graph is laid out in rings by hops from the focused node, every node in view."""
+    from dativo_ingest.lineage_graph.tracker import LineageTracker
+
+    tracker = LineageTracker(catalog.api.store, openlineage=False)
+    root = tracker.add_transformation_node("rev14_big_root", scope="rev14")
+    for t in range(7):
+        step = tracker.add_transformation_node(f"rev14_step_{t}", scope="rev14")
+        tracker.add_edge(root.id, step.id, "applies")
+        for k in range(100):
+            model = tracker.add_dbt_model_node(f"model.rev14.m_{t}_{k}")
+            tracker.add_edge(step.id, model.id, "feeds")
+    sign_in(page, catalog.keys["analyst"])
+    page.goto(f"/lineage?node={root.id}&up=0&down=2")
+    page.wait_for_selector("body[data-graph-ready='true']")
+    shape = page.evaluate(
+        """(root) => {
+            const box = document.getElementById('graph').getBoundingClientRect();
+            const radius = {};
+            let outside = 0;
+            dativoGraph.nodes().forEach(n => {
+                const p = n.position(), r = n.renderedPosition();
+                const hop = n.id() === root ? 0 : (n.incomers('node').id() === root ? 1 : 2);
+                (radius[hop] = radius[hop] || []).push(Math.round(Math.hypot(p.x, p.y)));
+                if (r.x < 0 || r.y < 0 || r.x > box.width || r.y > box.height) { outside += 1; }
+            });
+            const span = h => [Math.min(...radius[h]), Math.max(...radius[h])];
+            return {count: dativoGraph.nodes().length, outside: outside,
+                    radii: Object.keys(radius).sort().map(span)};
+        }""",
+        root.id,
+    )
+    assert shape["count"] == 708
+    assert shape["outside"] == 0
+    (r0, _), (r1_min, r1_max), (r2_min, r2_max) = shape["radii"]
+    assert r0 == 0
+    assert r1_min > 0 and r1_max - r1_min <= 1  # hop 1: one ring
+    assert r1_max < r2_min and r2_max - r2_min <= 1  # hop 2: one ring outside it

@@ -172,3 +172,19 @@ def test_the_contract_page_shows_each_checks_latest_result_and_trend(client, cat
     for check in status["checks"]:  # each recorded check is a row with its status and counts
         assert f"<code>{check['check']}</code>" in page
     assert page.count('class="trend"') == len(status["checks"])
+
+
+def test_the_cost_card_counts_one_run_in_the_singular(client, catalog):
+    # the demo runs each job once: the per-job line says "1 run", not "1 runs"
+    page = signed_in(client, catalog.keys["analyst"]).get("/contracts/stripe/customers").text
+    cost = page[page.index('id="cost"') :]
+    assert "(1 run)" in cost
+    assert "1 runs" not in cost
+
+
+def test_an_added_field_shows_no_empty_old_value(client, catalog):
+    # "country" is new in 1.1.0: its change shows the new type only, not an empty struck-out chip beside it
+    signed_in(client, catalog.keys["analyst"])
+    page = client.get("/contracts/stripe/customers/diff?from=1.0.0&to=1.1.0").text
+    assert "<del></del>" not in page
+    assert "<ins>string</ins>" in page

@@ -44,7 +44,7 @@
         interaction: { mode: "index", intersect: false },
         scales: {
           y: { beginAtZero: true, title: { display: true, text: "USD" },
-               ticks: { callback: function (v) { return v === 0 ? "$0" : "$" + Number(v).toPrecision(2); } } },
+               ticks: { callback: function (v) { return v === 0 ? "$0" : "$" + Number(Number(v).toPrecision(2)); } } },
           x: { title: { display: true, text: "day (UTC)" } }
         },
         plugins: { legend: { position: "bottom" } }

@@ -91,6 +91,48 @@
     run.run();
   }
 
+  function ringPositions() {
+    var rings = {};
+    cy.nodes().forEach(function (n) {
+      var hop = Math.abs(levels[n.id()] || 0);
+      (rings[hop] = rings[hop] || []).push(n);
+    });
+    var radius = 0;
+    Object.keys(rings).map(Number).sort(function (a, b) { return a - b; }).forEach(function (hop) {
+      var ring = rings[hop];
+      // each ring is wide enough for its nodes (40 px apart) and outside the previous one
+      radius = hop === 0 ? 0 : Math.max(radius + 120, (ring.length * 40) / (2 * Math.PI));
+      // haystack edges carry no arrows: upstream nodes take the ring's left half, downstream its right
+      var up = ring.filter(function (n) { return (levels[n.id()] || 0) < 0; });
+      var down = ring.filter(function (n) { return (levels[n.id()] || 0) >= 0; });
+      var place = function (part, from, sweep) {
+        part.forEach(function (n, i) {
+          var angle = from + (sweep * (i + 0.5)) / part.length;
+          n.position({ x: radius * Math.cos(angle), y: radius * Math.sin(angle) });
+        });
+      };
+      if (up.length && down.length) {
+        place(up, Math.PI / 2, Math.PI);
+        place(down, -Math.PI / 2, Math.PI);
+      } else {
+        place(ring, Math.PI, 2 * Math.PI);
+      }
+    });
+  }
+
+  function fitRings() {
+    // the viewport from the rings' known extent: cy.fit would measure every node and edge first
+    var extent = 1;
+    cy.nodes().forEach(function (n) {
+      var p = n.position();
+      extent = Math.max(extent, Math.abs(p.x), Math.abs(p.y));
+    });
+    var w = container.clientWidth || 800;
+    var h = container.clientHeight || 600;
+    var zoom = Math.max(cy.minZoom(), Math.min(1, (Math.min(w, h) - 60) / (2 * extent + 120)));
+    cy.viewport({ zoom: zoom, pan: { x: w / 2, y: h / 2 } });
+  }
+
   function describe(count) {
     var text = cy.nodes().length + " nodes, " + cy.edges().not(".column").length + " edges";
     if (data.withheld) { text += ", " + data.withheld + " withheld by policy"; }
@@ -166,7 +208,9 @@
         }
       });
       cy.add(els);
-      status.textContent = els.length + " column edge" + (els.length === 1 ? "" : "s") + " shown (of " + edges.length + " recorded for this node).";
+      status.textContent = edges.length === 0
+        ? "No column edges recorded for this node."
+        : els.length + " column edge" + (els.length === 1 ? "" : "s") + " shown (of " + edges.length + " recorded for this node).";
     };
     if (endpoint) {
       fetch(endpoint + "?up=0&down=0&columns=true&node=" + encodeURIComponent(root), { credentials: "same-origin" })
@@ -183,7 +227,8 @@
   if (big) {
     // at this size labels are unreadable until zoomed in, and measuring 1,000 of them dominates the
     // first layout: show them on the focused node's neighbourhood, and on every node once zoomed in
-    cy.style().selector("edge").style({ "curve-style": "straight" })
+    // haystack edges are Cytoscape's cheapest to project and draw (no arrows: the rings say direction)
+    cy.style().selector("edge").style({ "curve-style": "haystack", "haystack-radius": 0 })
       .selector("node").style({ "label": "" })
       .selector("node.labelled, node.root").style({ "label": "data(label)" }).update();
     cy.on("zoom", function () {
@@ -195,18 +240,28 @@
     });
     big = { labels: false };
   }
+  function ready() {
+    timing.laidOut = performance.now();
+    describe();
+    // interactive once the laid-out graph has been painted, not merely positioned
+    requestAnimationFrame(function () {
+      timing.painted = performance.now();
+      document.body.setAttribute("data-graph-ready", "true");
+    });
+  }
   cy.startBatch();
   addGraph(data);
   cy.getElementById(root).addClass("root");
   cy.getElementById(root).closedNeighborhood("node").addClass("labelled");
   cy.nodes().forEach(function (n) { n.toggleClass("expandable", !expanded[n.id()]); });
+  if (big) {
+    // the first layout of a big graph is computed here, in one pass, while the batch is still open:
+    // rings by hops from the focused node, so Cytoscape renders once with every position set
+    ringPositions();
+  }
   cy.endBatch();
   timing.added = performance.now();
-  layout(function () {
-    timing.laidOut = performance.now();
-    describe();
-    document.body.setAttribute("data-graph-ready", "true");
-  });
+  if (big) { fitRings(); ready(); } else { layout(ready); }
   cy.on("tap", "node", function (evt) { showPanel(evt.target); expand(evt.target.id()); });
   document.getElementById("show-columns").addEventListener("change", function (evt) { showColumns(evt.target.checked); });
   document.getElementById("fit").addEventListener("click", function () { cy.fit(undefined, 30); });
