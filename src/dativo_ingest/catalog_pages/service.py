@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dativo_ingest.context.api import AIContextAPI
@@ -639,10 +639,18 @@ def _series(costs: list[dict[str, Any]], anomalies: list[dict[str, Any]]) -> dic
         }
     )
     return {
-        "days": sorted(days),
+        "days": _every_day(days),
         "by": {dim: {k: out[dim][k] for k in sorted(out[dim])} for dim in out},
         "anomalies": [{"job": job, "day": day} for job, day in marks],
     }
+
+
+def _every_day(days: set[str]) -> list[str]:
+    """Every day from the first to the last of ``days`` (ISO dates), so a chart's axis keeps time's gaps."""
+    if not days:
+        return []
+    first, last = date.fromisoformat(min(days)), date.fromisoformat(max(days))
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
 def _anomaly(a: dict[str, Any]) -> dict[str, Any]:
