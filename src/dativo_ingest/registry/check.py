@@ -85,6 +85,41 @@ def load_baseline(
     return _from_registry(Path(path), new, Path(against), perspective, usage), str(against)
 
 
+def load_removed(path: str | Path, against: str) -> tuple[AssetDefinition, str] | None:
+    """The contract a path missing from the working tree held in the baseline (None when it held none).
+
+    With ``git:REF`` that is the file at ``REF``; with a specs directory, the registered contract whose
+    file ``path`` is (its saved snapshot: the file itself is gone)."""
+    file = Path(path)
+    if against.startswith("git:"):
+        ref = against[4:]
+        if not ref:
+            raise UsageError("--against git:REF needs a revision, e.g. git:origin/main")
+        folder = file.resolve().parent
+        while not folder.is_dir() and folder != folder.parent:  # the file's folder may be gone too
+            folder = folder.parent
+        relative = file.resolve().relative_to(folder).as_posix()
+        try:
+            done = _git(folder, "show", f"{ref}:./{relative}")
+        except OSError as exc:
+            raise UsageError(f"cannot run git: {exc.strerror}") from None
+        if done.returncode != 0:
+            return None
+        old = _parse_git(done.stdout, f"{ref}:{path}")
+        return (old, against) if old is not None else None
+    if not Path(against).is_dir():
+        raise UsageError("baseline specs directory not found", path=against, field="--against")
+    registry = ContractRegistry(Path(against))
+    for source_type, object_name, _ in registry.contracts():
+        layout = registry.layout(source_type, object_name)
+        for entry in reversed(registry.versions(source_type, object_name)):
+            snapshot = layout.snapshot(entry.version)
+            placed = entry.path or layout.contract_file(entry.version)
+            if snapshot.is_file() and _same_file(placed, file):
+                return load_contract(snapshot), str(against)
+    return None
+
+
 def evaluate(
     path: str,
     new: AssetDefinition,

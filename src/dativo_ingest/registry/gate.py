@@ -4,6 +4,10 @@ A change **passes** when an active entry of the accepted-changes file names it (
 new version carries the bump it needs (``versioned``); otherwise it is ``unversioned``, or ``expired`` when
 the entry that accepted it has expired. ``fail_on`` decides which of those fail the gate: ``any`` (every
 one), ``breaking`` (breaking ones only; smaller ones are reported as warnings) or ``never``.
+
+A contract file deleted in the pull request (missing from the working tree, present in the baseline) is
+one breaking change, ``<contract>:contract_removed``, that no version bump satisfies: only an accepted-
+changes entry lets it pass.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dativo_ingest.changes import Change, Severity, UsageSource
+from dativo_ingest.changes import Change, Diff, Severity, UsageSource
 from dativo_ingest.changes.accepted import Acceptance, change_id, contract_keys
 from dativo_ingest.changes.locate import ChangeLocator
-from dativo_ingest.errors import UsageError
+from dativo_ingest.errors import UsageError, YAMLLoadError
 from dativo_ingest.odcs.model import AssetDefinition
-from dativo_ingest.registry.check import CheckResult, evaluate, load_baseline
+from dativo_ingest.registry.check import CheckResult, evaluate, load_baseline, load_removed
 from dativo_ingest.registry.impact import Impact, ImpactReader
 from dativo_ingest.registry.semver import required_version, satisfies
 from dativo_ingest.yamlio import read_mapping
@@ -27,6 +31,8 @@ from dativo_ingest.yamlio import read_mapping
 FAIL_ON = ("breaking", "any", "never")
 #: Version of the ``--format json`` document (``schema`` key); bumped only on incompatible changes.
 JSON_SCHEMA = "dativo.contract-check/1"
+#: Kind of the one change of a contract deleted in the pull request.
+CONTRACT_REMOVED = "contract_removed"
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class ContractVerdict:
     contract_id: str | None
     changes: list[ChangeVerdict] = field(default_factory=list)
     impact: Impact | None = None
+    removed: bool = False  # the file is deleted: its one change is the contract's removal
 
     @property
     def ok(self) -> bool:
@@ -71,7 +78,7 @@ class ContractVerdict:
     @property
     def required_version(self) -> str | None:
         """The version the contract needs for its changes that are not accepted."""
-        if self.result.old_version is None:
+        if self.result.old_version is None or self.removed:
             return None
         needed = max(
             (c.change.severity for c in self.changes if c.status != "accepted"), default=Severity.NONE
@@ -97,7 +104,12 @@ class ContractVerdict:
             parts.append(f"{accepted} accepted")
         if expired:
             parts.append(f"{expired} acceptance(s) expired")
-        verdict = f"{failing} failing, needs version >= {self.required_version}" if failing else "ok"
+        needs = (
+            "no version bump allows a removal"
+            if self.removed
+            else f"needs version >= {self.required_version}"
+        )
+        verdict = f"{failing} failing, {needs}" if failing else "ok"
         return "; ".join([*parts, verdict])
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,7 +121,8 @@ class ContractVerdict:
             "ok": self.ok,
             "baseline": r.baseline,
             "old_version": r.old_version,
-            "new_version": r.new_version,
+            "new_version": None if self.removed else r.new_version,
+            "removed": self.removed,
             "required_version": self.required_version,
             "change_type": r.diff.change_type if r.diff else "none",
             "message": self.message,
@@ -165,18 +178,19 @@ class GateReport:
 def judge(
     change: Change,
     old_version: str,
-    new_version: str,
+    new_version: str | None,
     entries: Sequence[Acceptance],
     today: date,
     fail_on: str,
 ) -> tuple[str, bool, Acceptance | None]:
-    """``(status, fails, acceptance)`` of one change (see the module docstring)."""
+    """``(status, fails, acceptance)`` of one change (see the module docstring); ``new_version`` is None
+    for a removed contract, which no version satisfies."""
     covering = [a for a in entries if a.covers(change)]
     active = next((a for a in covering if not a.expired(today)), None)
     if active is not None:
         return "accepted", False, active
     entry = covering[0] if covering else None
-    if satisfies(new_version, old_version, change.severity):
+    if new_version is not None and satisfies(new_version, old_version, change.severity):
         return "versioned", False, entry
     status = "expired" if entry is not None else "unversioned"
     fails = fail_on == "any" or (fail_on == "breaking" and change.is_breaking)
@@ -201,6 +215,17 @@ def run_gate(
     used: set[int] = set()
     contracts = []
     for path in paths:
+        if not Path(path).exists():
+            removed = load_removed(path, against)
+            if removed is None:
+                raise YAMLLoadError("file not found", path=path)  # neither here nor in the baseline
+            verdict = _removed_verdict(path, *removed, accepted, today, fail_on, used)
+            if impact is not None:
+                gone = removed[0]
+                columns = {"*": [c.id for c in verdict.changes]}  # every reader of every column
+                verdict.impact = impact.impact(gone.source_type, gone.object_name, columns, today)
+            contracts.append(verdict)
+            continue
         data, text = read_mapping(path)
         new = AssetDefinition.from_dict(data, source=str(path))
         old, label = load_baseline(path, new, against, perspective=perspective, usage=usage)
@@ -223,6 +248,32 @@ def run_gate(
         contracts.append(verdict)
     unused = [a for a in accepted if id(a) not in used]
     return GateReport(contracts, fail_on, today, accepted_file, unused)
+
+
+def _removed_verdict(
+    path: str | Path,
+    old: AssetDefinition,
+    baseline: str,
+    accepted: Sequence[Acceptance],
+    today: date,
+    fail_on: str,
+    used: set[int],
+) -> ContractVerdict:
+    """A contract deleted in the pull request: one breaking change at line 1 (the file is gone)."""
+    name = f"{old.source_type or '-'}/{old.object_name}"
+    change = Change(
+        name, CONTRACT_REMOVED, Severity.MAJOR, f"contract removed (was {old.version})",
+        effect="removal", category="schema", old=old.version,
+    )  # fmt: skip
+    result = CheckResult(str(path), baseline, "removed", old.version, Diff([change], old_version=old.version))
+    result.name, result.ok = name, False
+    entries = [a for a in accepted if a.names(contract_keys(name, old.id, path))]
+    status, fails, entry = judge(change, old.version, None, entries, today, fail_on)
+    if entry is not None:
+        used.add(id(entry))
+    verdict = ContractVerdict(result, old.id, removed=True)
+    verdict.changes.append(ChangeVerdict(change, 1, status, fails, entry))
+    return verdict
 
 
 def _impact_columns(verdict: ContractVerdict, locator: ChangeLocator) -> dict[str, list[str]]:

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 from dativo_ingest.changes import Severity
 from dativo_ingest.changes.engine import CHANGE_TYPES
-from dativo_ingest.registry.gate import ChangeVerdict, ContractVerdict, GateReport
+from dativo_ingest.registry.gate import CONTRACT_REMOVED, ChangeVerdict, ContractVerdict, GateReport
 
 #: First line of the comment body, so a workflow can find and update its own comment.
 COMMENT_MARKER = "<!-- dativo-contract-check -->"
@@ -38,6 +38,8 @@ def status_text(judged: ChangeVerdict) -> str:
         return f"acceptance by {entry.who} expired {entry.expires.isoformat()}; {verdict}"
     if judged.status == "versioned":
         return "versioned"
+    if judged.change.kind == CONTRACT_REMOVED:
+        return "fails: the contract is removed" if judged.fails else "contract removed (not failing)"
     return "fails: version bump too small" if judged.fails else "version bump too small (not failing)"
 
 
@@ -84,9 +86,12 @@ def github_annotations(report: GateReport, root: Path) -> str:
         file = _display_path(contract.result.path, root)
         change = judged.change
         title = f"{contract.result.name}: {CHANGE_TYPES[change.severity]} change ({change.kind})"
-        message = f"{change}. Needs a {change.severity.label} version bump"
         result = contract.result
-        message += f" ({result.old_version} -> {result.new_version}); {status_text(judged)}."
+        if contract.removed:
+            message = f"{change}: the file is deleted, every consumer loses it; {status_text(judged)}."
+        else:
+            message = f"{change}. Needs a {change.severity.label} version bump"
+            message += f" ({result.old_version} -> {result.new_version}); {status_text(judged)}."
         if judged.fails:
             message += f" Accept it in {ACCEPTED_FILE} as '{judged.id}'."
         props = [f"file={_escape_property(file)}"]
