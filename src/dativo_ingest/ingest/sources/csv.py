@@ -6,6 +6,9 @@ column, so it fails ``required`` (as DuckDB reads it; pyarrow by itself would ke
 columns). Set ``null_values`` to change which spellings mean missing (e.g. ``["", "NULL", "N/A"]``).
 Columns the contract does not declare are not read.
 
+A quoted value may hold line breaks (``\\n``, ``\\r\\n``), also where a read block ends inside it (Arrow's
+``newlines_in_values``: without it a block cut inside quotes fails the run "out of sync with chunker").
+
 A row that cannot be split into the header's columns (an extra or a missing field, an unterminated
 quote) is not read: it goes to the source's ``malformed`` rows with its file, line and reason, and the
 run quarantines it (``warn``) or fails naming ``file:line`` (``strict``).
