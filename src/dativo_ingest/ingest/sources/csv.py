@@ -6,6 +6,9 @@ column, so it fails ``required`` (as DuckDB reads it; pyarrow by itself would ke
 columns). Set ``null_values`` to change which spellings mean missing (e.g. ``["", "NULL", "N/A"]``).
 Columns the contract does not declare are not read.
 
+A quoted value may hold line breaks (``\\n``, ``\\r\\n``), also where a read block ends inside it (Arrow's
+``newlines_in_values``: without it a block cut inside quotes fails the run "out of sync with chunker").
+
 A row that cannot be split into the header's columns (an extra or a missing field, an unterminated
 quote) is not read: it goes to the source's ``malformed`` rows with its file, line and reason, and the
 run quarantines it (``warn``) or fails naming ``file:line`` (``strict``).
@@ -81,7 +84,9 @@ class CsvSource(FileSource):
             column_names=opts.column_names,
             autogenerate_column_names=not opts.header and not opts.column_names,
         )
-        parse_options = pacsv.ParseOptions(delimiter=opts.delimiter, quote_char=opts.quote_char)
+        parse_options = pacsv.ParseOptions(
+            delimiter=opts.delimiter, quote_char=opts.quote_char, newlines_in_values=True
+        )
         present = self._header(path, read_options, parse_options)
         if not present:
             return
@@ -98,7 +103,10 @@ class CsvSource(FileSource):
         rejected: list[pacsv.InvalidRow] = []
         self._rejected_in[str(path)] = rejected
         parse_options = pacsv.ParseOptions(
-            delimiter=opts.delimiter, quote_char=opts.quote_char, invalid_row_handler=_collect(rejected)
+            delimiter=opts.delimiter,
+            quote_char=opts.quote_char,
+            newlines_in_values=True,  # else a block ending inside a quoted line break loses sync
+            invalid_row_handler=_collect(rejected),
         )
         try:
             reader = pacsv.open_csv(
@@ -157,6 +165,7 @@ class CsvSource(FileSource):
             skip_bad = pacsv.ParseOptions(
                 delimiter=parse_options.delimiter,
                 quote_char=parse_options.quote_char,
+                newlines_in_values=True,
                 invalid_row_handler=lambda row: "skip",  # the real read reports them
             )
             return pacsv.open_csv(str(path), read_options=probe, parse_options=skip_bad).schema.names
@@ -180,23 +189,34 @@ def _collect(rejected: list[pacsv.InvalidRow]):
 
 def _locate(path: Path, rows: list[pacsv.InvalidRow], encoding: str, quote: str) -> list[MalformedRow]:
     """The rejected rows with their 1-based line numbers (Arrow's streaming reader does not know them):
-    one pass over the file's lines, matching each row's first line in order. Runs only when rows were
-    rejected, so well-formed files are never read twice."""
-    found: list[MalformedRow] = []
-    pending = iter(rows)
-    current = next(pending, None)
+    one pass over the file's lines, matching each row's first line in order, only at lines that start a
+    record (not inside a quoted value spanning lines); when a stray quote defeats that, a second pass
+    matches at every line. Runs only when rows were rejected, so well-formed files are never read twice."""
+    numbers = _first_lines(path, rows, encoding, quote)
+    if None in numbers:
+        numbers = _first_lines(path, rows, encoding, None)
+    return [
+        MalformedRow(str(path), n, row.text, _reason(row, quote))
+        for n, row in zip(numbers, rows, strict=True)
+    ]
+
+
+def _first_lines(
+    path: Path, rows: list[pacsv.InvalidRow], encoding: str, quote: str | None
+) -> list[int | None]:
+    """The line each of ``rows`` starts on, in order (None: not found); ``quote`` None: ignore quotes."""
+    found: list[int | None] = []
+    inside = False  # the line starts inside a quoted value (a record spanning lines)
     with pa.input_stream(str(path), compression="detect") as raw:
         lines = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         for number, line in enumerate(lines, start=1):
-            if current is None:
+            if len(found) == len(rows):
                 break
-            if line.rstrip("\r\n") == current.text.split("\n", 1)[0].rstrip("\r"):
-                found.append(MalformedRow(str(path), number, current.text, _reason(current, quote)))
-                current = next(pending, None)
-    while current is not None:  # not found again (should not happen): reported without a line
-        found.append(MalformedRow(str(path), None, current.text, _reason(current, quote)))
-        current = next(pending, None)
-    return found
+            if not inside and line.rstrip("\r\n") == rows[len(found)].text.split("\n", 1)[0].rstrip("\r"):
+                found.append(number)
+            if quote is not None and line.count(quote) % 2:
+                inside = not inside
+    return found + [None] * (len(rows) - len(found))
 
 
 def _reason(row: pacsv.InvalidRow, quote: str) -> str:
