@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from dativo_ingest.odcs.quality import OPERATORS, Check, Threshold
+from dativo_ingest.odcs.quality import OPERATORS, Check, ColumnMetric, RowCount, SqlCheck, Threshold
 
 PASSED, FAILED, WARNED, SKIPPED = "passed", "failed", "warned", "skipped"
 
@@ -101,6 +101,36 @@ class CheckResult:
         data = asdict(self)
         data["share"] = self.share
         return {k: v for k, v in data.items() if v is not None or k in ("failed", "rows_checked")}
+
+
+def measured(
+    cid: str,
+    check: RowCount | ColumnMetric | SqlCheck,
+    total: int,
+    value: float,
+    failed: int | None = None,
+) -> CheckResult:
+    """The result of a check whose measured ``value`` must meet ``check.threshold`` (a row count, a
+    column metric, a SQL rule with a threshold)."""
+    holds = threshold_holds(value, check.threshold)
+    return CheckResult(
+        cid,
+        check.kind,
+        check.column,
+        check.severity,
+        outcome(check, not holds),
+        total,
+        failed,
+        value=value,
+        expected=describe_threshold(check.threshold),
+        written_at=check.origin.path,
+    )
+
+
+def metric_result(cid: str, check: ColumnMetric, failed: int, total: int) -> CheckResult:
+    """A column metric over ``failed`` of ``total`` rows (as a percentage when its unit says so)."""
+    value = failed * 100.0 / total if check.unit == "percent" and total else float(failed)
+    return measured(cid, check, total, value, failed)
 
 
 def outcome(check: Check, failing: bool) -> str:

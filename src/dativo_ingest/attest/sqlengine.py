@@ -30,9 +30,9 @@ from sqlglot.dialects.mysql import MySQL
 from dativo_ingest.attest.results import (
     SKIPPED,
     CheckResult,
-    describe_threshold,
+    measured,
+    metric_result,
     outcome,
-    threshold_holds,
 )
 from dativo_ingest.attest.servers import Server
 from dativo_ingest.errors import SourceError, UsageError
@@ -445,7 +445,7 @@ class _Run:
             for (cid, check, predicate), failed in zip(row_checks, counts[1:], strict=True):
                 failed = int(failed or 0)
                 if isinstance(check, ColumnMetric):
-                    results[cid] = _metric(cid, check, failed, total)
+                    results[cid] = metric_result(cid, check, failed, total)
                     continue
                 result = _result(cid, check, total, failed)
                 if failed and self.sample:
@@ -460,7 +460,7 @@ class _Run:
             elif cid in found:
                 result = found[cid]
                 if isinstance(check, ColumnMetric):  # a percentage needs the scan's row count
-                    result = _metric(cid, check, result.failed or 0, total)
+                    result = metric_result(cid, check, result.failed or 0, total)
                 elif result.rows_checked is not None:
                     result.rows_checked = total
                 results[cid] = result
@@ -505,7 +505,7 @@ class _Run:
             found = self.execute(self.c.duplicates(key, self.sample), f"uniqueness of {cid}")
             repeats, values = (int(found[0][-2] or 0), int(found[0][-1] or 0)) if found else (0, 0)
             if isinstance(check, ColumnMetric):
-                return _metric(cid, check, repeats, total)
+                return metric_result(cid, check, repeats, total)
             result = _result(cid, check, total, repeats)
             result.duplicated_values = values
             if repeats and self.sample:
@@ -514,19 +514,7 @@ class _Run:
                 result.examples = self.rows(sql, columns, f"sample of {cid}")
             return result
         if isinstance(check, RowCount):
-            holds = threshold_holds(total, check.threshold)
-            return CheckResult(
-                cid,
-                check.kind,
-                None,
-                check.severity,
-                outcome(check, not holds),
-                total,
-                None,
-                value=float(total),
-                expected=describe_threshold(check.threshold),
-                written_at=check.origin.path,
-            )
+            return measured(cid, check, total, float(total))
         if isinstance(check, Relationship):
             failed = int(self.execute(self.c.orphans(check, None, 0), f"relationship {cid}")[0][0] or 0)
             result = _result(cid, check, total, failed)
@@ -552,19 +540,7 @@ class _Run:
                 # never the value itself: it may be a restricted column's (the rule's output is unknown)
                 kind = type(value).__name__
                 return _skip(cid, check, f"the SQL rule returned a {kind} value, not a number")
-            holds = threshold_holds(number, check.threshold)
-            return CheckResult(
-                cid,
-                check.kind,
-                check.column,
-                check.severity,
-                outcome(check, not holds),
-                total,
-                None,
-                value=number,
-                expected=describe_threshold(check.threshold),
-                written_at=check.origin.path,
-            )
+            return measured(cid, check, total, number)
         failed = int(self.execute(f"SELECT COUNT(*) FROM ({query}) AS dativo_rule", f"SQL rule {cid}")[0][0])
         result = _result(cid, check, total, failed)
         if failed and self.sample:
@@ -600,23 +576,6 @@ def _result(cid: str, check: Check, total: int, failed: int) -> CheckResult:
         outcome(check, failed > 0),
         total,
         failed,
-        written_at=check.origin.path,
-    )
-
-
-def _metric(cid: str, check: ColumnMetric, failed: int, total: int) -> CheckResult:
-    value = failed * 100.0 / total if check.unit == "percent" and total else float(failed)
-    holds = threshold_holds(value, check.threshold)
-    return CheckResult(
-        cid,
-        check.kind,
-        check.column,
-        check.severity,
-        outcome(check, not holds),
-        total,
-        failed,
-        value=value,
-        expected=describe_threshold(check.threshold),
         written_at=check.origin.path,
     )
 

@@ -34,7 +34,13 @@ from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.expressions.parser import parse
 from pyiceberg.io.pyarrow import ArrowScan
 
-from dativo_ingest.attest.results import SKIPPED, CheckResult, describe_threshold, outcome, threshold_holds
+from dativo_ingest.attest.results import (
+    SKIPPED,
+    CheckResult,
+    measured,
+    metric_result,
+    outcome,
+)
 from dativo_ingest.attest.servers import Server
 from dativo_ingest.attest.sqlengine import parse_filter
 from dativo_ingest.errors import DativoError, SourceError, UsageError
@@ -371,20 +377,7 @@ def _result(
 
     def metric(failed: int) -> CheckResult:
         assert isinstance(check, ColumnMetric)
-        value = failed * 100.0 / total if check.unit == "percent" and total else float(failed)
-        holds = threshold_holds(value, check.threshold)
-        return CheckResult(
-            cid,
-            check.kind,
-            check.column,
-            check.severity,
-            outcome(check, not holds),
-            total,
-            failed,
-            value=value,
-            expected=describe_threshold(check.threshold),
-            written_at=check.origin.path,
-        )
+        return metric_result(cid, check, failed, total)
 
     if cid in unique:
         tracker = unique[cid]
@@ -405,19 +398,7 @@ def _result(
             result.examples = [row for n in names for row in samples.get(n, [])]
         return result
     if isinstance(check, RowCount):
-        holds = threshold_holds(total, check.threshold)
-        return CheckResult(
-            cid,
-            check.kind,
-            None,
-            check.severity,
-            outcome(check, not holds),
-            total,
-            None,
-            value=float(total),
-            expected=describe_threshold(check.threshold),
-            written_at=check.origin.path,
-        )
+        return measured(cid, check, total, float(total))
     what = (
         "SQL rules"
         if isinstance(check, SqlCheck)
