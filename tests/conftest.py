@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +150,92 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[Any]:
+    """A local Ray cluster of 2 CPUs inside the test process for the session (``engine: {type: ray}``
+    jobs run on it); yields the ``ray`` module. Skipped when Ray is not installed."""
+    try:
+        import ray
+    except ImportError:
+        pytest.skip("ray is not installed (pip install 'dativo-ingest[ray]')")
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=256 * 1024 * 1024,
+        logging_level=logging.ERROR,
+        log_to_driver=False,
+    )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@dataclass
+class RayNodes:
+    """A Ray cluster of separate node processes on 127.0.0.1 (see :func:`ray_two_nodes`)."""
+
+    address: str  # host:port of the head's GCS
+    processes: list[subprocess.Popen]
+    env: dict[str, str]  # the environment clients of this cluster need
+
+
+@pytest.fixture
+def ray_two_nodes(tmp_path: Path) -> Iterator[RayNodes]:
+    """Two Ray nodes on 127.0.0.1, one CPU each: ``ray start --head``, then ``ray start --address`` of a
+    second node; both stopped (with their worker processes) at the end."""
+    ray_cli = Path(sys.executable).parent / "ray"
+    if not ray_cli.exists():
+        pytest.skip("ray is not installed (pip install 'dativo-ingest[ray]')")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    common = ["--num-cpus", "1", "--block", "--disable-usage-stats"]
+    # token authentication off: the cluster is on 127.0.0.1 only, and clients given an explicit address
+    # find no token otherwise (Ray 2.60)
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    nodes = RayNodes(address, [], env)
+    head = [str(ray_cli), "start", "--head", "--port", str(port), "--include-dashboard", "false"]
+    try:
+        nodes.processes.append(_start_node([*head, *common], env, tmp_path, 0))
+        _wait_for_nodes(address, 1, env)
+        worker = [str(ray_cli), "start", "--address", address]
+        nodes.processes.append(_start_node([*worker, *common], env, tmp_path, 1))
+        _wait_for_nodes(address, 2, env)
+        yield nodes
+    finally:
+        for process in reversed(nodes.processes):
+            process.send_signal(signal.SIGTERM)
+        for process in reversed(nodes.processes):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _start_node(command: list[str], env: dict[str, str], logs: Path, index: int) -> subprocess.Popen:
+    log_file = (logs / f"ray-node-{index}.log").open("w")
+    return subprocess.Popen(
+        command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _wait_for_nodes(address: str, count: int, env: dict[str, str], timeout: float = 60.0) -> None:
+    """Wait until the cluster at ``address`` has ``count`` live nodes."""
+    probe = (
+        "import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False); "
+        "print(sum(1 for n in ray.nodes() if n['Alive']))"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, address], env=env, capture_output=True, text=True, timeout=60
+        )
+        if done.returncode == 0 and done.stdout.strip() and int(done.stdout.split()[-1]) >= count:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"the Ray cluster at {address} did not reach {count} nodes in {timeout:.0f} s")

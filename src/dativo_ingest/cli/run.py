@@ -24,6 +24,12 @@ def run(
     job_dir: Path = typer.Option(None, "--job-dir", help="Run every *.yaml job in this folder (sorted)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run result(s) as JSON."),
     run_key: str = typer.Option(None, "--run-key", help="Idempotency key (default: derived from the input)."),
+    engine: str = typer.Option(
+        None, "--engine", help="local | ray: where the work runs (overrides the job's engine.type)."
+    ),
+    address: str = typer.Option(
+        None, "--ray-address", help="Ray cluster: auto, local, host:port or ray://host:port."
+    ),
 ) -> None:
     """Ingest through the contract: validate, quarantine, commit once to Iceberg, record lineage and cost."""
     if (config is None) == (job_dir is None):
@@ -41,7 +47,7 @@ def run(
     for path in paths:
         job = None
         try:
-            job = load_job(path)
+            job = _with_engine(load_job(path), engine, address)
             with _progress(job.name, enabled=not as_json) as progress:
                 result = run_job(job, progress=progress, run_key=run_key if config else None).to_dict()
         except DativoError as exc:
@@ -61,6 +67,18 @@ def run(
         print_json(results[0] if config is not None else {"runs": results, "failed": failed})
     if failed:
         raise typer.Exit(1)
+
+
+def _with_engine(job: Any, engine: str | None, address: str | None) -> Any:
+    """``job`` with ``--engine`` / ``--ray-address`` applied."""
+    if engine is None and address is None:
+        return job
+    if engine not in (None, "local", "ray"):
+        raise UsageError(f"unknown engine {engine!r} (local or ray)", field="--engine")
+    changes: dict[str, Any] = {"type": engine} if engine else {}
+    if address:
+        changes["address"] = address
+    return job.model_copy(update={"engine": job.engine.model_copy(update=changes)})
 
 
 class _progress:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,16 @@ from dativo_ingest.ingest.casting import as_mask, try_cast
 from dativo_ingest.ingest.sources.base import Incremental, since_value
 
 MAX_BOUNDARY_KEYS = 100_000  # identities kept at the newest cursor value (~2 MB of state JSON)
+
+
+@dataclass(frozen=True)
+class BoundaryState:
+    """What a :class:`Boundary` observed (a distributed run's tasks hand it to the driver to merge)."""
+
+    top: Any
+    top_keys: frozenset[str]
+    top_rows: int
+    overflow: bool
 
 
 class Boundary:
@@ -100,6 +111,22 @@ class Boundary:
             if room > 0:
                 self.top_keys.update(self._identities(batch, at[:room]))
 
+    def state(self) -> BoundaryState:
+        return BoundaryState(self.top, frozenset(self.top_keys), self.top_rows, self.overflow)
+
+    def merge(self, other: BoundaryState) -> None:
+        """Fold in what another boundary over the same window observed (as if it had seen those rows)."""
+        if other.top is None:
+            return
+        if self.top is None or other.top > self.top:
+            self.top, self.top_keys, self.top_rows, self.overflow = other.top, set(), 0, False
+        if other.top == self.top:
+            self.top_rows += other.top_rows
+            room = self.limit - len(self.top_keys)
+            fresh = sorted(other.top_keys - self.top_keys)
+            self.overflow = self.overflow or other.overflow or len(fresh) > room
+            self.top_keys.update(fresh[: max(room, 0)])
+
     def result(self) -> tuple[Any, list[str]]:
         """``(cursor, identities at it)`` to commit: the newest value read, else the window's start
         (at most :attr:`limit` identities, see :attr:`truncated`)."""
@@ -124,6 +151,17 @@ class Boundary:
         else:
             values = taken.select([c for c in self.columns if c in batch.schema.names]).to_pylist()
         return [_digest(v) for v in values]
+
+
+def admitted(batches: Iterable[pa.RecordBatch], boundary: Boundary | None) -> Iterator[pa.RecordBatch]:
+    """The rows not read by an earlier run (all of them without an incremental ``boundary``), observed."""
+    if boundary is None:
+        yield from batches
+        return
+    for batch in batches:
+        batch = boundary.admit(batch)
+        boundary.observe(batch)
+        yield batch
 
 
 def _digest(value: Any) -> str:

@@ -162,6 +162,19 @@ class DbtConfig(_Model):
     refresh: bool = False
 
 
+class EngineConfig(_Model):
+    """Where the run's work runs: ``local`` (this process) or ``ray`` (tasks on a Ray cluster, see
+    :mod:`dativo_ingest.ingest.engines`)."""
+
+    type: Literal["local", "ray"] = "local"
+    #: ``auto`` (``RAY_ADDRESS``, else the cluster this machine runs, else a new one for the run),
+    #: ``local`` (always a new one), ``host:port`` (a cluster's GCS) or ``ray://host:port`` (Ray Client)
+    address: str = "auto"
+    parallelism: int | None = Field(None, ge=1, le=4096)  # tasks at once (default: the cluster's CPUs)
+    split_mb: int = Field(64, ge=1, le=4096)  # input per task (CSV byte ranges, Parquet row groups)
+    max_retries: int = Field(3, ge=0, le=100)  # a task whose worker died is run again this many times
+
+
 class JobConfig(_Model):
     """One validated job; ``base_dir`` is the folder relative paths resolve against."""
 
@@ -173,6 +186,7 @@ class JobConfig(_Model):
     target: TargetConfig = Field(default_factory=TargetConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     incremental: IncrementalConfig | None = None
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     batch_size: int = Field(131072, ge=1, le=10_000_000)
     finops: FinOpsConfig = Field(default_factory=FinOpsConfig)
     lineage: LineageConfig = Field(default_factory=LineageConfig)

@@ -33,8 +33,9 @@ import pyarrow as pa
 from dativo_ingest.errors import ConfigError, DataValidationError, DativoError, IngestionError
 from dativo_ingest.fileio import locked
 from dativo_ingest.ingest import components, postrun
-from dativo_ingest.ingest.boundary import Boundary
+from dativo_ingest.ingest.boundary import Boundary, admitted
 from dativo_ingest.ingest.check_results import record_ingestion
+from dativo_ingest.ingest.engines import staging
 from dativo_ingest.ingest.jobconfig import JobConfig
 from dativo_ingest.ingest.memory import run_memory_pool
 from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch, quarantine_malformed
@@ -60,6 +61,7 @@ from dativo_ingest.ingest.targets.base import (
     TABLE_CONTRACT_VERSION,
     TABLE_OWNER,
 )
+from dativo_ingest.ingest.targets.iceberg import IcebergTarget
 from dativo_ingest.ingest.validation import Validator
 from dativo_ingest.logging import get_logger, redact_text
 from dativo_ingest.odcs.convert import default_contract_id
@@ -99,6 +101,7 @@ class RunResult:
     schema_changes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dbt: dict[str, Any] | None = None
+    engine: dict[str, Any] | None = None  # distributed runs: the engine, tasks, nodes and workers used
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -279,6 +282,23 @@ class RunContext:
         self.validator = Validator(self.rules)
         self.boundary = _boundary(self.incremental, self.rules)
 
+    def announce_source(self) -> None:
+        """Lineage START, once the source has answered (a source that fails before is never announced)."""
+        self.lineage.start(
+            self.job.tenant_id,
+            self.job.name,
+            source=self.source.lineage_node(self.asset.source_type, self.asset.object_name),
+            asset=self.asset,
+            target=self.target,
+            quarantine=self.warn_mode,
+        )
+        self.result.lineage_run_id = self.lineage.run_id
+
+    @property
+    def staging_record(self) -> Path:
+        """Where a distributed run notes the data files its tasks write (:mod:`.engines.staging`)."""
+        return staging.record_path(self.workspace, self.job.tenant_id, self.job.name)
+
     @property
     def warn_mode(self) -> bool:
         """Rows that break the contract are quarantined (``warn``), not fatal (``strict``)."""
@@ -293,13 +313,16 @@ def _open_target(run: RunContext) -> None:
     )
     if hasattr(target, "begin"):
         target.begin(result.run_key, result.run_id)
+    if isinstance(target, IcebergTarget):  # a distributed run that died before its commit left files
+        staging.clean_orphans(run.staging_record, target)
     dataset = target.dataset()
     result.quarantine_table = dataset.quarantine[2] if run.warn_mode and dataset.quarantine else None
 
 
 def _prime_unique(run: RunContext) -> None:
-    """``unique_against_table``: the unique columns' values already in the target count as seen."""
-    if run.job.validation.unique_against_table:
+    """``unique_against_table``: the unique columns' values already in the target count as seen (the
+    Ray engine checks them against the table itself)."""
+    if run.job.validation.unique_against_table and run.job.engine.type != "ray":
         for column in run.rules.unique_columns:
             for values in run.target.existing_values(column):
                 run.validator.prime_unique(column, values)
@@ -308,21 +331,15 @@ def _prime_unique(run: RunContext) -> None:
 def _read_and_validate(run: RunContext) -> None:
     """Stream the source through the validator: valid rows and rejected ones (with their reasons and
     places) are staged in the target; strict mode stops at the first rejected row. Lineage START goes
-    out once the source has answered."""
+    out once the source has answered. ``engine: {type: ray}`` runs this step as Ray tasks instead
+    (:mod:`dativo_ingest.ingest.engines.distributed`)."""
+    if run.job.engine.type == "ray":
+        from dativo_ingest.ingest.engines import distributed
+
+        distributed.read_and_validate(run)
+        return
     result, source, target = run.result, run.source, run.target
-
-    def source_answered() -> None:
-        run.lineage.start(
-            run.job.tenant_id,
-            run.job.name,
-            source=source.lineage_node(run.asset.source_type, run.asset.object_name),
-            asset=run.asset,
-            target=target,
-            quarantine=run.warn_mode,
-        )
-        result.lineage_run_id = run.lineage.run_id
-
-    batches = _window(_once_answered(source.numbered_batches(), source_answered), run.boundary)
+    batches = admitted(_once_answered(source.numbered_batches(), run.announce_source), run.boundary)
     for batch, outcome in run.validator.validate_stream(batches):
         if outcome.failed_count:
             if not run.warn_mode:
@@ -385,6 +402,7 @@ def _advance_cursor(run: RunContext) -> None:
             incremental.cursor_field, result.cursor, result.run_key, result.snapshot_id, run.keys
         )
     result.status = "success"
+    staging.release(run.staging_record)
 
 
 def _abort(run: RunContext, error: Exception) -> None:
@@ -536,17 +554,6 @@ def _boundary(incremental: Incremental | None, rules: RuleSet) -> Boundary | Non
         return None
     key = rules.unique_columns[0] if rules.unique_columns else None
     return Boundary(incremental, key, [c.name for c in rules.columns], incremental.boundary_keys)
-
-
-def _window(batches: Iterator[pa.RecordBatch], boundary: Boundary | None) -> Iterator[pa.RecordBatch]:
-    """The rows not read by an earlier run (all of them without ``incremental``)."""
-    if boundary is None:
-        yield from batches
-        return
-    for batch in batches:
-        batch = boundary.admit(batch)
-        boundary.observe(batch)
-        yield batch
 
 
 def _recover_state(job: JobConfig, state: CursorState, target: Any, warnings: list[str]) -> None:

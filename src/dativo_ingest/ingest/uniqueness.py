@@ -176,18 +176,9 @@ class SeenIndex:
     def _keys(self, values: pa.Array) -> np.ndarray:
         if self._key_hash is not None:
             return np.asarray(self._key_hash(values), dtype=np.uint64)
-        if self._integer:
-            ints = values.cast(pa.int64(), safe=False).fill_null(0)
-            x = np.asarray(ints.to_numpy(), dtype=np.int64).view(np.uint64)
-            x = (x ^ (x >> np.uint64(30))) * _MIX1  # splitmix64's finaliser: a bijection on 64 bits
-            x = (x ^ (x >> np.uint64(27))) * _MIX2
-            return x ^ (x >> np.uint64(31))
-        if self._con is None:
+        if self._con is None and not self._integer:
             self._con = duckdb.connect()
-        self._con.register("batch_values", pa.table({"v": values}))
-        hashed = self._con.execute("SELECT hash(v) AS h FROM batch_values").fetchnumpy()["h"]
-        self._con.unregister("batch_values")
-        return np.asarray(hashed, dtype=np.uint64)
+        return key_hashes(values, self._con)
 
     # -- Bloom filter over the top bits of the keys (positions stay sorted with the keys) ----------
     def _filter_positions(self, packed: np.ndarray, word_bits: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -230,6 +221,24 @@ class SeenIndex:
                     at[active] += 1
             if found_rows:
                 yield np.concatenate(found_rows), run, np.concatenate(found_stored)
+
+
+def key_hashes(values: pa.Array, con: duckdb.DuckDBPyConnection | None = None) -> np.ndarray:
+    """The 64-bit key of each value (nulls get an arbitrary key: callers leave them out): integers
+    through a bijective mixer, everything else through DuckDB's ``hash()`` (on ``con``, else a new
+    connection). Equal values always get equal keys, in any process."""
+    values = _array(values)
+    if pa.types.is_integer(values.type):
+        ints = values.cast(pa.int64(), safe=False).fill_null(0)
+        x = np.asarray(ints.to_numpy(), dtype=np.int64).view(np.uint64)
+        x = (x ^ (x >> np.uint64(30))) * _MIX1  # splitmix64's finaliser: a bijection on 64 bits
+        x = (x ^ (x >> np.uint64(27))) * _MIX2
+        return x ^ (x >> np.uint64(31))
+    con = con or duckdb.connect()
+    con.register("batch_values", pa.table({"v": values}))
+    hashed = con.execute("SELECT hash(v) AS h FROM batch_values").fetchnumpy()["h"]
+    con.unregister("batch_values")
+    return np.asarray(hashed, dtype=np.uint64)
 
 
 def _confirm_same_key(

@@ -90,11 +90,14 @@ class BatchOutcome:
 class Validator:
     """Validates a stream of batches; remembers unique values across the whole run."""
 
-    def __init__(self, rules: RuleSet, parallel_rows: int = PARALLEL_ROWS) -> None:
+    def __init__(self, rules: RuleSet, parallel_rows: int = PARALLEL_ROWS, *, unique: bool = True) -> None:
+        """``unique=False`` leaves the ``unique`` rules to the caller (a distributed run resolves them
+        across its tasks, :mod:`dativo_ingest.ingest.engines.keys`)."""
         self.rules = rules
         self.parallel_rows = parallel_rows
-        self.seen = {c.name: SeenIndex(c.type) for c in rules.columns if c.unique}
-        self.composite = {"+".join(key): key for key in rules.unique_keys}  # name -> its columns
+        self.seen = {c.name: SeenIndex(c.type) for c in rules.columns if c.unique and unique}
+        keys = rules.unique_keys if unique else []
+        self.composite = {"+".join(key): key for key in keys}  # name -> its columns
         self._position = {c.name: i for i, c in enumerate(rules.columns)}
         self.seen.update({name: SeenIndex(pa.string()) for name in self.composite})
         self.failures: Counter = Counter()
@@ -214,7 +217,8 @@ class Validator:
         """One column cast and checked (every rule but ``unique``), plus its prepared unique keys."""
         source = batch.column(rules.name) if rules.name in batch.schema.names else pa.nulls(batch.num_rows)
         converted, failed = try_cast(source, rules.type)
-        keys = self.seen[rules.name].prepare(converted) if rules.unique else None
+        index = self.seen.get(rules.name)
+        keys = index.prepare(converted) if index is not None else None
         type_failed = as_mask(failed) if failed is not None else None
         checks = [("type", type_failed)] if type_failed is not None else []
         checks += _column_checks(rules, converted, type_failed)

@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -123,6 +123,41 @@ def visible(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 @dataclass(frozen=True)
+class Piece:
+    """One task's share of a source's input in a distributed run (:meth:`Source.pieces`).
+
+    Pieces are in the run's order: every row of piece ``i`` comes before the rows of piece ``i + 1``.
+    A piece is a whole input, a whole file, a CSV byte range ``[start, end)`` beginning at a line start
+    (``header``: the file's column names when the range does not begin the file), some row groups of a
+    Parquet file (``first_row``: the number of its first row in the file) or a SQL key range
+    (``key_range``: ``(column, low, high, last)``, rows with ``low <= column < high``, ``<= high`` when
+    ``last``; the first range also takes the rows whose column is null)."""
+
+    ordinal: int
+    path: str | None = None
+    start: int = 0
+    end: int | None = None
+    header: tuple[str, ...] | None = None
+    row_groups: tuple[int, ...] | None = None
+    first_row: int = 1
+    key_range: tuple[str, Any, Any, bool] | None = None
+    last_in_file: bool = True
+
+    @property
+    def label(self) -> str:
+        """How errors name the piece: ``c.csv bytes 0-67108864``, ``p.parquet row groups 0-3``, ..."""
+        if self.key_range is not None:
+            column, low, high, last = self.key_range
+            return f"{column} in [{low}, {high}{']' if last else ')'}"
+        where = self.path or "the input"
+        if self.end is not None:
+            return f"{where} bytes {self.start}-{self.end}"
+        if self.row_groups is not None:
+            return f"{where} row groups {self.row_groups[0]}-{self.row_groups[-1]}"
+        return where
+
+
+@dataclass(frozen=True)
 class MalformedRow:
     """A row the source could not split into columns: its file, 1-based line, raw text and why."""
 
@@ -156,6 +191,7 @@ class Source(ABC):
         self.context = context
         self.stats = SourceStats()
         self.malformed: deque[MalformedRow] = deque()  # filled by the reader thread, drained by the run
+        self.piece: Piece | None = None  # set by restrict(): read only this share of the input
 
     @abstractmethod
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -194,6 +230,19 @@ class Source(ABC):
     def fingerprint(self) -> str | None:
         """A stable identity of exactly this input (same input -> same value), or None when unknowable."""
         return None
+
+    def verify_unchanged(self) -> None:  # noqa: B027  (optional hook: only files can be checked)
+        """Fail when the input changed since :meth:`fingerprint` (a distributed run checks before its
+        commit what a single process checks while it reads)."""
+
+    def pieces(self, split_bytes: int) -> list[Piece]:
+        """The input in pieces of about ``split_bytes`` each, in order, for a distributed run (by
+        default one piece: an API, say, is read by one task)."""
+        return [Piece(0)]
+
+    def restrict(self, piece: Piece) -> None:
+        """Read only ``piece`` of the input (one of :meth:`pieces`)."""
+        self.piece = piece
 
     def check_columns(self, present: Iterable[str], where: str, path: str | None = None) -> None:
         """Fail when the input lacks a required contract column (every row would be rejected); a missing
@@ -247,7 +296,9 @@ class FileSource(Source):
         numbers); otherwise rows are numbered 1, 2, ... in the file."""
 
     def paths(self) -> list[Path]:
-        """The files read, sorted (resolved on first use)."""
+        """The files read, sorted (resolved on first use; the piece's file once restricted)."""
+        if self.piece is not None and self.piece.path is not None:
+            return [Path(self.piece.path)]
         if not hasattr(self, "_resolved"):
             self._resolved = expand_paths(self.options.path, self.context.base_dir, self.suffixes)
         return self._resolved
@@ -257,6 +308,23 @@ class FileSource(Source):
         before the stream ends."""
         self._fingerprints = FileFingerprints(self.paths(), self.context.fingerprint_cache)
         return self._fingerprints.digest()
+
+    def verify_unchanged(self) -> None:
+        if self._fingerprints is not None:
+            for path in self.paths():
+                self._fingerprints.verify(path)
+
+    def pieces(self, split_bytes: int) -> list[Piece]:
+        """A piece per file (sources that can split a file override :meth:`file_pieces`)."""
+        pieces: list[Piece] = []
+        for path in self.paths():
+            for piece in self.file_pieces(path, split_bytes):
+                pieces.append(replace(piece, ordinal=len(pieces)))
+        return pieces
+
+    def file_pieces(self, path: Path, split_bytes: int) -> list[Piece]:
+        """The pieces of one file (their ordinals are set by :meth:`pieces`): the whole file."""
+        return [Piece(0, str(path))]
 
     def dataset(self) -> tuple[str, str]:
         return "file", common_name(self.paths(), self.options.path)
@@ -277,8 +345,12 @@ class FileSource(Source):
         fingerprints = self._fingerprints
         for path in self.paths():
             self.stats.files.append(str(path))
-            self.stats.bytes_read += path.stat().st_size
-            first = 1
+            piece = self.piece
+            if piece is not None and piece.end is not None:
+                self.stats.bytes_read += piece.end - piece.start
+            else:
+                self.stats.bytes_read += path.stat().st_size
+            first = piece.first_row if piece is not None else 1
             with fingerprints.reading(path) if fingerprints is not None else nullcontext():
                 for batch in self.read_file(path):
                     batch = numbered(batch, first, str(path))

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,6 +43,7 @@ from dativo_ingest.ingest.sources.base import (
     FileOptions,
     FileSource,
     MalformedRow,
+    Piece,
     RowPosition,
     SourceContext,
     SourceOptions,
@@ -74,6 +77,7 @@ class CsvSource(FileSource):
         self._widths: dict[str, int] = {}  # columns of each file read (a well-formed record's width)
         self._rejected_in: dict[str, list] = {}  # rows Arrow rejected so far, by file, in order
         self._scanner: RecordLines | None = None
+        self.span_facts: SpanFacts | None = None  # a byte range read (see file_pieces)
 
     def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
         opts = self.options
@@ -87,7 +91,13 @@ class CsvSource(FileSource):
         parse_options = pacsv.ParseOptions(
             delimiter=opts.delimiter, quote_char=opts.quote_char, newlines_in_values=True
         )
-        present = self._header(path, read_options, parse_options)
+        span = self.piece if self.piece is not None and self.piece.end is not None else None
+        if span is not None and span.header is not None:  # a range after the header: names given
+            read_options.column_names = list(span.header)
+            read_options.autogenerate_column_names = False
+            present = list(span.header)
+        else:
+            present = self._header(path, read_options, parse_options)
         if not present:
             return
         self.check_columns(present, path.name, str(path))
@@ -110,7 +120,7 @@ class CsvSource(FileSource):
         )
         try:
             reader = pacsv.open_csv(
-                str(path),
+                self._input(path, span),
                 read_options=read_options,
                 parse_options=parse_options,
                 convert_options=convert_options,
@@ -119,7 +129,53 @@ class CsvSource(FileSource):
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
         if rejected:
-            self.malformed.extend(_locate(path, rejected, opts.encoding, opts.quote_char))
+            start = span.start if span is not None else 0
+            self.malformed.extend(_locate(path, rejected, opts.encoding, opts.quote_char, start))
+
+    def file_pieces(self, path: Path, split_bytes: int) -> list[Piece]:
+        """Byte ranges of about ``split_bytes``, each starting at a line start (the first one holds the
+        header); compressed files stay whole. A range cut inside a quoted line break is found by the
+        range's odd count of quote characters (:attr:`SpanFacts.quotes_odd`): the run then reads that
+        file whole."""
+        size = path.stat().st_size
+        if size <= split_bytes or path.name.endswith((".gz", ".bz2", ".zst")):
+            return [Piece(0, str(path))]
+        names: tuple[str, ...] | None = None
+        bounds = [0]
+        with path.open("rb") as handle:
+            while bounds[-1] + split_bytes < size:
+                handle.seek(bounds[-1] + split_bytes)
+                handle.readline()  # to the start of the next line
+                if handle.tell() >= size:
+                    break
+                bounds.append(handle.tell())
+        if len(bounds) == 1:
+            return [Piece(0, str(path))]
+        opts = self.options
+        read_options = pacsv.ReadOptions(
+            encoding=opts.encoding,
+            column_names=opts.column_names,
+            autogenerate_column_names=not opts.header and not opts.column_names,
+        )
+        parse_options = pacsv.ParseOptions(delimiter=opts.delimiter, quote_char=opts.quote_char)
+        names = tuple(self._header(path, read_options, parse_options))
+        ends = [*bounds[1:], size]
+        return [
+            Piece(0, str(path), start, end, None if start == 0 else names, last_in_file=end == size)
+            for start, end in zip(bounds, ends, strict=True)
+        ]
+
+    def _input(self, path: Path, span: Piece | None) -> Any:
+        """What Arrow reads: the file, or the bytes of the piece's range (counted in :attr:`span_facts`)."""
+        if span is None or span.end is None:
+            return str(path)
+        with path.open("rb") as handle:
+            handle.seek(span.start)
+            data = handle.read(span.end - span.start)
+        self.span_facts = SpanFacts(
+            lines=data.count(b"\n"), quotes_odd=data.count(self.options.quote_char.encode()) % 2 == 1
+        )
+        return pa.BufferReader(pa.py_buffer(data))
 
     def close(self) -> None:
         scanner = self._scanner
@@ -136,13 +192,15 @@ class CsvSource(FileSource):
                 if scanner is not None:
                     scanner.close()
                 opts = self.options
+                start = self.piece.start if self.piece is not None else 0
                 scanner = self._scanner = RecordLines(
                     path,
                     delimiter=opts.delimiter,
                     quote=opts.quote_char,
                     encoding=opts.encoding,
-                    header=opts.header and not opts.column_names,
+                    header=opts.header and not opts.column_names and start == 0,
                     columns=self._widths[path],
+                    start=start,
                 )
             try:
                 malformed = bool(self._rejected_in.get(path))
@@ -177,6 +235,15 @@ class CsvSource(FileSource):
             raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
 
 
+@dataclass(frozen=True)
+class SpanFacts:
+    """What reading a byte range found: its line breaks (lines before a range shift its line numbers)
+    and whether it holds an odd number of quote characters (it was cut inside a quoted value)."""
+
+    lines: int
+    quotes_odd: bool
+
+
 def _collect(rejected: list[pacsv.InvalidRow]):
     """An ``invalid_row_handler`` that keeps the row aside and skips it (called only for bad rows)."""
 
@@ -187,14 +254,16 @@ def _collect(rejected: list[pacsv.InvalidRow]):
     return handler
 
 
-def _locate(path: Path, rows: list[pacsv.InvalidRow], encoding: str, quote: str) -> list[MalformedRow]:
+def _locate(
+    path: Path, rows: list[pacsv.InvalidRow], encoding: str, quote: str, start: int = 0
+) -> list[MalformedRow]:
     """The rejected rows with their 1-based line numbers (Arrow's streaming reader does not know them):
     one pass over the file's lines, matching each row's first line in order, only at lines that start a
     record (not inside a quoted value spanning lines); when a stray quote defeats that, a second pass
     matches at every line. Runs only when rows were rejected, so well-formed files are never read twice."""
-    numbers = _first_lines(path, rows, encoding, quote)
+    numbers = _first_lines(path, rows, encoding, quote, start)
     if None in numbers:
-        numbers = _first_lines(path, rows, encoding, None)
+        numbers = _first_lines(path, rows, encoding, None, start)
     return [
         MalformedRow(str(path), n, row.text, _reason(row, quote))
         for n, row in zip(numbers, rows, strict=True)
@@ -202,12 +271,15 @@ def _locate(path: Path, rows: list[pacsv.InvalidRow], encoding: str, quote: str)
 
 
 def _first_lines(
-    path: Path, rows: list[pacsv.InvalidRow], encoding: str, quote: str | None
+    path: Path, rows: list[pacsv.InvalidRow], encoding: str, quote: str | None, start: int = 0
 ) -> list[int | None]:
-    """The line each of ``rows`` starts on, in order (None: not found); ``quote`` None: ignore quotes."""
+    """The line each of ``rows`` starts on, in order (None: not found); ``quote`` None: ignore quotes.
+    ``start``: the byte the rows' range begins at (lines are counted from there)."""
     found: list[int | None] = []
     inside = False  # the line starts inside a quoted value (a record spanning lines)
     with pa.input_stream(str(path), compression="detect") as raw:
+        if start:
+            raw.seek(start)
         lines = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         for number, line in enumerate(lines, start=1):
             if len(found) == len(rows):

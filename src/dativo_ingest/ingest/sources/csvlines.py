@@ -32,9 +32,19 @@ class RecordLines:
     """Maps 1-based record ordinals of one CSV file to 1-based physical lines (see the module doc)."""
 
     def __init__(
-        self, path: Path | str, *, delimiter: str, quote: str, encoding: str, header: bool, columns: int
+        self,
+        path: Path | str,
+        *,
+        delimiter: str,
+        quote: str,
+        encoding: str,
+        header: bool,
+        columns: int,
+        start: int = 0,
     ) -> None:
+        """``start``: the byte (a line start) the records are counted from; lines count from there."""
         self.path = str(path)
+        self.start = start
         self.header = header
         self.columns = columns
         self.reliable = _ascii_compatible(encoding, delimiter, quote)
@@ -127,6 +137,9 @@ class RecordLines:
             return None
         if self._stream is None:
             self._stream = pa.input_stream(self.path, compression="detect")
+            if self.start:
+                self._stream.seek(self.start)
+                self._first = False  # no byte-order mark inside the file
         while True:
             data = self._stream.read(CHUNK_BYTES)
             if self._first:

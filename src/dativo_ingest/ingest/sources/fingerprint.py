@@ -98,15 +98,26 @@ class FileFingerprints:
             yield
         finally:
             content = hasher.result() if hasher is not None else None
-        stat = path.stat()
-        changed = [stat.st_size, stat.st_mtime_ns] != entry.stamp()
-        if not changed and content is not None and entry.token.startswith("sample:"):
-            changed = sample_hash(path, entry.size) != entry.token.rsplit(":", 1)[1]
-        if changed:
-            raise SourceError(_CHANGED, path=str(path))
+        self._check(path, entry, sampled=content is not None)
         if content is not None:
             entry.content = content
             self._changed = True
+
+    def verify(self, path: Path) -> None:
+        """Check that ``path`` is still the file fingerprinted (size, mtime and, for a sampled
+        fingerprint, the sample), without reading it whole; raises :class:`SourceError` when it changed."""
+        entry = self.entries.get(str(path))
+        if entry is not None:
+            self._check(path, entry, sampled=True)
+
+    @staticmethod
+    def _check(path: Path, entry: _Entry, *, sampled: bool) -> None:
+        stat = path.stat()
+        changed = [stat.st_size, stat.st_mtime_ns] != entry.stamp()
+        if not changed and sampled and entry.token.startswith("sample:"):
+            changed = sample_hash(path, entry.size) != entry.token.rsplit(":", 1)[1]
+        if changed:
+            raise SourceError(_CHANGED, path=str(path))
 
     def save(self) -> None:
         """Store the entries in the cache when one changed (after the files were read)."""

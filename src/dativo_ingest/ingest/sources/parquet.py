@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import FileOptions, FileSource
+from dativo_ingest.ingest.sources.base import FileOptions, FileSource, Piece
 
 
 class ParquetOptions(FileOptions):
@@ -36,10 +36,32 @@ class ParquetSource(FileSource):
             handle = pq.ParquetFile(path)
             self.check_columns(handle.schema_arrow.names, path.name, str(path))
             present = [c for c in self.context.columns if c in handle.schema_arrow.names]
+            groups = self.piece.row_groups if self.piece is not None else None
             for batch in handle.iter_batches(
-                batch_size=self.context.batch_size, columns=present, use_threads=False
+                batch_size=self.context.batch_size, row_groups=groups, columns=present, use_threads=False
             ):
                 if batch.num_rows:
                     yield batch
         except (pa.ArrowInvalid, OSError) as exc:
             raise SourceError(f"cannot read Parquet: {exc}", path=str(path)) from exc
+
+    def file_pieces(self, path: Path, split_bytes: int) -> list[Piece]:
+        """Runs of whole row groups of about ``split_bytes`` (uncompressed) each."""
+        try:
+            metadata = pq.ParquetFile(path).metadata
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SourceError(f"cannot read Parquet: {exc}", path=str(path)) from exc
+        pieces: list[Piece] = []
+        groups: list[int] = []
+        size, first, row = 0, 1, 1
+        for index in range(metadata.num_row_groups):
+            group = metadata.row_group(index)
+            if groups and size + group.total_byte_size > split_bytes:
+                pieces.append(Piece(0, str(path), row_groups=tuple(groups), first_row=first))
+                groups, size, first = [], 0, row
+            groups.append(index)
+            size += group.total_byte_size
+            row += group.num_rows
+        if groups or not pieces:
+            pieces.append(Piece(0, str(path), row_groups=tuple(groups) or None, first_row=first))
+        return pieces

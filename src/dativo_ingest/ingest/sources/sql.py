@@ -10,6 +10,7 @@ PostgreSQL and MySQL/MariaDB are the concrete sources (:mod:`.postgres`, :mod:`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -20,7 +21,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from dativo_ingest.errors import SourceError
-from dativo_ingest.ingest.sources.base import Source, SourceNode, SourceOptions, column_array, since_value
+from dativo_ingest.ingest.sources.base import (
+    Piece,
+    Source,
+    SourceNode,
+    SourceOptions,
+    column_array,
+    since_value,
+)
 from dativo_ingest.logging import redact_text, register_secret
 
 
@@ -30,6 +38,10 @@ class SqlOptions(SourceOptions):
     schema_name: str | None = Field(None, alias="schema")
     query: str | None = None
     connect_timeout_seconds: int = Field(30, ge=1)
+    #: distributed runs: split the rows into ``partitions`` key ranges of this numeric column (default:
+    #: the table's primary key when it is one numeric column; else the source is read by one task)
+    partition_column: str | None = None
+    partitions: int = Field(16, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _one_of(self) -> SqlOptions:
@@ -128,14 +140,73 @@ class SqlSource(Source):
         else:
             sql = f"SELECT * FROM ({self._query().strip().rstrip(';')}) AS dativo_src"
         params: dict[str, Any] = {}
+        where: list[str] = []
         since = since_value(incremental)
+        if incremental is not None and since is not None:
+            where.append(f"{quote(incremental.cursor_field)} >= :since")
+            params["since"] = since.as_py()
+        key_range = self.piece.key_range if self.piece is not None else None
+        if key_range is not None:
+            column, low, high, last = key_range
+            key = quote(column)
+            within = f"{key} >= :low AND {key} {'<=' if last else '<'} :high"
+            first = self.piece is not None and self.piece.ordinal == 0
+            where.append(f"({within} OR {key} IS NULL)" if first else f"({within})")
+            params.update(low=low, high=high)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         if incremental is not None:
-            cursor = quote(incremental.cursor_field)
-            if since is not None:
-                sql += f" WHERE {cursor} >= :since"
-                params["since"] = since.as_py()
-            sql += f" ORDER BY {cursor}"
+            sql += f" ORDER BY {quote(incremental.cursor_field)}"
         return sql, params
+
+    def pieces(self, split_bytes: int) -> list[Piece]:
+        """Key ranges of ``partition_column`` (or a one-column numeric primary key) between its smallest
+        and greatest value, ``partitions`` of them; one piece when there is no such column."""
+        column = self.options.partition_column or self._numeric_primary_key()
+        if column is None or self.options.partitions == 1:
+            return [Piece(0)]
+        engine = self._engine()
+        try:
+            sql, params = self._sql(engine)
+            quote = engine.dialect.identifier_preparer.quote
+            bounds = f"SELECT MIN({quote(column)}), MAX({quote(column)}) FROM ({sql}) AS dativo_keys"
+            with engine.connect() as conn:
+                self.stats.api_calls += 1
+                low, high = conn.execute(text(bounds), params).one()
+        except SQLAlchemyError as exc:
+            detail = getattr(exc, "orig", None) or exc
+            reason = redact_text(str(detail)).splitlines()[0]
+            raise SourceError(f"cannot split {self.type_name} source by {column}: {reason}") from exc
+        finally:
+            engine.dispose()
+        if low is None or not isinstance(low, int | float) or isinstance(low, bool):
+            return [Piece(0)]
+        count = self.options.partitions
+        step = (high - low) / count
+        edges = [low + step * i for i in range(count)] + [high]
+        if isinstance(low, int):
+            edges = sorted({low, *(int(e) for e in edges[1:-1]), high})
+        return [
+            Piece(i, key_range=(column, a, b, i == len(edges) - 2))
+            for i, (a, b) in enumerate(itertools.pairwise(edges))
+        ]
+
+    def _numeric_primary_key(self) -> str | None:
+        """The table's primary key when it is one numeric contract column."""
+        if not self.options.table:
+            return None
+        engine = self._engine()
+        try:
+            key = inspect(engine).get_pk_constraint(self.options.table, schema=self.options.schema_name)
+        except SQLAlchemyError:
+            return None
+        finally:
+            engine.dispose()
+        columns = key.get("constrained_columns") or []
+        if len(columns) != 1 or columns[0] not in self.context.columns:
+            return None
+        kind = self.context.columns[columns[0]]
+        return columns[0] if pa.types.is_integer(kind) or pa.types.is_floating(kind) else None
 
     def batches(self) -> Iterator[pa.RecordBatch]:
 

@@ -28,8 +28,9 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,8 +42,10 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
     TableAlreadyExistsError,
 )
+from pyiceberg.io import load_file_io
 from pyiceberg.io.pyarrow import _pyarrow_to_schema_without_ids, pyarrow_to_schema, write_file
 from pyiceberg.table import WriteTask
+from pyiceberg.table.locations import load_location_provider
 
 from dativo_ingest.errors import TargetError
 from dativo_ingest.ingest.jobconfig import CatalogConfig
@@ -267,6 +270,42 @@ def _write_data_file(
     return list(write_file(io, metadata, iter([task])))
 
 
+@dataclass(frozen=True)
+class DataFileSink:
+    """How tasks in other processes (a distributed run) write data files of a staged table: the table's
+    location and properties, its FileIO properties and the staged metadata (the evolved schema). A
+    file's name depends only on the run's ``write_uuid`` and the task, so a retried task overwrites what
+    its killed attempt left, and the files of a run that never committed can be found and deleted."""
+
+    location: str
+    table_properties: dict[str, str]
+    io_properties: dict[str, str]
+    write_uuid: uuid.UUID
+    metadata: Any = None  # pyiceberg TableMetadata to write with (not needed to find or delete files)
+
+    def write(self, task_id: int, batches: list[tuple[pa.RecordBatch, np.ndarray | None]]) -> list[Any]:
+        """One data file of ``batches`` (each without its left-out rows), as pyiceberg ``DataFile``s."""
+        io = load_file_io(self.io_properties, self.location)
+        return _write_data_file(io, self.metadata, self.write_uuid, task_id, batches)
+
+    def path(self, task_id: int) -> str:
+        """Where task ``task_id``'s data file is written."""
+        name = f"00000-{task_id}-{self.write_uuid}.parquet"  # as WriteTask.generate_data_file_filename
+        provider = load_location_provider(self.location, self.table_properties)
+        return provider.new_data_location(data_file_name=name)
+
+    def delete(self, task_ids: Iterable[int]) -> int:
+        """Delete the data files of ``task_ids`` that exist; how many there were."""
+        io = load_file_io(self.io_properties, self.location)
+        deleted = 0
+        for task_id in task_ids:
+            path = self.path(task_id)
+            if io.new_input(path).exists():
+                io.delete(path)
+                deleted += 1
+        return deleted
+
+
 def _without(batch: pa.RecordBatch, rows: np.ndarray) -> pa.RecordBatch:
     keep = np.ones(batch.num_rows, dtype=bool)
     keep[rows] = False
@@ -391,6 +430,25 @@ class IcebergTarget(Target):
     def write_valid(self, outcome: BatchOutcome) -> None:
         """The batch's valid rows: the failed ones are dropped on the writer thread (no copy here)."""
         self._opened().stage(outcome.typed, outcome.failed_rows)
+
+    def data_file_sink(self, write_uuid: uuid.UUID) -> DataFileSink:
+        """What tasks elsewhere need to write data files of the open table (:class:`DataFileSink`)."""
+        main = self._opened()
+        metadata = main.tx.table_metadata
+        location, io_properties = main.table.location(), dict(main.table.io.properties)
+        return DataFileSink(location, dict(metadata.properties), io_properties, write_uuid, metadata)
+
+    def io_properties(self) -> dict[str, str]:
+        """The open table's FileIO properties (credentials included: never store them)."""
+        return dict(self._opened().table.io.properties)
+
+    def stage_data_files(self, files: list[Any]) -> None:
+        """Stage data files written elsewhere (:meth:`data_file_sink`) for the commit."""
+        main = self._opened()
+        for data_file in files:
+            main.files.append(data_file)
+            main.rows += data_file.record_count
+            main.bytes_written += data_file.file_size_in_bytes
 
     def write_quarantine(self, batch: pa.RecordBatch) -> None:
         if self.quarantine is None:

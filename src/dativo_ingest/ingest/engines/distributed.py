@@ -1,0 +1,369 @@
+"""The Ray engine: the run's read-and-validate step as Ray tasks, the rest of the run unchanged.
+
+The driver (the ``dativo run`` process) plans the input's pieces (:meth:`Source.pieces`: files, CSV byte
+ranges, Parquet row groups, SQL key ranges), records where their data files go (:mod:`.staging`), and,
+when the contract has unique keys, first has every piece hash its keys so the reducers can name the
+contested ones (:mod:`.keys`). Then one task per piece reads, validates and writes a data file
+(:func:`.tasks.run_piece`). The driver folds the results in the run's order into the same run context a
+single-process run fills: counts, rule failures, quarantined rows with their positions in the whole
+file, the incremental boundary, the bytes read; it resolves the held-back rows' uniqueness and stages
+every data file, and the runner's own steps commit one snapshot (or nothing), record FinOps (the tasks'
+CPU and memory included), lineage and quality.
+
+A worker killed mid-task is retried by Ray (``engine.max_retries``); its file name is the same, so the
+retry overwrites what the killed attempt wrote. A CSV range that turns out to be cut inside a quoted
+value (an odd number of quote characters) makes the run read that file as one piece.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from dativo_ingest.errors import ConfigError, DataValidationError, IngestionError
+from dativo_ingest.ingest.engines import keys, staging
+from dativo_ingest.ingest.engines.tasks import PieceResult, RunSpec, piece_key_hashes, run_piece
+from dativo_ingest.ingest.jobconfig import EngineConfig
+from dativo_ingest.ingest.quarantine import quarantine_batch, quarantine_malformed
+from dativo_ingest.ingest.sources.base import MalformedRow, Piece, RowPosition
+from dativo_ingest.ingest.targets.iceberg import IcebergTarget
+from dativo_ingest.ingest.validation import Validator
+from dativo_ingest.logging import get_logger
+
+if TYPE_CHECKING:
+    from dativo_ingest.ingest.runner import RunContext
+
+log = get_logger(__name__)
+
+
+def connect(config: EngineConfig) -> Any:
+    """The ``ray`` module, connected to the configured cluster (an existing connection is kept)."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "engine type ray needs Ray: pip install 'dativo-ingest[ray]'", field="engine.type"
+        ) from None
+    if ray.is_initialized():
+        return ray
+    options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+    try:
+        if config.address in ("auto", "local"):  # auto: RAY_ADDRESS or this machine's cluster, else a new one
+            address = None if config.address == "auto" else "local"
+            ray.init(address=address, num_cpus=config.parallelism, include_dashboard=False, **options)
+        else:
+            ray.init(address=config.address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot connect to the Ray cluster at {config.address!r}: {str(exc).splitlines()[0]} "
+            "(start one with `ray start --head`, or set engine.address: local)",
+            field="engine.address",
+        ) from None
+    return ray
+
+
+def read_and_validate(run: RunContext) -> None:
+    """The Ray engine's read-and-validate step (see the module docstring)."""
+    job, target = run.job, run.target
+    if not isinstance(target, IcebergTarget):
+        raise ConfigError("engine type ray writes Iceberg targets only", path=job.config_path, field="engine")
+    ray = connect(job.engine)
+    pieces = run.source.pieces(job.engine.split_mb * 1024 * 1024)
+    run.announce_source()
+    sink = target.data_file_sink(uuid.UUID(hex=run.result.run_id))
+    spec = RunSpec(
+        job.source.type,
+        job.source.options,
+        job.base_dir,
+        job.batch_size,
+        run.rules,
+        run.incremental,
+        run.boundary.key if run.boundary is not None else None,
+        sink,
+        strict=not run.warn_mode,
+    )
+    record = staging.record_path(run.workspace, job.tenant_id, job.name)
+    written = 0
+    try:
+        spec_ref = ray.put(spec)
+        while True:
+            written = max(written, len(pieces))
+            staging.record(record, run.result.run_key, sink, written)
+            results = _run_pieces(ray, run, spec_ref, pieces)
+            cut = {str(p.path) for p, r in zip(pieces, results, strict=True) if _cut(p, r)}
+            if not cut:
+                break
+            sink.delete(range(written))
+            log.info(
+                "CSV range cut inside a quoted value: reading the file whole",
+                extra={"fields": {"files": sorted(cut)}},
+            )
+            pieces = _whole(pieces, cut)
+        _merge(run, pieces, results)
+    except BaseException:
+        sink.delete(range(written))
+        staging.release(record)
+        raise
+    run.source.verify_unchanged()
+    run.result.engine = _summary(job.engine, results)
+
+
+def _run_pieces(ray: Any, run: RunContext, spec_ref: Any, pieces: list[Piece]) -> list[PieceResult]:
+    """Every piece as a task (after the key hashes, when the contract has unique keys), in order."""
+    engine = run.job.engine
+    partitions = max(1, min(len(pieces), _cpus(ray, engine)))
+    contested: dict[str, np.ndarray] = {}
+    if keys.key_names(run.rules):
+        contested = _contested(ray, run, spec_ref, pieces, partitions)
+    contested_ref = ray.put(contested)
+    task = ray.remote(num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False)(_piece_task)
+    refs = [task.remote(spec_ref, piece, contested_ref) for piece in pieces]
+    results = []
+    done_rows = done_bad = 0
+    for ref in refs:
+        result = _get(ray, ref)
+        results.append(result)
+        done_rows += result.rows_read
+        done_bad += sum(r.rows.num_rows for r in result.rejected) + len(result.malformed)
+        if run.progress is not None:
+            run.progress(done_rows, done_bad)
+    return results
+
+
+def _contested(
+    ray: Any, run: RunContext, spec_ref: Any, pieces: list[Piece], partitions: int
+) -> dict[str, np.ndarray]:
+    """Per unique key, the sorted hashes present more than once in the input (or also in the table)."""
+    engine = run.job.engine
+    hashing = ray.remote(num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False)(_keys_task)
+    reduce = ray.remote(num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False)(_reduce_task)
+    hashed = [hashing.options(num_returns=partitions).remote(spec_ref, p, partitions) for p in pieces]
+    if partitions == 1:
+        hashed = [[ref] for ref in hashed]
+    existing = _table_hashes(run, partitions)
+    reducers = [reduce.remote(existing[p], *[refs[p] for refs in hashed]) for p in range(partitions)]
+    found: dict[str, list[np.ndarray]] = {}
+    for part in (_get(ray, ref) for ref in reducers):
+        for name, values in part.items():
+            found.setdefault(name, []).append(values)
+    return {name: np.sort(np.concatenate(parts)) for name, parts in found.items()}
+
+
+def _table_hashes(run: RunContext, partitions: int) -> list[dict[str, np.ndarray]]:
+    """``unique_against_table``: the hashes of the unique values already in the table, by partition."""
+    parts: list[dict[str, np.ndarray]] = [{} for _ in range(partitions)]
+    if not run.job.validation.unique_against_table:
+        return parts
+    for name, columns in keys.key_names(run.rules).items():
+        if len(columns) > 1:
+            continue  # composite keys are not checked against the table by single runs either
+        hashes = [keys.hashes_of(values) for values in run.target.existing_values(name)]
+        merged = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
+        for p, values in enumerate(keys.partitioned(merged, partitions)):
+            parts[p][name] = values
+    return parts
+
+
+def _keys_task(spec: RunSpec, piece: Piece, partitions: int) -> Any:
+    hashed = piece_key_hashes(spec, piece, partitions)
+    split = [{name: parts[p] for name, parts in hashed.items()} for p in range(partitions)]
+    return split[0] if partitions == 1 else tuple(split)
+
+
+def _reduce_task(existing: dict[str, np.ndarray], *parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    found: dict[str, list[np.ndarray]] = {}
+    for part in (existing, *parts):
+        for name, hashes in part.items():
+            found.setdefault(name, []).append(hashes)
+    return {name: keys.contested(hashes) for name, hashes in found.items()}
+
+
+def _piece_task(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> PieceResult:
+    import ray
+
+    result = run_piece(spec, piece, contested)
+    result.node = ray.get_runtime_context().get_node_id()
+    return result
+
+
+def _get(ray: Any, ref: Any) -> Any:
+    """``ray.get``, re-raising a task's own error as itself (one line, no remote traceback)."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = exc.cause
+        if isinstance(cause, Exception):
+            raise cause from None
+        raise IngestionError(f"a Ray task failed: {str(exc).splitlines()[0]}") from None
+    except ray.exceptions.RayError as exc:
+        raise IngestionError(f"a Ray task failed: {str(exc).splitlines()[0]}") from None
+
+
+def _cpus(ray: Any, engine: EngineConfig) -> int:
+    return engine.parallelism or int(ray.cluster_resources().get("CPU", 1))
+
+
+def _cut(piece: Piece, result: PieceResult) -> bool:
+    """A CSV range that ends inside a quoted value (so the next one starts inside it)."""
+    return result.quotes_odd and not piece.last_in_file
+
+
+def _whole(pieces: list[Piece], files: set[str]) -> list[Piece]:
+    """``pieces`` with the pieces of ``files`` replaced by one piece per file, renumbered."""
+    planned: list[Piece] = []
+    for piece in pieces:
+        if piece.path in files:
+            if piece.start == 0:
+                planned.append(Piece(0, piece.path))
+        else:
+            planned.append(piece)
+    return [replace(p, ordinal=i) for i, p in enumerate(planned)]
+
+
+# ----- folding the results into the run -------------------------------------------------------------
+def _merge(run: RunContext, pieces: list[Piece], results: list[PieceResult]) -> None:
+    """The tasks' results, in the run's order, into the run (as a single process would have filled it)."""
+    result, stats = run.result, run.source.stats
+    target = run.target
+    if not isinstance(target, IcebergTarget):
+        raise TypeError("the Ray engine writes Iceberg targets only")
+    held: Held = []
+    for done, shift in zip(results, _offsets(pieces, results), strict=True):
+        if not run.warn_mode and (done.rejected or done.malformed):
+            raise _strict_failure(done, shift)
+        for rejected in done.rejected:
+            rows = np.arange(rejected.rows.num_rows)
+            positions = [shift(p) for p in rejected.positions]
+            batch = quarantine_batch(run.identity, rejected.rows, rows, rejected.rules, positions)
+            target.write_quarantine(batch)
+            result.rows_quarantined += len(rows)
+        if done.malformed:
+            malformed = [_shift_malformed(m, shift) for m in done.malformed]
+            target.write_quarantine(quarantine_malformed(run.identity, malformed))
+            result.rows_quarantined += len(malformed)
+        held += [(typed, raw, [shift(p) for p in positions]) for typed, raw, positions in done.held]
+        target.stage_data_files(done.data_files)
+        result.rows_read += done.rows_read
+        result.rows_written += done.rows_written
+        run.validator.failures.update(done.failures)
+        run.validator.null_counts.update(done.null_counts)
+        if run.boundary is not None and done.boundary is not None:
+            run.boundary.merge(done.boundary)
+        stats.bytes_read += done.bytes_read
+        stats.api_calls += done.api_calls
+        stats.warnings += [w for w in done.warnings if w not in stats.warnings]
+        stats.files += [f for f in done.files if f not in stats.files]
+    _resolve_held(run, held)
+    _record_usage(run, results)
+
+
+Held = list[tuple[pa.RecordBatch, pa.RecordBatch, list[RowPosition]]]  # typed rows, source rows, places
+
+
+def _resolve_held(run: RunContext, held: Held) -> None:
+    """The held-back rows (valid but for a contested key), in the run's order, through a validator that
+    checks uniqueness as a single process does: the first of each key lands, the rest are quarantined."""
+    if not held:
+        return
+    resolver = Validator(run.rules)
+    if run.job.validation.unique_against_table:
+        for column in run.rules.unique_columns:
+            for values in run.target.existing_values(column):
+                resolver.prime_unique(column, values)
+    result = run.result
+    for typed, raw, positions in held:
+        outcome = resolver.validate(typed)
+        for part in outcome.valid_parts():
+            run.target.write(part)
+        result.rows_written += outcome.valid_count
+        if outcome.failed_count:
+            rows = outcome.failed_rows
+            where = [positions[i] for i in rows]
+            batch = quarantine_batch(run.identity, raw, rows, outcome.failed_rules, where)
+            run.target.write_quarantine(batch)
+            result.rows_quarantined += outcome.failed_count
+    run.validator.failures.update({k: v for k, v in resolver.failures.items() if k.startswith("unique:")})
+
+
+def _record_usage(run: RunContext, results: list[PieceResult]) -> None:
+    """The tasks' CPU (summed) and memory (each worker process's peak, summed) into the run's FinOps."""
+    metrics = run.finops.metrics
+    if metrics is None:
+        return
+    peaks: dict[str, float] = {}
+    for done in results:
+        peaks[done.worker] = max(peaks.get(done.worker, 0.0), done.peak_rss_mb)
+    metrics.record_cpu_time(sum(done.cpu_seconds for done in results))
+    if peaks:
+        metrics.record_memory_usage(sum(peaks.values()))
+
+
+def _offsets(pieces: list[Piece], results: list[PieceResult]) -> Iterable[Any]:
+    """Per piece, the function that turns a position in the piece into one in its file (or the run)."""
+    lines: Counter = Counter()
+    records: Counter = Counter()
+    rows = 0
+    for piece, done in zip(pieces, results, strict=True):
+        line_offset, record_offset, row_offset = lines[piece.path], records[piece.path], rows
+        yield _shifter(piece, line_offset, record_offset, row_offset)
+        lines[piece.path] += done.lines
+        records[piece.path] += done.records
+        rows += done.records
+
+
+def _shifter(piece: Piece, line_offset: int, record_offset: int, row_offset: int) -> Any:
+    def shift(position: RowPosition) -> RowPosition:
+        if position.unit == "line":
+            return replace(position, number=position.number + line_offset)
+        if position.unit == "record":
+            return replace(position, number=position.number + record_offset)
+        if piece.path is None:  # databases and APIs number rows in the run
+            return replace(position, number=position.number + row_offset)
+        return position  # Parquet rows are numbered in their file already
+
+    return shift
+
+
+def _shift_malformed(row: MalformedRow, shift: Any) -> MalformedRow:
+    if row.line is None:
+        return row
+    return replace(row, line=shift(RowPosition(row.path, row.line, "line")).number)
+
+
+def _strict_failure(done: PieceResult, shift: Any) -> DataValidationError:
+    """The first rows of a piece that break the contract, as a single strict run names them."""
+    if done.malformed:
+        first = _shift_malformed(done.malformed[0], shift)
+        message = f"malformed row ({first.reason}) in strict mode; nothing committed"
+        return DataValidationError(message, path=first.path, line=first.line)
+    rejected = done.rejected[0]
+    positions = [shift(p) for p in rejected.positions[:3]]
+    shown = "; ".join(f"{p.short}: {', '.join(r)}" for p, r in zip(positions, rejected.rules, strict=False))
+    first_position = positions[0]
+    failed = Counter(rule for rules in rejected.rules for rule in rules)
+    return DataValidationError(
+        f"{rejected.rows.num_rows} row(s) break the contract in strict mode; nothing committed ({shown})",
+        path=first_position.file,
+        line=first_position.number if first_position.unit == "line" else None,
+        failed_rules=dict(failed),
+    )
+
+
+def _summary(engine: EngineConfig, results: list[PieceResult]) -> dict[str, Any]:
+    """What ``dativo run --json`` shows of the engine: tasks, nodes and worker processes used."""
+    return {
+        "type": "ray",
+        "address": engine.address,
+        "tasks": len(results),
+        "nodes": len({r.node for r in results}),
+        "workers": len({r.worker for r in results}),
+        "worker_peak_rss_mb": round(max((r.peak_rss_mb for r in results), default=0.0), 1),
+        "task_cpu_seconds": round(sum(r.cpu_seconds for r in results), 3),
+    }
