@@ -296,7 +296,8 @@ class FinOpsRun:
             return
         if summary:
             result.cost_usd = summary.get("cost_breakdown_usd", {}).get("total")
-            result.finops = {k: summary[k] for k in FINOPS_SUMMARY_KEYS if k in summary}
+            usage = summary.get("resource_usage", {})
+            result.finops = {k: summary.get(k, usage.get(k)) for k in FINOPS_SUMMARY_KEYS}
 
 
 #: The parts of a stored FinOps record a run's result carries.

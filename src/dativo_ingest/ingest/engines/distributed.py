@@ -75,7 +75,7 @@ def read_and_validate(run: RunContext) -> None:
     if not isinstance(target, IcebergTarget):
         raise ConfigError("engine type ray writes Iceberg targets only", path=job.config_path, field="engine")
     ray = connect(job.engine)
-    pieces = run.source.pieces(job.engine.split_mb * 1024 * 1024)
+    pieces = run.source.pieces(max(1, int(job.engine.split_mb * 1024 * 1024)))
     run.announce_source()
     sink = target.data_file_sink(uuid.UUID(hex=run.result.run_id))
     spec = RunSpec(
