@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dativo_ingest.cli.app import main
 from dativo_ingest.errors import ConfigError, DataValidationError
 from dativo_ingest.ingest import load_job, run_job
 from dativo_ingest.ingest.jobconfig import CatalogConfig
@@ -276,3 +278,33 @@ def test_engines_agree_on_random_inputs_and_contracts(
     ray_rows, ray_quarantine, _ = _tables(root, "by_ray")
     assert ray_rows == local_rows
     assert ray_quarantine == local_quarantine
+
+
+def test_cli_engine_flag_runs_a_local_job_on_ray(workspace: Path, capsys: pytest.CaptureFixture) -> None:
+    write_contract(workspace)
+    write_csv(workspace / "data" / "c.csv", good_rows(0, 20000))
+    job = write_job(
+        workspace, {"source": {"type": "csv", "path": "../data/c.csv"}, "engine": {"split_mb": 0.2}}
+    )
+    assert main(["run", "--config", str(job), "--engine", "ray", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["rows_written"] == 20000
+    assert result["engine"]["type"] == "ray" and result["engine"]["tasks"] >= 4
+
+
+def test_cli_refuses_an_unknown_engine_and_an_unreachable_cluster_in_one_line(
+    workspace: Path, capsys: pytest.CaptureFixture
+) -> None:
+    write_contract(workspace)
+    write_csv(workspace / "data" / "c.csv", good_rows(0, 10))
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv"}})
+    assert main(["run", "--config", str(job), "--engine", "spark"]) != 0
+    assert "unknown engine 'spark' (local or ray)" in capsys.readouterr().err
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = main(["run", "--config", str(job), "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert f"cannot connect to the Ray cluster at '127.0.0.1:{port}'" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -167,8 +167,8 @@ class EngineConfig(_Model):
     :mod:`dativo_ingest.ingest.engines`)."""
 
     type: Literal["local", "ray"] = "local"
-    #: ``auto`` (``RAY_ADDRESS``, else the cluster this machine runs, else a new one for the run),
-    #: ``local`` (always a new one), ``host:port`` (a cluster's GCS) or ``ray://host:port`` (Ray Client)
+    #: ``auto`` (the cluster in ``RAY_ADDRESS``, else a new one on this machine for the run), ``local``
+    #: (always a new one), ``host:port`` (a running cluster's head) or ``ray://host:port`` (Ray Client)
     address: str = "auto"
     parallelism: int | None = Field(None, ge=1, le=4096)  # tasks at once (default: the cluster's CPUs)
     split_mb: float = Field(64, gt=0, le=4096)  # input per task (CSV byte ranges, Parquet row groups)

@@ -18,6 +18,8 @@ value (an odd number of quote characters) makes the run read that file as one pi
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -54,12 +56,16 @@ def connect(config: EngineConfig) -> Any:
     if ray.is_initialized():
         return ray
     options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+    address = config.address
+    if address == "auto":
+        address = os.environ.get("RAY_ADDRESS") or "local"
+    if address != "local":
+        _reachable(address)
     try:
-        if config.address in ("auto", "local"):  # auto: RAY_ADDRESS or this machine's cluster, else a new one
-            address = None if config.address == "auto" else "local"
-            ray.init(address=address, num_cpus=config.parallelism, include_dashboard=False, **options)
+        if address == "local":
+            ray.init(address="local", num_cpus=config.parallelism, include_dashboard=False, **options)
         else:
-            ray.init(address=config.address, **options)
+            ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ConfigError(
             f"cannot connect to the Ray cluster at {config.address!r}: {str(exc).splitlines()[0]} "
@@ -67,6 +73,21 @@ def connect(config: EngineConfig) -> Any:
             field="engine.address",
         ) from None
     return ray
+
+
+def _reachable(address: str) -> None:
+    """Fail in one line when nothing listens at a cluster address (Ray itself retries for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=5):
+            return
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"cannot connect to the Ray cluster at {address!r}: {reason} (give host:port of a running "
+            "cluster's head, or engine.address: local)",
+            field="engine.address",
+        ) from None
 
 
 def read_and_validate(run: RunContext) -> None:
