@@ -11,6 +11,8 @@ import copy
 import json
 import random
 import socket
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -303,8 +305,10 @@ def test_cli_refuses_an_unknown_engine_and_an_unreachable_cluster_in_one_line(
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code = main(["run", "--config", str(job), "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"])
-    err = capsys.readouterr().err
-    assert code != 0
-    assert f"cannot connect to the Ray cluster at '127.0.0.1:{port}'" in err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    command = [sys.executable, "-m", "dativo_ingest", "run", "--config", str(job), "--engine", "ray"]
+    done = subprocess.run(  # a fresh process: this one is connected to the test's cluster already
+        [*command, "--ray-address", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert f"cannot connect to the Ray cluster at '127.0.0.1:{port}'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
