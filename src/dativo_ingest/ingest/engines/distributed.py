@@ -110,7 +110,7 @@ def read_and_validate(run: RunContext) -> None:
         sink,
         strict=not run.warn_mode,
     )
-    record = staging.record_path(run.workspace, job.tenant_id, job.name)
+    record = run.staging_record
     written = 0
     try:
         spec_ref = ray.put(spec)
@@ -128,11 +128,11 @@ def read_and_validate(run: RunContext) -> None:
             )
             pieces = _whole(pieces, cut)
         _merge(run, pieces, results)
+        run.source.verify_unchanged()
     except BaseException:
         sink.delete(range(written))
         staging.release(record)
         raise
-    run.source.verify_unchanged()
     run.result.engine = _summary(job.engine, results)
 
 
