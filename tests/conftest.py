@@ -152,10 +152,11 @@ def chromium():
             browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_local() -> Iterator[Any]:
-    """A local Ray cluster of 2 CPUs inside the test process for the session (``engine: {type: ray}``
-    jobs run on it); yields the ``ray`` module. Skipped when Ray is not installed."""
+    """A local Ray cluster of 2 CPUs inside the test process for the test module (``engine: {type: ray}``
+    jobs run on it; stopped after the module, so its processes do not idle through the rest of the
+    session); yields the ``ray`` module. Skipped when Ray is not installed."""
     try:
         import ray
     except ImportError:
