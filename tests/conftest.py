@@ -184,10 +184,11 @@ class RayNodes:
     env: dict[str, str]  # the environment clients of this cluster need
 
 
-@pytest.fixture
-def ray_two_nodes(tmp_path: Path) -> Iterator[RayNodes]:
-    """Two Ray nodes on 127.0.0.1, one CPU each: ``ray start --head``, then ``ray start --address`` of a
-    second node; both stopped (with their worker processes) at the end."""
+@pytest.fixture(scope="module")
+def ray_two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayNodes]:
+    """Two Ray nodes on 127.0.0.1, one CPU each, for a test module: ``ray start --head``, then ``ray
+    start --address`` of a second node; both stopped (with their worker processes) at the end."""
+    tmp_path = tmp_path_factory.mktemp("ray-nodes")
     ray_cli = Path(sys.executable).parent / "ray"
     if not ray_cli.exists():
         pytest.skip("ray is not installed (pip install 'dativo-ingest[ray]')")

@@ -171,7 +171,7 @@ class EngineConfig(_Model):
     #: (always a new one), ``host:port`` (a running cluster's head) or ``ray://host:port`` (Ray Client)
     address: str = "auto"
     parallelism: int | None = Field(None, ge=1, le=4096)  # tasks at once (default: the cluster's CPUs)
-    split_mb: float = Field(64, gt=0, le=4096)  # input per task (CSV byte ranges, Parquet row groups)
+    split_mb: float = Field(32, gt=0, le=4096)  # input per task (CSV byte ranges, Parquet row groups)
     max_retries: int = Field(3, ge=0, le=100)  # a task whose worker died is run again this many times
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -109,15 +111,19 @@ def read_and_validate(run: RunContext) -> None:
         run.boundary.key if run.boundary is not None else None,
         sink,
         strict=not run.warn_mode,
+        parallel_rows=sys.maxsize,  # one core per task: validate inline
     )
     record = run.staging_record
     written = 0
+    phases: dict[str, float] = {}  # wall time of the engine's phases
     try:
         spec_ref = ray.put(spec)
         while True:
             written = max(written, len(pieces))
             staging.record(record, run.result.run_key, sink, written)
+            reading = time.perf_counter()
             results = _run_pieces(ray, run, spec_ref, pieces)
+            phases["tasks_seconds"] = round(time.perf_counter() - reading, 3)
             cut = {str(p.path) for p, r in zip(pieces, results, strict=True) if _cut(p, r)}
             if not cut:
                 break
@@ -127,13 +133,15 @@ def read_and_validate(run: RunContext) -> None:
                 extra={"fields": {"files": sorted(cut)}},
             )
             pieces = _whole(pieces, cut)
+        folding = time.perf_counter()
         _merge(run, pieces, results)
+        phases["fold_seconds"] = round(time.perf_counter() - folding, 3)
         run.source.verify_unchanged()
     except BaseException:
         sink.delete(range(written))
         staging.release(record)
         raise
-    run.result.engine = _summary(job.engine, results)
+    run.result.engine = {**_summary(job.engine, results), **phases, **(run.result.engine or {})}
 
 
 def _run_pieces(ray: Any, run: RunContext, spec_ref: Any, pieces: list[Piece]) -> list[PieceResult]:
@@ -142,7 +150,9 @@ def _run_pieces(ray: Any, run: RunContext, spec_ref: Any, pieces: list[Piece]) -
     partitions = max(1, min(len(pieces), _cpus(ray, engine)))
     contested: dict[str, np.ndarray] = {}
     if keys.key_names(run.rules):
+        started = time.perf_counter()
         contested = _contested(ray, run, spec_ref, pieces, partitions)
+        run.result.engine = {"key_pass_seconds": round(time.perf_counter() - started, 3)}
     contested_ref = ray.put(contested)
     task = ray.remote(num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False)(_piece_task)
     refs = [task.remote(spec_ref, piece, contested_ref) for piece in pieces]
@@ -192,7 +202,15 @@ def _table_hashes(run: RunContext, partitions: int) -> list[dict[str, np.ndarray
     return parts
 
 
+def _one_core() -> None:
+    """A task holds one CPU of its node: Arrow's pools at one thread (the validator works inline, see
+    :data:`RunSpec.parallel_rows`), so the tasks sharing a node do not fight over its cores."""
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+
+
 def _keys_task(spec: RunSpec, piece: Piece, partitions: int) -> Any:
+    _one_core()
     hashed = piece_key_hashes(spec, piece, partitions)
     split = [{name: parts[p] for name, parts in hashed.items()} for p in range(partitions)]
     return split[0] if partitions == 1 else tuple(split)
@@ -209,6 +227,7 @@ def _reduce_task(existing: dict[str, np.ndarray], *parts: dict[str, np.ndarray])
 def _piece_task(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> PieceResult:
     import ray
 
+    _one_core()
     result = run_piece(spec, piece, contested)
     result.node = ray.get_runtime_context().get_node_id()
     return result

@@ -2,7 +2,7 @@
 committing leaves nothing behind for long: the next run of the job deletes them.
 
 Before the tasks start, the driver records where their files go
-(``.dativo/state/staging/<tenant>__<job>.json``: the table location and properties, the run's write
+(``.dativo/staging/<tenant>__<job>.json``: the table location and properties, the run's write
 UUID and key, how many tasks). Task file names follow from those
 (:class:`~dativo_ingest.ingest.targets.iceberg.DataFileSink`), so no listing of the object store is
 needed. After the commit the record is dropped; a record still there when the job runs next (holding

@@ -31,7 +31,7 @@ from dativo_ingest.ingest.rules import RuleSet
 from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
 from dativo_ingest.ingest.sources.base import MalformedRow, Piece, RowPosition, Source, visible
 from dativo_ingest.ingest.targets.iceberg import DataFileSink
-from dativo_ingest.ingest.validation import Validator
+from dativo_ingest.ingest.validation import PARALLEL_ROWS, Validator
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class RunSpec:
     boundary_key: str | None
     sink: DataFileSink
     strict: bool
+    parallel_rows: int = PARALLEL_ROWS  # batches this large are validated on worker threads
 
     def source(self, piece: Piece, columns: list[str] | None = None) -> Source:
         """The run's source restricted to ``piece`` (reading only ``columns`` when given)."""
@@ -103,7 +104,7 @@ def piece_key_hashes(spec: RunSpec, piece: Piece, partitions: int) -> dict[str, 
     """The hashes of the piece's unique keys (non-null, typed as the contract), by partition."""
     columns = sorted({c for cols in keys.key_names(spec.rules).values() for c in cols})
     source = spec.source(piece, columns)
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})
     found: dict[str, list[np.ndarray]] = {name: [] for name in keys.key_names(spec.rules)}
     try:
         for batch in source.numbered_batches():
@@ -124,7 +125,7 @@ def run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> 
     started = time.process_time()
     result = PieceResult(piece.ordinal, worker=f"{socket.gethostname()}:{os.getpid()}")
     source = spec.source(piece)
-    validator = Validator(spec.rules, unique=False)
+    validator = Validator(spec.rules, spec.parallel_rows, unique=False)
     boundary = (
         Boundary(
             spec.incremental,
@@ -135,7 +136,7 @@ def run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> 
         if spec.incremental is not None
         else None
     )
-    con = duckdb.connect() if any(len(h) for h in contested.values()) else None
+    con = duckdb.connect(config={"threads": 1}) if any(len(h) for h in contested.values()) else None
     staged: list[tuple[pa.RecordBatch, np.ndarray | None]] = []
     try:
         for batch, outcome in validator.validate_stream(admitted(_counted(source, result), boundary)):

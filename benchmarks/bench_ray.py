@@ -1,0 +1,205 @@
+"""Ray engine benchmark (issue 17): the same CSV -> validated Iceberg run on the single-process engine and
+on the Ray engine with two local workers, each in a fresh subprocess, against a Ray cluster started once
+before (its start time is printed apart).
+
+Prints: both runs' wall time, rows/s, CPU and counts (which must be identical), the ratio Ray /
+single-process (target >= 0.75x on this 2-core machine: the overhead bound), and the peak RSS of each
+Ray worker process, sampled with psutil while the run goes and as the workers' own ``ru_maxrss``
+(target < 1 GB). Data: the customers shape of ``bench_ingest.py`` (its generator, ~143 bytes a row).
+
+    .venv/bin/python benchmarks/bench_ray.py --rows 5000000            # the issue's scale (714 MB CSV)
+    .venv/bin/python benchmarks/bench_ray.py --rows 20000000 --only ray # the 20M-row run (~2.9 GB)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_ingest import CHILD_PRELUDE, CONTRACT, WORK, child, environment, generate  # noqa: E402
+from harness import report, versions  # noqa: E402
+
+RUN = (
+    CHILD_PRELUDE
+    + """
+from dativo_ingest.ingest import load_job, run_job
+import dativo_ingest.contracts, dativo_ingest.finops, dativo_ingest.lineage, pyiceberg.catalog.sql, duckdb
+job = load_job(sys.argv[1])
+if job.engine.type == "ray":  # connect before the clock, as a long-running driver would be connected
+    from dativo_ingest.ingest.engines.distributed import connect
+    connect(job.engine)
+start = begin()
+result = run_job(job)
+end, cpu = time.perf_counter(), _cpu()
+done(start, end, rows_read=result.rows_read, rows_written=result.rows_written,
+     rows_quarantined=result.rows_quarantined, rule_failures=result.rule_failures, status=result.status,
+     engine=result.engine, cpu_seconds=cpu - _CPU0)
+"""
+)
+
+
+def _job(folder: Path, name: str, csv_path: Path, engine: str) -> Path:
+    ws = folder / f"ray_ws_{name}"
+    shutil.rmtree(ws, ignore_errors=True)
+    os.environ["DATIVO_HOME"] = str(ws)  # the child's workspace (set just before it runs)
+    (ws / "jobs").mkdir(parents=True)
+    (ws / "contract.yaml").write_text(CONTRACT)
+    path = ws / "jobs" / "bench.yaml"
+    path.write_text(
+        f"tenant_id: bench\nname: {name}\nasset: ../contract.yaml\n"
+        f"source: {{type: csv, path: '{csv_path}'}}\ntarget: {{namespace: bronze}}\n"
+        f"finops: {{cost_center: bench}}\nengine: {engine}\n"
+    )
+    return path
+
+
+class _Cluster:
+    """A one-node Ray cluster of ``cpus`` CPUs started with ``ray start --head --block``."""
+
+    def __init__(self, cpus: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+        ray = Path(sys.executable).parent / "ray"
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [
+                str(ray),
+                "start",
+                "--head",
+                "--port",
+                str(self.port),
+                "--num-cpus",
+                str(cpus),
+                "--block",
+                "--include-dashboard",
+                "false",
+                "--disable-usage-stats",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        probe_code = "import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); print('up')"
+        while (
+            "up"
+            not in subprocess.run(
+                [sys.executable, "-c", probe_code, f"127.0.0.1:{self.port}"],
+                env=self.env,
+                capture_output=True,
+                text=True,
+            ).stdout
+        ):
+            time.sleep(0.5)
+        self.start_seconds = time.perf_counter() - started
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+class _WorkerRss:
+    """Samples the RSS of every Ray worker process (``ray::`` in its title) while the run goes."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            for proc in psutil.process_iter(["pid", "cmdline"]):
+                try:
+                    if (proc.info["cmdline"] or [""])[0].startswith("ray::"):
+                        rss = proc.memory_info().rss / 2**20
+                        self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), rss)
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            time.sleep(0.2)
+
+    def stop(self) -> dict[int, float]:
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--only", choices=["ray"], default=None, help="skip the single-process run")
+    parser.add_argument("--split-mb", type=float, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    folder = WORK / "ingest"
+    folder.mkdir(parents=True, exist_ok=True)
+    environment()
+    report("ray environment", versions("ray", "psutil"))
+    csv_path, _ = generate(args.rows, folder)
+    single = None
+    if args.only is None:
+        single = child(RUN, str(_job(folder, "single", csv_path, "{type: local}")))
+    cluster = _Cluster(args.workers)
+    try:
+        engine = f"{{type: ray, address: '127.0.0.1:{cluster.port}', split_mb: {args.split_mb}}}"
+        job = _job(folder, "ray", csv_path, engine)
+        sampler = _WorkerRss()
+        os.environ.update({"RAY_AUTH_MODE": "disabled"})
+        on_ray = child(RUN, str(job))
+        peaks = sampler.stop()
+    finally:
+        cluster.stop()
+    rows = args.rows
+    figures = {
+        "rows": rows,
+        "csv_mb": round(csv_path.stat().st_size / 1e6),
+        "cluster_start_seconds": round(cluster.start_seconds, 1),
+        "ray_seconds": round(on_ray["seconds"], 2),
+        "ray_rows_per_s": round(rows / on_ray["seconds"]),
+        "ray_driver_peak_rss_mb": round(on_ray["peak_rss_mb"]),
+        "ray_driver_cpu_seconds": round(on_ray["cpu_seconds"], 2),
+        "ray_engine": on_ray["engine"],
+        "ray_worker_peak_rss_mb_sampled": sorted(round(v) for v in peaks.values()),
+        "load_average_at_start (single / ray)": (
+            f"{single['load']:.2f} / {on_ray['load']:.2f}" if single else f"- / {on_ray['load']:.2f}"
+        ),
+    }
+    ratio = None
+    if single is not None:
+        same = all(single[k] == on_ray[k] for k in ("rows_read", "rows_written", "rows_quarantined"))
+        same = same and single["rule_failures"] == on_ray["rule_failures"]
+        figures.update(
+            single_seconds=round(single["seconds"], 2),
+            single_rows_per_s=round(rows / single["seconds"]),
+            single_peak_rss_mb=round(single["peak_rss_mb"]),
+            single_cpu_seconds=round(single["cpu_seconds"], 2),
+            identical_counts=same,
+            counts={k: on_ray[k] for k in ("rows_read", "rows_written", "rows_quarantined")},
+        )
+        ratio = single["seconds"] / on_ray["seconds"]
+    worst = max([*peaks.values(), on_ray["engine"]["worker_peak_rss_mb"]])
+    figures["worker_peak_rss_under_1gb"] = worst < 1024
+    report(
+        f"Ray engine, {args.workers} local workers, {rows:,} rows CSV -> validated Iceberg",
+        figures,
+        ratio=ratio,
+        target=">= 0.75x the single-process engine's throughput, each worker's peak RSS < 1024 MB",
+    )
+
+
+if __name__ == "__main__":
+    main()
