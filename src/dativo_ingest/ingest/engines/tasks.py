@@ -12,6 +12,7 @@ boundary it saw and what it consumed (CPU, peak memory, bytes, API calls).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import socket
@@ -27,6 +28,7 @@ import pyarrow as pa
 
 from dativo_ingest.ingest.boundary import Boundary, BoundaryState, admitted
 from dativo_ingest.ingest.engines import keys
+from dativo_ingest.ingest.memory import run_memory_pool
 from dativo_ingest.ingest.rules import RuleSet
 from dativo_ingest.ingest.sources import Incremental, SourceContext, build_source
 from dativo_ingest.ingest.sources.base import MalformedRow, Piece, RowPosition, Source, visible
@@ -106,13 +108,10 @@ def piece_key_hashes(spec: RunSpec, piece: Piece, partitions: int) -> dict[str, 
     source = spec.source(piece, columns)
     con = duckdb.connect(config={"threads": 1})
     found: dict[str, list[np.ndarray]] = {name: [] for name in keys.key_names(spec.rules)}
-    try:
+    with run_memory_pool(), contextlib.closing(source), contextlib.closing(con):
         for batch in source.numbered_batches():
             for name, values in keys.typed_keys(spec.rules, batch).items():
                 found[name].append(keys.hashes_of(values, con))
-    finally:
-        source.close()
-        con.close()
     return {
         name: keys.partitioned(np.concatenate(parts) if parts else np.empty(0, np.uint64), partitions)
         for name, parts in found.items()
@@ -121,7 +120,13 @@ def piece_key_hashes(spec: RunSpec, piece: Piece, partitions: int) -> dict[str, 
 
 def run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> PieceResult:
     """Read, validate and write one piece (see the module docstring). Strict mode stops at the first
-    rejected or malformed row and writes nothing: the driver fails the run with its position."""
+    rejected or malformed row and writes nothing: the driver fails the run with its position. Arrow
+    allocates from the run's memory pool, as in a single-process run."""
+    with run_memory_pool():
+        return _run_piece(spec, piece, contested)
+
+
+def _run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> PieceResult:
     started = time.process_time()
     result = PieceResult(piece.ordinal, worker=f"{socket.gethostname()}:{os.getpid()}")
     source = spec.source(piece)
