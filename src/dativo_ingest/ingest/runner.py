@@ -35,7 +35,7 @@ from dativo_ingest.fileio import locked
 from dativo_ingest.ingest import components, postrun
 from dativo_ingest.ingest.boundary import Boundary, admitted
 from dativo_ingest.ingest.check_results import record_ingestion
-from dativo_ingest.ingest.engines import staging
+from dativo_ingest.ingest.engines import distributed, staging
 from dativo_ingest.ingest.jobconfig import JobConfig
 from dativo_ingest.ingest.memory import run_memory_pool
 from dativo_ingest.ingest.quarantine import RunIdentity, quarantine_batch, quarantine_malformed
@@ -334,8 +334,6 @@ def _read_and_validate(run: RunContext) -> None:
     out once the source has answered. ``engine: {type: ray}`` runs this step as Ray tasks instead
     (:mod:`dativo_ingest.ingest.engines.distributed`)."""
     if run.job.engine.type == "ray":
-        from dativo_ingest.ingest.engines import distributed
-
         distributed.read_and_validate(run)
         return
     result, source, target = run.result, run.source, run.target
