@@ -154,7 +154,9 @@ def _run_pieces(ray: Any, run: RunContext, spec_ref: Any, pieces: list[Piece]) -
         contested = _contested(ray, run, spec_ref, pieces, partitions)
         run.result.engine = {"key_pass_seconds": round(time.perf_counter() - started, 3)}
     contested_ref = ray.put(contested)
-    task = ray.remote(num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False)(_piece_task)
+    task = ray.remote(
+        num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False, scheduling_strategy="SPREAD"
+    )(_piece_task)
     refs = [task.remote(spec_ref, piece, contested_ref) for piece in pieces]
     results = []
     done_rows = done_bad = 0
@@ -173,7 +175,9 @@ def _contested(
 ) -> dict[str, np.ndarray]:
     """Per unique key, the sorted hashes present more than once in the input (or also in the table)."""
     engine = run.job.engine
-    hashing = ray.remote(num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False)(_keys_task)
+    hashing = ray.remote(
+        num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False, scheduling_strategy="SPREAD"
+    )(_keys_task)
     reduce = ray.remote(num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False)(_reduce_task)
     hashed = [hashing.options(num_returns=partitions).remote(spec_ref, p, partitions) for p in pieces]
     if partitions == 1:
