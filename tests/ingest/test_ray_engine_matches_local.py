@@ -241,10 +241,9 @@ def _inputs(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
     fields = {f["name"]: f for f in contract["schema"]}
     fields["id"]["unique"] = draw(st.booleans())
     fields["email"]["unique"] = draw(st.booleans())
-    if draw(st.booleans()):
-        contract.setdefault("data_quality", {}).setdefault("expectations", []).append(
-            {"type": "unique_key", "columns": ["status", "balance"]}
-        )
+    if draw(st.booleans()):  # a composite primary key (its columns become required)
+        fields["status"].update(primaryKey=True, primaryKeyPosition=1)
+        fields["balance"].update(primaryKey=True, primaryKeyPosition=2)
     fields["balance"]["logicalTypeOptions"] = {"minimum": draw(st.integers(-5, 5))}
     count = draw(st.integers(1, 6000))
     seed = draw(st.integers(0, 2**32 - 1))

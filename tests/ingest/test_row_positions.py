@@ -93,15 +93,83 @@ def test_csv_lines_count_blank_lines_multiline_fields_and_malformed_rows(workspa
     ]
 
 
-def test_csv_that_cannot_be_followed_exactly_names_the_record_not_a_wrong_line(workspace: Path) -> None:
+def test_csv_records_of_one_line_each_are_named_by_line_as_they_stream(workspace: Path) -> None:
     write_contract(workspace)
-    # a quote inside an unquoted field: Arrow reads it as text; the line scan does not try to guess
+    # a quote inside an unquoted field: Arrow reads it as text, and every record is still one line
     rows = [*good_rows(0, 2), 'cus_q,say "hi"@example.com,active,1,2024-01-01T00:00:00Z', BAD]
     write_csv(workspace / "data" / "c.csv", rows)
     job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv"}})
     run_job(load_job(job))
     [row] = _quarantine(workspace)
-    assert (row["source_row"], row["source_location"].rsplit("/", 1)[-1]) == (4, "c.csv record 4")
+    assert (row["source_row"], row["source_location"].rsplit("/", 1)[-1]) == (5, "c.csv:5")
+
+
+def test_csv_that_cannot_be_followed_exactly_names_the_record_not_a_wrong_line(workspace: Path) -> None:
+    write_contract(workspace)
+    # a quoted line break first (records are no longer one line each: the line scan takes over),
+    # then a quote inside an unquoted field, which the scan does not try to guess
+    multiline = 'cus_m,"m\n1"@example.com,active,1,2024-01-01T00:00:00Z'
+    rows = [multiline, 'cus_q,say "hi"@example.com,active,1,2024-01-01T00:00:00Z', BAD]
+    write_csv(workspace / "data" / "c.csv", rows)
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv"}})
+    run_job(load_job(job))
+    bad = [r for r in _quarantine(workspace) if r["failed_rules"] == ["required:email"]]
+    named = [(r["source_row"], r["source_location"].rsplit("/", 1)[-1]) for r in bad]
+    assert named == [(3, "c.csv record 3")]
+
+
+@pytest.mark.parametrize("spoiler", [None, "blank line", "quoted line break", "malformed row", "CRLF"])
+def test_csv_lines_across_many_blocks_match_a_reference_parser(workspace: Path, spoiler: str | None) -> None:
+    """Files of several read blocks: records of one line each are named as they stream; from a record
+    that is not (or a rejected row, or a carriage return) on, the line scan names them; both agree
+    with Python's csv module."""
+    write_contract(workspace)
+    rows = good_rows(0, 40_000)  # ~3.3 MB: four blocks of 1 MB
+    for at in (5, 13_000, 26_000, 39_990):
+        rows[at] = BAD.replace("cus_bad", f"cus_bad{at}")
+    if spoiler is not None:
+        rows.insert(
+            20_000,
+            {
+                "blank line": "",
+                "quoted line break": 'cus_ml,"a\nb@example.com",active,1,2024-01-01T00:00:00Z',
+                "malformed row": "cus_x,a@example.com,active",
+                "CRLF": "cus_cr,cr@example.com,active,1,2024-01-01T00:00:00Z\r",
+            }[spoiler],
+        )
+    path = write_csv(workspace / "data" / "c.csv", rows)
+    text = path.read_bytes().decode()
+    expected = {
+        record[0]: line
+        for line, record in _reference_records(text)
+        if record and record[0].startswith("cus_bad")
+    }
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv", "block_size_mb": 1}})
+    run_job(load_job(job))
+    found = {
+        json.loads(r["record"])["id"]: r["source_row"]
+        for r in _quarantine(workspace)
+        if r["failed_rules"] == ["required:email"]
+    }
+    assert found == expected and len(found) == 4
+
+
+def test_csv_lone_carriage_return_is_not_mistaken_for_one_line_records(workspace: Path) -> None:
+    """A lone carriage return ends a record without a line break, a blank line adds a break without
+    a record: together the counts agree, yet the lines after them are not ordinal + 1."""
+    write_contract(workspace)
+    rows = good_rows(0, 40_000)  # ~3.3 MB: the third 1 MB block holds the carriage return
+    rows[5], rows[39_990] = BAD.replace("cus_bad", "cus_bad5"), BAD.replace("cus_bad", "cus_bad39990")
+    r1, r2 = (f"cus_r{i},r{i}@example.com,active,1,2024-01-01T00:00:00Z" for i in (1, 2))
+    rows.insert(30_000, f"{r1}\r{r2}")
+    rows.insert(30_001, "")
+    write_csv(workspace / "data" / "c.csv", rows)
+    job = write_job(workspace, {"source": {"type": "csv", "path": "../data/c.csv", "block_size_mb": 1}})
+    run_job(load_job(job))
+    found = {
+        json.loads(r["record"])["id"]: r["source_location"].rsplit("/", 1)[-1] for r in _quarantine(workspace)
+    }
+    assert found == {"cus_bad5": "c.csv:7", "cus_bad39990": "c.csv record 39993"}
 
 
 def test_jsonl_rows_are_named_by_line_counting_blank_lines(workspace: Path) -> None:
@@ -169,21 +237,20 @@ def test_http_rows_are_numbered_in_the_run_with_their_page(tmp_path: Path, api_s
 
 
 # ----- the line scan against Python's csv module, across chunk boundaries ------------------------
+def _reference_records(text: str) -> list[tuple[int, list[str]]]:
+    """Every record with the line it starts on, by Python's csv module (blank lines: empty records)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    found, line = [], 1
+    for record in reader:
+        found.append((line, record))
+        line = reader.line_num + 1
+    return found
+
+
 def _reference_lines(text: str, columns: int) -> list[int]:
     """The start line of every well-formed data record, by Python's csv module."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    found, first = [], True
-    line = 1
-    for record in reader:
-        start, line = line, reader.line_num + 1
-        if not record:
-            continue
-        if first:
-            first = False
-            continue
-        if len(record) == columns:
-            found.append(start)
-    return found
+    records = [(line, record) for line, record in _reference_records(text) if record][1:]  # no header
+    return [line for line, record in records if len(record) == columns]
 
 
 @pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])

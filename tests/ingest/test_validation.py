@@ -151,6 +151,55 @@ def test_unique_holds_across_batches_first_occurrence_wins_and_bad_rows_do_not_c
     assert v.failures["unique:id"] == 2
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_several_unique_keys_are_settled_row_by_row_whatever_the_batches(seed: int) -> None:
+    """Two unique columns and a composite primary key: a row lands when it passes the other rules and none of
+    its keys was taken by an earlier row that landed (a row repeating one key claims none of its
+    others), the same for one batch as for many."""
+    contract = {
+        **CUSTOMERS_CONTRACT,
+        "schema": [
+            {"name": "id", "type": "string", "unique": True},
+            {"name": "email", "type": "string", "unique": True},
+            {"name": "status", "type": "string", "primaryKey": True, "primaryKeyPosition": 1},
+            {"name": "balance", "type": "string", "primaryKey": True, "primaryKeyPosition": 2},
+        ],
+        "data_quality": {},
+    }
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    rows = {
+        "id": [f"i{int(k)}" for k in rng.integers(0, 900, n)],
+        "email": [None if rng.random() < 0.05 else f"e{int(k)}" for k in rng.integers(0, 900, n)],
+        "status": [None if rng.random() < 0.1 else f"s{int(k)}" for k in rng.integers(0, 3, n)],
+        "balance": [f"{int(k)}" for k in rng.integers(0, 1_500, n)],
+    }
+    expected, taken = [], {"id": set(), "email": set(), "key": set()}
+    for i in range(n):
+        key = (rows["status"][i], rows["balance"][i])
+        keys = {"id": rows["id"][i], "email": rows["email"][i], "key": key}
+        if rows["status"][i] is None:
+            expected.append(False)
+            continue
+        lands = all(value is None or value not in taken[name] for name, value in keys.items())
+        if lands:
+            for name, value in keys.items():
+                if value is not None:
+                    taken[name].add(value)
+        expected.append(lands)
+    for size in (n, 512, 61):
+        v = validator(contract)
+        landed: list[bool] = []
+        for start in range(0, n, size):
+            part = batch(**{name: values[start : start + size] for name, values in rows.items()})
+            outcome = v.validate(part)
+            kept = np.ones(part.num_rows, dtype=bool)
+            kept[outcome.failed_rows] = False
+            landed += kept.tolist()
+        assert landed == expected, size
+    assert 0 < sum(expected) < n
+
+
 def test_seen_index_is_exact_for_strings_and_integers_and_ignores_nulls() -> None:
     strings = SeenIndex(pa.string())
     assert strings.check_and_add(pa.array(["a", "b", "a", None, None])).tolist() == [

@@ -223,6 +223,56 @@ class SeenIndex:
                 yield np.concatenate(found_rows), run, np.concatenate(found_stored)
 
 
+def in_run_order(
+    checked: dict[str, tuple[Pending, np.ndarray]], candidates: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The duplicate masks of several unique keys checked on one array (``name -> (prepared keys,
+    duplicate mask from SeenIndex.check)``), settled row by row in order: a row that repeats one key
+    does not land, so it claims none of its other keys, and a later row with one of those lands.
+
+    Each :meth:`SeenIndex.check` on its own counts every candidate row as a claimant. Only rows sharing
+    a key with another candidate row of the array can be affected; those few are walked in order in
+    Python, on their values (a shared hash that is not a shared value only adds a row to the walk)."""
+    if len(checked) < 2:
+        return {name: duplicate for name, (_, duplicate) in checked.items()}
+    shared = [_sharing_rows(keys, candidates) for keys, _ in checked.values()]
+    rows = np.unique(np.concatenate(shared)) if shared else np.empty(0, np.int64)
+    settled = {name: duplicate.copy() for name, (_, duplicate) in checked.items()}
+    if not rows.size:
+        return settled
+    taken = pa.array(rows)
+    values = {name: keys.values.take(taken).to_pylist() for name, (keys, _) in checked.items()}
+    # value -> whether it repeats an earlier array's (the check's answer for its first row here)
+    seen_before: dict[str, dict] = {name: {} for name in checked}
+    claimed: dict[str, set] = {name: set() for name in checked}
+    for i, row in enumerate(rows.tolist()):
+        lost = []
+        for name, (_, duplicate) in checked.items():
+            value = values[name][i]
+            if value is None:
+                continue
+            earlier = seen_before[name].setdefault(value, bool(duplicate[row]))
+            if earlier or value in claimed[name]:
+                lost.append(name)
+        for name in checked:
+            settled[name][row] = name in lost
+            if not lost and values[name][i] is not None:
+                claimed[name].add(values[name][i])
+    return settled
+
+
+def _sharing_rows(keys: Pending, candidates: np.ndarray) -> np.ndarray:
+    """Rows among ``candidates`` whose 64-bit key another candidate row has too."""
+    rows = keys.prepared()[0]
+    considered = candidates[rows]
+    hashes, rows = keys.packed[considered] >> np.uint64(keys.row_bits), rows[considered]
+    same = hashes[1:] == hashes[:-1]
+    marked = np.zeros(len(hashes), dtype=bool)
+    marked[1:] |= same
+    marked[:-1] |= same
+    return rows[marked]
+
+
 def key_hashes(values: pa.Array, con: duckdb.DuckDBPyConnection | None = None) -> np.ndarray:
     """The 64-bit key of each value (nulls get an arbitrary key: callers leave them out): integers
     through a bijective mixer, everything else through DuckDB's ``hash()`` (on ``con``, else a new

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from dativo_ingest.ingest.casting import as_mask, try_cast
 from dativo_ingest.ingest.rules import ADVISORY, ColumnRules, RuleSet
-from dativo_ingest.ingest.uniqueness import Pending, SeenIndex
+from dativo_ingest.ingest.uniqueness import Pending, SeenIndex, in_run_order
 
 _POOL: ThreadPoolExecutor | None = None
 #: Batches smaller than this are validated inline (the default of ``Validator(parallel_rows=...)``).
@@ -182,15 +182,16 @@ class Validator:
         for name, key in self.composite.items():
             prepared[name] = self.seen[name].prepare(self._composite_key(key, arrays))
         if self.seen:
-            pending = []
+            candidates = ~bad
+            states, checked = {}, {}
             for name, keys in prepared.items():
-                duplicate, state = self.seen[name].check(keys, ~bad)
-                pending.append((name, duplicate, state))
-            for name, duplicate, _ in pending:
+                duplicate, states[name] = self.seen[name].check(keys, candidates)
+                checked[name] = (keys, duplicate)
+            for name, duplicate in in_run_order(checked, candidates).items():
                 if duplicate.any():
                     masks[f"unique:{name}"] = duplicate
                     bad |= duplicate
-            for name, _, state in pending:
+            for name, state in states.items():
                 self.seen[name].add(state, ~bad)
         counts = Counter({rule: int(mask.sum()) for rule, mask in masks.items() if mask.any()})
         self.failures.update(counts)

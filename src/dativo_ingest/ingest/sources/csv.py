@@ -14,13 +14,14 @@ quote) is not read: it goes to the source's ``malformed`` rows with its file, li
 run quarantines it (``warn``) or fails naming ``file:line`` (``strict``).
 
 A row that breaks a contract rule is named by its file and the physical line its record starts on
-(counting the header and blank lines): rows are numbered by record ordinal while streaming, and only a
-file with rejected rows is scanned again to turn ordinals into lines
-(:mod:`~dativo_ingest.ingest.sources.csvlines`); when that scan cannot be exact, the row is named
-``record N`` (the N-th well-formed data record of the file) instead.
+(counting the header and blank lines): rows are numbered by record ordinal while streaming; while a
+file's records are proven to be one line each as Arrow reads them (its line breaks counted on the
+way), record N is on line N + 1, and only past a record that is not is the file scanned again to
+turn ordinals into lines (:mod:`~dativo_ingest.ingest.sources.csvlines`); when that scan cannot be
+exact, the row is named ``record N`` (the N-th well-formed data record of the file) instead.
 
-Memory: Arrow's streaming reader reads up to 32 blocks ahead of the consumer, so the block is small
-(``block_size_mb``, 2 MB by default: at most ~64 MB of text in flight); blocks are regrouped into
+Memory: Arrow's streaming reader reads up to ~36 blocks ahead of the consumer, so the block is small
+(``block_size_mb``, 1 MB by default: at most ~36 MB of text in flight); blocks are regrouped into
 batches of about ``batch_size`` rows for validation. Parsing runs on a background thread, two batches
 ahead at most (:func:`~dativo_ingest.ingest.sources.prefetch.prefetch`), while the consumer validates.
 """
@@ -31,7 +32,6 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +48,7 @@ from dativo_ingest.ingest.sources.base import (
     SourceContext,
     SourceOptions,
 )
-from dativo_ingest.ingest.sources.csvlines import RecordLines
+from dativo_ingest.ingest.sources.csvlines import CountedInput, OneLineProof, RecordLines, ascii_compatible
 
 
 class CsvOptions(FileOptions):
@@ -58,7 +58,7 @@ class CsvOptions(FileOptions):
     column_names: list[str] | None = None
     encoding: str = "utf8"
     null_values: list[str] = Field(default_factory=lambda: [""])
-    block_size_mb: int = Field(2, ge=1, le=1024)
+    block_size_mb: int = Field(1, ge=1, le=1024)
 
 
 class CsvSource(FileSource):
@@ -77,6 +77,7 @@ class CsvSource(FileSource):
         self._widths: dict[str, int] = {}  # columns of each file read (a well-formed record's width)
         self._rejected_in: dict[str, list] = {}  # rows Arrow rejected so far, by file, in order
         self._scanner: RecordLines | None = None
+        self._proofs: dict[str, OneLineProof] = {}  # records proven one line each, by file
         self.span_facts: SpanFacts | None = None  # a byte range read (see file_pieces)
 
     def read_file(self, path: Path) -> Iterator[pa.RecordBatch]:
@@ -118,16 +119,27 @@ class CsvSource(FileSource):
             newlines_in_values=True,  # else a block ending inside a quoted line break loses sync
             invalid_row_handler=_collect(rejected),
         )
+        counted = self._input(path, span)
+        proof = self._proofs[str(path)] = OneLineProof(
+            counted,
+            block_size=read_options.block_size,
+            header=self._header_line(span),
+            reliable=ascii_compatible(opts.encoding, opts.delimiter, opts.quote_char),
+        )
         try:
             reader = pacsv.open_csv(
-                self._input(path, span),
+                pa.PythonFile(counted, mode="r"),
                 read_options=read_options,
                 parse_options=parse_options,
                 convert_options=convert_options,
             )
-            yield from _regroup(reader, self.context.batch_size)
+            yield from _regroup(proof.follow(reader, rejected), self.context.batch_size)
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read CSV: {exc}", path=str(path)) from exc
+        finally:
+            counted.close()
+        if span is not None:
+            self.span_facts = SpanFacts(lines=counted.lines, quotes_odd=counted.quotes % 2 == 1)
         if rejected:
             start = span.start if span is not None else 0
             self.malformed.extend(_locate(path, rejected, opts.encoding, opts.quote_char, start))
@@ -165,17 +177,19 @@ class CsvSource(FileSource):
             for start, end in zip(bounds, ends, strict=True)
         ]
 
-    def _input(self, path: Path, span: Piece | None) -> Any:
-        """What Arrow reads: the file, or the bytes of the piece's range (counted in :attr:`span_facts`)."""
+    def _input(self, path: Path, span: Piece | None) -> CountedInput:
+        """What Arrow reads: the file (decompressed), or the bytes of the piece's range, counted as
+        they pass (line breaks for :class:`OneLineProof`; a range's quotes for :attr:`span_facts`)."""
         if span is None or span.end is None:
-            return str(path)
-        with path.open("rb") as handle:
-            handle.seek(span.start)
-            data = handle.read(span.end - span.start)
-        self.span_facts = SpanFacts(
-            lines=data.count(b"\n"), quotes_odd=data.count(self.options.quote_char.encode()) % 2 == 1
-        )
-        return pa.BufferReader(pa.py_buffer(data))
+            return CountedInput(pa.input_stream(str(path), compression="detect"))
+        handle = path.open("rb")
+        handle.seek(span.start)
+        return CountedInput(handle, limit=span.end - span.start, quote=self.options.quote_char)
+
+    def _header_line(self, span: Piece | None) -> bool:
+        """Whether the stream read starts with a header line (not a data record)."""
+        start = span.start if span is not None else 0
+        return self.options.header and not self.options.column_names and start == 0
 
     def close(self) -> None:
         scanner = self._scanner
@@ -185,6 +199,17 @@ class CsvSource(FileSource):
 
     def _positions(self, path: str | None, numbers: list[int], pages: list[int | None]) -> list[RowPosition]:
         """Record ordinals -> physical lines (``record N`` when the line cannot be known exactly)."""
+        proof = self._proofs.get(path) if path is not None else None
+        if proof is not None:  # ascending: those proven one line each first, the scan for the rest
+            proven = [RowPosition(path, n + proof.header, "line") for n in numbers if n <= proof.proven]
+            if proven:
+                return proven + self._scanned(path, numbers[len(proven) :])
+        return self._scanned(path, numbers)
+
+    def _scanned(self, path: str | None, numbers: list[int]) -> list[RowPosition]:
+        """Positions found by the line scan (:class:`RecordLines`), ``record N`` where it cannot be exact."""
+        if not numbers:
+            return []
         lines = None
         if path is not None and path in self._widths:
             scanner = self._scanner
@@ -198,7 +223,7 @@ class CsvSource(FileSource):
                     delimiter=opts.delimiter,
                     quote=opts.quote_char,
                     encoding=opts.encoding,
-                    header=opts.header and not opts.column_names and start == 0,
+                    header=self._header_line(self.piece),
                     columns=self._widths[path],
                     start=start,
                 )

@@ -1,10 +1,17 @@
 """Physical line numbers of a CSV file's data records, for the few rows a run rejects.
 
 Arrow's streaming CSV reader does not know line numbers, so rows are numbered by their record ordinal
-in the file (the N-th well-formed data record). Only when a row of a file is rejected is the ordinal
-turned into the line the record starts on: one vectorised pass (NumPy over the raw bytes, in chunks)
-from where the previous lookup stopped, so a file is read again at most once, up to its last rejected
-row (a little ahead, on a background thread), and files without rejected rows never.
+in the file (the N-th well-formed data record). Two ways turn an ordinal into the line its record
+starts on:
+
+- while Arrow reads, :class:`CountedInput` counts the line breaks of each block it hands over, and
+  :class:`OneLineProof` compares them with the records Arrow made of those blocks: while every record
+  so far is exactly one line (as many breaks as records), record ``N`` is on line ``N`` plus the
+  header's, and nothing is read again;
+- past a record that is not (a quoted line break, a blank line, a rejected row), :class:`RecordLines`
+  makes one vectorised pass (NumPy over the raw bytes, in chunks) from where the previous lookup
+  stopped, so a file is read again at most once, up to its last rejected row (a little ahead, on a
+  background thread), and files without rejected rows never.
 
 The pass follows Arrow's parsing: a newline inside quotes continues the record, empty lines are
 skipped, the header (when the file has one) is not a data record, and a record whose field count is
@@ -16,8 +23,9 @@ records than asked for), it gives up and the caller reports ``record N`` instead
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +34,107 @@ from dativo_ingest.ingest.sources.prefetch import prefetch
 
 CHUNK_BYTES = 8 << 20
 _LF, _CR = 10, 13
+
+
+class CountedInput:
+    """A binary stream for Arrow's CSV reader (through ``pyarrow.PythonFile``) that counts, per read,
+    the line breaks handed over so far (NumPy: about 0.1 s a GB), and the quote characters when asked
+    (a byte range's :attr:`quotes`). ``limit``: read at most this many bytes."""
+
+    def __init__(self, raw: Any, *, limit: int | None = None, quote: str | None = None) -> None:
+        self.raw = raw
+        self.limit = limit
+        self.quote = ord(quote) if quote is not None else None
+        self.breaks: list[int] = []  # line breaks in the reads up to and including each read
+        self.asked: list[int] = []  # bytes each read asked for (Arrow's block size)
+        self.lines = 0
+        self.quotes = 0
+        self.lone_return: int | None = None  # the first read with a \r not before a \n (ends a record)
+        self.ends_with_break = True  # the bytes handed over so far end with a line break
+        self.eof = False
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        asked = size
+        if self.limit is not None:
+            size = self.limit if size < 0 else min(size, self.limit)
+        data = self.raw.read(size) if size != 0 else b""
+        if not data:
+            self.eof = True
+            return b""
+        if self.limit is not None:
+            self.limit -= len(data)
+        array = np.frombuffer(data, dtype=np.uint8)
+        self.lines += int(np.count_nonzero(array == _LF))
+        if self.quote is not None:
+            self.quotes += int(np.count_nonzero(array == self.quote))
+        if self.lone_return is None and data.find(b"\r") >= 0 and _lone_return(array):
+            self.lone_return = len(self.breaks)
+        self.ends_with_break = data[-1] == _LF
+        self.breaks.append(self.lines)
+        self.asked.append(asked)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.raw.close()
+
+
+class OneLineProof:
+    """How many of a file's first records are proven to be one line each, as Arrow reads them.
+
+    Arrow's streaming reader turns each block it reads into one batch of the records that end in it
+    (a record may not straddle more than one block boundary). Each record through batch ``k`` ends
+    with a line break inside the first ``k + 1`` reads, so those reads hold at least as many breaks
+    as records (plus the header's); exactly as many only when every one of those records, the header
+    included, is a single line and no blank line lies between them. Then data record ``N`` starts on
+    line ``N + header``. A rejected row (its width is not the header's) or a lone carriage return stops the
+    proof; the records proven stay proven."""
+
+    def __init__(self, counted: CountedInput, *, block_size: int, header: bool, reliable: bool) -> None:
+        """``block_size``: Arrow's (every read but the last asks for it, or nothing is proven);
+        ``reliable``: line breaks are the byte ``\\n`` (an ASCII-compatible encoding)."""
+        self.counted = counted
+        self.block_size = block_size
+        self.header = int(header)
+        self.proven = 0  # data records 1..proven are one line each
+        self._records = 0
+        self._batches = 0
+        self._open = reliable  # still proving
+
+    def follow(self, reader: Iterable[pa.RecordBatch], rejected: list) -> Iterator[pa.RecordBatch]:
+        """``reader``'s batches, proving as they pass (``rejected``: the rows Arrow skipped so far)."""
+        for batch in reader:
+            self._follow(batch.num_rows, bool(rejected))
+            yield batch
+
+    def _follow(self, rows: int, rejected: bool) -> None:
+        counted, k = self.counted, self._batches
+        self._batches += 1
+        self._records += rows
+        if not self._open:
+            return
+        last = counted.eof and k == len(counted.breaks) - 1
+        if (
+            rejected
+            or (counted.lone_return is not None and counted.lone_return <= k)
+            or k >= len(counted.breaks)
+            or (counted.asked[k] != self.block_size and not last)
+        ):
+            self._open = False
+            return
+        breaks = counted.breaks[k] + (1 if last and not counted.ends_with_break else 0)
+        if self._records + self.header == breaks:
+            self.proven = self._records
+        else:
+            self._open = False
 
 
 class RecordLines:
@@ -47,7 +156,7 @@ class RecordLines:
         self.start = start
         self.header = header
         self.columns = columns
-        self.reliable = _ascii_compatible(encoding, delimiter, quote)
+        self.reliable = ascii_compatible(encoding, delimiter, quote)
         self.delimiter = ord(delimiter) if self.reliable else 0
         self.quote = ord(quote) if self.reliable else 0
         self._stream: pa.NativeFile | None = None
@@ -275,11 +384,20 @@ class RecordLines:
         return good
 
 
+def _lone_return(data: np.ndarray) -> bool:
+    """Whether ``data`` holds a carriage return that is not followed by a line feed (one at the very
+    end counts: the next read may not start with its line feed)."""
+    returns = int(np.count_nonzero(data == _CR))
+    pairs = int(np.count_nonzero((data[:-1] == _CR) & (data[1:] == _LF)))
+    return returns != pairs
+
+
 class _Unreliable(Exception):
     """The file does something the pass cannot follow exactly."""
 
 
-def _ascii_compatible(encoding: str, *chars: str) -> bool:
+def ascii_compatible(encoding: str, *chars: str) -> bool:
+    """Whether ``encoding`` writes line breaks and ``chars`` as their ASCII bytes (bytes can be counted)."""
     try:
         return all(c.encode(encoding) == c.encode("ascii") for c in ("\n", "\r", *chars))
     except (LookupError, UnicodeError):

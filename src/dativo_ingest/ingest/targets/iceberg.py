@@ -28,6 +28,7 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ from dativo_ingest.logging import get_logger, redact_text
 
 log = get_logger(__name__)
 
+#: Data files encoded at once, each on a thread of its own (encoding is most of a run's CPU after
+#: decoding: with one at a time, the writer is the critical path on two cores).
+WRITES_IN_FLIGHT = 2
 _COMMIT_ATTEMPTS = 12  # optimistic concurrency: writers sharing a catalog retry a lost commit race
 _BACKOFF_BASE_SECONDS, _BACKOFF_CAP_SECONDS = 0.05, 3.0
 
@@ -104,7 +108,7 @@ class _StagedTable:
         self._buffer: list[tuple[pa.RecordBatch, np.ndarray | None]] = []
         self._buffered = 0
         self._writer: ThreadPoolExecutor | None = None
-        self._writing: Future[list[Any]] | None = None  # the data file being written in the background
+        self._writing: deque[Future[list[Any]]] = deque()  # data files being written, oldest first
         self._uuid = uuid.uuid4()
         self._counter = itertools.count(0)
         self._schema_changes: list[tuple[str, Any]] = []
@@ -156,25 +160,30 @@ class _StagedTable:
             self._flush()
 
     def _flush(self) -> None:
-        """Hand the buffered rows to the writer thread, after waiting for its previous file: the run
-        validates the next rows while this file's failed rows are dropped and the file is encoded
-        (pyiceberg's public ``write_file``), and at most two buffers are alive at once."""
+        """Hand the buffered rows to a writer thread, after waiting for the oldest file when
+        :data:`WRITES_IN_FLIGHT` are being written: the run validates the next rows while the files'
+        failed rows are dropped and the files are encoded (pyiceberg's public ``write_file``)."""
         if not self._buffer:
             return
-        self._collect()
+        while len(self._writing) >= WRITES_IN_FLIGHT:
+            self._collect_oldest()
         buffered, self._buffer, self._buffered = self._buffer, [], 0
         metadata = self.tx.table_metadata
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dativo-write")
-        self._writing = self._writer.submit(
-            _write_data_file, self.table.io, metadata, self._uuid, next(self._counter), buffered
+            self._writer = ThreadPoolExecutor(max_workers=WRITES_IN_FLIGHT, thread_name_prefix="dativo-write")
+        self._writing.append(
+            self._writer.submit(
+                _write_data_file, self.table.io, metadata, self._uuid, next(self._counter), buffered
+            )
         )
 
     def _collect(self) -> None:
-        """Wait for the data file being written (if any) and stage it for the commit."""
-        writing, self._writing = self._writing, None
-        if writing is None:
-            return
+        """Wait for every data file being written and stage them for the commit, in order."""
+        while self._writing:
+            self._collect_oldest()
+
+    def _collect_oldest(self) -> None:
+        writing = self._writing.popleft()
         try:
             for data_file in writing.result():
                 self.files.append(data_file)
