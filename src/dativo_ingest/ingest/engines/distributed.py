@@ -17,6 +17,7 @@ value (an odd number of quote characters) makes the run read that file as one pi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -74,7 +75,26 @@ def connect(config: EngineConfig) -> Any:
             "(start one with `ray start --head`, or set engine.address: local)",
             field="engine.address",
         ) from None
+    _warm(ray, config)
     return ray
+
+
+def _warm(ray: Any, config: EngineConfig) -> None:
+    """Start a worker per CPU and have it import the engine before the run's first task: Ray starts a
+    driver's workers on its first tasks, and each then imports dativo and pyiceberg (about a second
+    each, which the key pass would otherwise wait for). Waits at most :data:`WARM_SECONDS`."""
+    warm = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_warm_task)
+    refs = [warm.remote() for _ in range(_cpus(ray, config))]
+    with contextlib.suppress(Exception):  # a slow or failed warm-up only leaves the workers cold
+        ray.wait(refs, num_returns=len(refs), timeout=WARM_SECONDS)
+
+
+#: How long connecting waits for the workers to start and import the engine.
+WARM_SECONDS = 60.0
+
+
+def _warm_task() -> int:
+    return os.getpid()  # unpickling this function has imported the engine: the point of the task
 
 
 def _reachable(address: str) -> None:

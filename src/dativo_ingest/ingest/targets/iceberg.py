@@ -44,7 +44,7 @@ from pyiceberg.exceptions import (
     TableAlreadyExistsError,
 )
 from pyiceberg.io import load_file_io
-from pyiceberg.io.pyarrow import _pyarrow_to_schema_without_ids, pyarrow_to_schema, write_file
+from pyiceberg.io.pyarrow import pyarrow_to_schema, write_file
 from pyiceberg.table import WriteTask
 from pyiceberg.table.locations import load_location_provider
 
@@ -69,6 +69,11 @@ log = get_logger(__name__)
 #: Data files encoded at once, each on a thread of its own (encoding is most of a run's CPU after
 #: decoding: with one at a time, the writer is the critical path on two cores).
 WRITES_IN_FLIGHT = 2
+#: Properties a table dativo creates starts with (the run's own properties win; a table created
+#: elsewhere keeps its own). A 1 MB dictionary page, Parquet's own default (parquet-mr, Arrow), instead
+#: of pyiceberg's 2 MB: a high-cardinality column gives up dictionary encoding sooner, which in the P1
+#: benchmark writes 14 % fewer bytes with 10 % less encoding CPU.
+CREATED_TABLE_PROPERTIES = {"write.parquet.dict-size-bytes": str(1 << 20)}
 _COMMIT_ATTEMPTS = 12  # optimistic concurrency: writers sharing a catalog retry a lost commit race
 _BACKOFF_BASE_SECONDS, _BACKOFF_CAP_SECONDS = 0.05, 3.0
 
@@ -123,7 +128,7 @@ class _StagedTable:
             except NoSuchTableError:
                 try:
                     self.table = self.catalog.create_table(
-                        self.identifier, schema=schema, properties=properties
+                        self.identifier, schema=schema, properties={**CREATED_TABLE_PROPERTIES, **properties}
                     )
                     created = True
                 except TableAlreadyExistsError:  # another writer created it since: use theirs
@@ -351,8 +356,8 @@ def _evolve(tx: Any, current: Any, target: pa.Schema, identifier: str) -> list[s
     changed_types = []
     for field in target:
         if field.name in existing:
-            new_type = _pyarrow_to_schema_without_ids(pa.schema([field])).fields[0].field_type
-            if new_type.is_primitive and new_type != existing[field.name].field_type:
+            new_type = _primitive_type(field)
+            if new_type is not None and new_type != existing[field.name].field_type:
                 changed_types.append((field.name, existing[field.name].field_type, new_type))
     if not (relax or added or changed_types):
         return notes
@@ -372,6 +377,15 @@ def _evolve(tx: Any, current: Any, target: pa.Schema, identifier: str) -> list[s
     notes += [f"widened {n} {old} -> {new}" for n, old, new in changed_types]
     notes += [f"made {name} optional" for name in relax]
     return notes
+
+
+def _primitive_type(field: pa.Field) -> Any:
+    """The Iceberg type of a primitive Arrow field (None for a nested one), by pyiceberg's public
+    conversion, which wants field ids: the field is given one."""
+    if pa.types.is_nested(field.type):
+        return None
+    with_id = field.with_metadata({b"PARQUET:field_id": b"1"})
+    return pyarrow_to_schema(pa.schema([with_id])).fields[0].field_type
 
 
 class IcebergTarget(Target):
