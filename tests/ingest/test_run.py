@@ -230,6 +230,28 @@ def test_new_contract_version_evolves_the_table_compatibly(workspace: Path) -> N
     assert table(workspace).scan().to_arrow().num_rows == 10
 
 
+def test_new_contract_version_widens_an_integer_column(workspace: Path) -> None:
+    narrow = {
+        **CUSTOMERS_CONTRACT,
+        "schema": [
+            {**f, "type": "integer"} if f["name"] == "balance" else f for f in CUSTOMERS_CONTRACT["schema"]
+        ],
+    }
+    write_contract(workspace, narrow)
+    write_csv(workspace / "data" / "a.csv", good_rows(0, 5))
+    job_path = write_job(workspace, {"source": {"type": "csv", "path": "../data/a.csv"}})
+    run_job(load_job(job_path))
+    assert str(table(workspace).schema().find_field("balance").field_type) == "int"
+    write_contract(workspace, {**CUSTOMERS_CONTRACT, "version": "1.1.0"})
+    write_csv(workspace / "data" / "a.csv", good_rows(5, 5))
+    result = run_job(load_job(job_path))
+    assert "widened balance int -> long" in result.schema_changes
+    tbl = table(workspace)
+    assert (
+        str(tbl.schema().find_field("balance").field_type) == "long" and tbl.scan().to_arrow().num_rows == 10
+    )
+
+
 def test_parquet_target_publishes_one_file_per_run_atomically(workspace: Path, customers_job: Path) -> None:
     job = load_job(customers_job)
     job.target.type, job.target.path = "parquet", "../out"
