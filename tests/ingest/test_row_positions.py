@@ -20,7 +20,15 @@ from dativo_ingest.ingest.jobconfig import CatalogConfig
 from dativo_ingest.ingest.sources import build_source, csvlines
 from dativo_ingest.ingest.sources.csvlines import RecordLines
 from dativo_ingest.ingest.targets.iceberg import load_catalog_for
-from tests.ingest.helpers import HEADER, PagedCustomersApi, good_rows, write_contract, write_csv, write_job
+from tests.ingest.helpers import (
+    CUSTOMERS_CONTRACT,
+    HEADER,
+    PagedCustomersApi,
+    good_rows,
+    write_contract,
+    write_csv,
+    write_job,
+)
 from tests.ingest.test_sources import ctx
 
 BAD = "cus_bad,,active,1,2024-01-01T00:00:00Z"  # no email: fails required:email
@@ -170,6 +178,34 @@ def test_csv_lone_carriage_return_is_not_mistaken_for_one_line_records(workspace
         json.loads(r["record"])["id"]: r["source_location"].rsplit("/", 1)[-1] for r in _quarantine(workspace)
     }
     assert found == {"cus_bad5": "c.csv:7", "cus_bad39990": "c.csv record 39993"}
+
+
+def test_csv_in_a_transcoded_encoding_is_not_proven_by_raw_line_breaks(workspace: Path) -> None:
+    """Arrow transcodes a non-UTF-8 file before cutting it into blocks, so its blocks are not the raw
+    reads: here 888 blank lines make the raw breaks of the first read equal the records of Arrow's
+    first block, yet the records after the blank lines are 888 lines further down."""
+    contract = {
+        **CUSTOMERS_CONTRACT,
+        "schema": [
+            {"name": "id", "type": "string"},
+            {"name": "name", "type": "string"},
+            {"name": "note", "type": "string", "required": True},
+        ],
+        "data_quality": {},
+    }
+    write_contract(workspace, contract)
+    arabic = "\u0627\u0644\u0639\u0631\u0628\u064a\u0629" * 40  # 560 bytes in gb18030, 1120 in UTF-8
+    lines = ["id,name,note", *(f"{i},ascii{i},n" for i in range(1, 2001)), *[""] * 888]
+    lines += [f"{i},{arabic},{'' if i == 2500 else 'n'}" for i in range(2001, 7000)]
+    text = "\n".join(lines) + "\n"
+    path = workspace / "data" / "c.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(text.encode("gb18030"))
+    [expected] = [line for line, record in _reference_records(text) if record and record[0] == "2500"]
+    source = {"type": "csv", "path": "../data/c.csv", "encoding": "gb18030", "block_size_mb": 1}
+    run_job(load_job(write_job(workspace, {"source": source})))
+    [row] = _quarantine(workspace)
+    assert row["source_location"].rsplit("/", 1)[-1] == f"c.csv:{expected}" and expected == 3389
 
 
 def test_jsonl_rows_are_named_by_line_counting_blank_lines(workspace: Path) -> None:

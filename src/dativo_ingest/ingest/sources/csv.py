@@ -48,7 +48,7 @@ from dativo_ingest.ingest.sources.base import (
     SourceContext,
     SourceOptions,
 )
-from dativo_ingest.ingest.sources.csvlines import CountedInput, OneLineProof, RecordLines, ascii_compatible
+from dativo_ingest.ingest.sources.csvlines import CountedInput, OneLineProof, RecordLines, read_untranscoded
 
 
 class CsvOptions(FileOptions):
@@ -124,7 +124,7 @@ class CsvSource(FileSource):
             counted,
             block_size=read_options.block_size,
             header=self._header_line(span),
-            reliable=ascii_compatible(opts.encoding, opts.delimiter, opts.quote_char),
+            reliable=read_untranscoded(opts.encoding),
         )
         try:
             reader = pacsv.open_csv(

@@ -23,6 +23,7 @@ records than asked for), it gives up and the caller reports ``record N`` instead
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ class OneLineProof:
 
     def __init__(self, counted: CountedInput, *, block_size: int, header: bool, reliable: bool) -> None:
         """``block_size``: Arrow's (every read but the last asks for it, or nothing is proven);
-        ``reliable``: line breaks are the byte ``\\n`` (an ASCII-compatible encoding)."""
+        ``reliable``: Arrow's blocks are the bytes read (UTF-8, :func:`read_untranscoded`)."""
         self.counted = counted
         self.block_size = block_size
         self.header = int(header)
@@ -394,6 +395,15 @@ def _lone_return(data: np.ndarray) -> bool:
 
 class _Unreliable(Exception):
     """The file does something the pass cannot follow exactly."""
+
+
+def read_untranscoded(encoding: str) -> bool:
+    """Whether Arrow reads text in ``encoding`` as the bytes given (UTF-8): it transcodes any other
+    encoding first, so its blocks are then not the reads a :class:`CountedInput` counted."""
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def ascii_compatible(encoding: str, *chars: str) -> bool:
