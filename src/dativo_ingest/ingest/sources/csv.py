@@ -181,10 +181,13 @@ class CsvSource(FileSource):
         """What Arrow reads: the file (decompressed), or the bytes of the piece's range, counted as
         they pass (line breaks for :class:`OneLineProof`; a range's quotes for :attr:`span_facts`)."""
         if span is None or span.end is None:
-            return CountedInput(pa.input_stream(str(path), compression="detect"))
+            raw = pa.input_stream(str(path), compression="detect")
+            return CountedInput(raw, quote=self.options.quote_char, header=self._header_line(span))
         handle = path.open("rb")
         handle.seek(span.start)
-        return CountedInput(handle, limit=span.end - span.start, quote=self.options.quote_char)
+        return CountedInput(
+            handle, quote=self.options.quote_char, limit=span.end - span.start, header=self._header_line(span)
+        )
 
     def _header_line(self, span: Piece | None) -> bool:
         """Whether the stream read starts with a header line (not a data record)."""

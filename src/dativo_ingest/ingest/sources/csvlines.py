@@ -39,15 +39,20 @@ _LF, _CR = 10, 13
 
 class CountedInput:
     """A binary stream for Arrow's CSV reader (through ``pyarrow.PythonFile``) that counts, per read,
-    the line breaks handed over so far (NumPy: about 0.1 s a GB), and the quote characters when asked
-    (a byte range's :attr:`quotes`). ``limit``: read at most this many bytes."""
+    the line breaks and quote characters handed over so far (NumPy: about 0.1 s a GB each), and whether
+    a non-blank record surely ends in the read (:attr:`record_ends`). ``limit``: read at most this many
+    bytes; ``header``: the stream starts with a header line."""
 
-    def __init__(self, raw: Any, *, limit: int | None = None, quote: str | None = None) -> None:
+    def __init__(self, raw: Any, *, quote: str, limit: int | None = None, header: bool = False) -> None:
         self.raw = raw
         self.limit = limit
-        self.quote = ord(quote) if quote is not None else None
+        self.quote = ord(quote)
+        self.header = header
         self.breaks: list[int] = []  # line breaks in the reads up to and including each read
         self.asked: list[int] = []  # bytes each read asked for (Arrow's block size)
+        # per read: its last line break is outside quotes (by quote parity), ends a non-blank line and,
+        # in the first read, is not the header's: a record Arrow returns in this read's batch ends there
+        self.record_ends: list[bool] = []
         self.lines = 0
         self.quotes = 0
         self.lone_return: int | None = None  # the first read with a \r not before a \n (ends a record)
@@ -66,15 +71,31 @@ class CountedInput:
         if self.limit is not None:
             self.limit -= len(data)
         array = np.frombuffer(data, dtype=np.uint8)
+        self.record_ends.append(self._record_ends(data, array))
         self.lines += int(np.count_nonzero(array == _LF))
-        if self.quote is not None:
-            self.quotes += int(np.count_nonzero(array == self.quote))
+        self.quotes += int(np.count_nonzero(array == self.quote))
         if self.lone_return is None and data.find(b"\r") >= 0 and _lone_return(array):
             self.lone_return = len(self.breaks)
         self.ends_with_break = data[-1] == _LF
         self.breaks.append(self.lines)
         self.asked.append(asked)
         return data
+
+    def _record_ends(self, data: bytes, array: np.ndarray) -> bool:
+        last = data.rfind(b"\n")
+        if (
+            last < 1
+            or data[last - 1] == _LF
+            or (data[last - 1] == _CR and (last < 2 or data[last - 2] == _LF))
+        ):
+            return False  # no line break, or the last one ends a blank line (or one begun before)
+        if (self.quotes + int(np.count_nonzero(array[:last] == self.quote))) % 2:
+            return False  # inside a quoted value
+        if not self.breaks and self.header:  # the first read: its last break must not be the header's
+            first = data.find(b"\n")
+            if first == last or int(np.count_nonzero(array[:first] == self.quote)) % 2:
+                return False
+        return True
 
     def readable(self) -> bool:
         return True
@@ -127,6 +148,7 @@ class OneLineProof:
             rejected
             or (counted.lone_return is not None and counted.lone_return <= k)
             or k >= len(counted.breaks)
+            or not counted.record_ends[k]  # else Arrow may fold this read into a later batch
             or (counted.asked[k] != self.block_size and not last)
         ):
             self._open = False
