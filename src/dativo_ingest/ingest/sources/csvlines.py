@@ -71,9 +71,12 @@ class CountedInput:
         if self.limit is not None:
             self.limit -= len(data)
         array = np.frombuffer(data, dtype=np.uint8)
-        self.record_ends.append(self._record_ends(data, array))
+        last = data.rfind(b"\n")
+        quotes = array == self.quote
+        head = int(np.count_nonzero(quotes[: max(last, 0)]))  # quotes before the last line break
+        self.record_ends.append(self._record_ends(data, array, last, head))
         self.lines += int(np.count_nonzero(array == _LF))
-        self.quotes += int(np.count_nonzero(array == self.quote))
+        self.quotes += head + int(np.count_nonzero(quotes[max(last, 0) :]))
         if self.lone_return is None and data.find(b"\r") >= 0 and _lone_return(array):
             self.lone_return = len(self.breaks)
         self.ends_with_break = data[-1] == _LF
@@ -81,15 +84,14 @@ class CountedInput:
         self.asked.append(asked)
         return data
 
-    def _record_ends(self, data: bytes, array: np.ndarray) -> bool:
-        last = data.rfind(b"\n")
+    def _record_ends(self, data: bytes, array: np.ndarray, last: int, head: int) -> bool:
         if (
             last < 1
             or data[last - 1] == _LF
             or (data[last - 1] == _CR and (last < 2 or data[last - 2] == _LF))
         ):
             return False  # no line break, or the last one ends a blank line (or one begun before)
-        if (self.quotes + int(np.count_nonzero(array[:last] == self.quote))) % 2:
+        if (self.quotes + head) % 2:
             return False  # inside a quoted value
         if not self.breaks and self.header:  # the first read: its last break must not be the header's
             first = data.find(b"\n")
