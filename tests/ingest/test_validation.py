@@ -200,6 +200,21 @@ def test_several_unique_keys_are_settled_row_by_row_whatever_the_batches(seed: i
     assert 0 < sum(expected) < n
 
 
+def test_composite_key_parts_cannot_run_into_each_other() -> None:
+    """("x\x1fy", "z") and ("x", "y\x1fz") are different keys, whatever the separator."""
+    contract = {
+        **CUSTOMERS_CONTRACT,
+        "schema": [
+            {"name": "a", "type": "string", "primaryKey": True, "primaryKeyPosition": 1},
+            {"name": "b", "type": "string", "primaryKey": True, "primaryKeyPosition": 2},
+        ],
+        "data_quality": {},
+    }
+    v = validator(contract)
+    outcome = v.validate(batch(a=["x\x1fy", "x", "x"], b=["z", "y\x1fz", "y\x1fz"]))
+    assert outcome.failed_rows.tolist() == [2] and outcome.failed_rules == [["unique:a+b"]]
+
+
 def test_seen_index_is_exact_for_strings_and_integers_and_ignores_nulls() -> None:
     strings = SeenIndex(pa.string())
     assert strings.check_and_add(pa.array(["a", "b", "a", None, None])).tolist() == [

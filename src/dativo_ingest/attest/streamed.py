@@ -52,7 +52,7 @@ from dativo_ingest.ingest.sources import SourceContext, build_source
 from dativo_ingest.ingest.sources.base import HIDDEN_PREFIX
 from dativo_ingest.ingest.sources.prefetch import prefetch
 from dativo_ingest.ingest.targets.iceberg import load_catalog_for
-from dativo_ingest.ingest.uniqueness import SeenIndex
+from dativo_ingest.ingest.uniqueness import SeenIndex, composite_key
 from dativo_ingest.ingest.validation import Validator
 from dativo_ingest.logging import redact_text
 from dativo_ingest.odcs.model import AssetDefinition
@@ -87,8 +87,7 @@ class _Uniqueness:
     def values(self, typed: pa.RecordBatch) -> pa.Array:
         if len(self.key) == 1:
             return typed.column(self.key[0])
-        parts = [pc.cast(typed.column(name), pa.string()) for name in self.key]
-        return pc.binary_join_element_wise(*parts, "\x1f")
+        return composite_key([typed.column(name) for name in self.key])
 
     def add(self, typed: pa.RecordBatch) -> np.ndarray:
         values = self.values(typed)

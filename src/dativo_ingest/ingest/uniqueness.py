@@ -223,6 +223,17 @@ class SeenIndex:
                 yield np.concatenate(found_rows), run, np.concatenate(found_stored)
 
 
+def composite_key(parts: list[pa.Array]) -> pa.Array:
+    """One text per row for a key of several columns: each part as text, prefixed by its length, then
+    joined, so no two different tuples share a text (``("x,y", "z")`` and ``("x", "y,z")`` do not);
+    null when a part is."""
+    texts = []
+    for part in parts:
+        text = pc.cast(part, pa.string())
+        texts.append(pc.binary_join_element_wise(pc.cast(pc.utf8_length(text), pa.string()), text, ":"))
+    return pc.binary_join_element_wise(*texts, "\x1f")
+
+
 def in_run_order(
     checked: dict[str, tuple[Pending, np.ndarray]], candidates: np.ndarray
 ) -> dict[str, np.ndarray]:

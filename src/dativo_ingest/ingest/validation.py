@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from dativo_ingest.ingest.casting import as_mask, try_cast
 from dativo_ingest.ingest.rules import ADVISORY, ColumnRules, RuleSet
-from dativo_ingest.ingest.uniqueness import Pending, SeenIndex, in_run_order
+from dativo_ingest.ingest.uniqueness import Pending, SeenIndex, composite_key, in_run_order
 
 _POOL: ThreadPoolExecutor | None = None
 #: Batches smaller than this are validated inline (the default of ``Validator(parallel_rows=...)``).
@@ -123,8 +123,7 @@ class Validator:
         for name in key:
             rules = self.rules.column(name)
             typed.append(try_cast(values[name], rules.type)[0] if rules is not None else values[name])
-        parts = [pc.cast(array, pa.string()) for array in typed]
-        index.check_and_add(pc.binary_join_element_wise(*parts, "\x1f"))
+        index.check_and_add(composite_key(typed))
 
     def validate(self, batch: pa.RecordBatch) -> BatchOutcome:
         """Validate one batch (cross-batch uniqueness included)."""
@@ -209,8 +208,7 @@ class Validator:
 
     def _composite_key(self, key: tuple[str, ...], arrays: list[pa.Array]) -> pa.Array:
         """The typed values of ``key``'s columns joined into one text per row (null when a part is)."""
-        parts = [pc.cast(arrays[self._position[name]], pa.string()) for name in key]
-        return pc.binary_join_element_wise(*parts, "\x1f")
+        return composite_key([arrays[self._position[name]] for name in key])
 
     def _column(
         self, rules: ColumnRules, batch: pa.RecordBatch

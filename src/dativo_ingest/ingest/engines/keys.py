@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from dativo_ingest.ingest.casting import as_mask, try_cast
 from dativo_ingest.ingest.rules import RuleSet
-from dativo_ingest.ingest.uniqueness import key_hashes
+from dativo_ingest.ingest.uniqueness import composite_key, key_hashes
 
 
 def key_names(rules: RuleSet) -> dict[str, tuple[str, ...]]:
@@ -45,8 +45,7 @@ def key_values(rules: RuleSet, typed: Mapping[str, pa.Array]) -> dict[str, pa.Ar
         if len(columns) == 1:
             values[name] = typed[columns[0]]
         else:
-            parts = [pc.cast(typed[c], pa.string()) for c in columns]
-            values[name] = pc.binary_join_element_wise(*parts, "\x1f")
+            values[name] = composite_key([typed[c] for c in columns])
     return values
 
 
