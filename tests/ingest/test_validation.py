@@ -215,6 +215,20 @@ def test_composite_key_parts_cannot_run_into_each_other() -> None:
     assert outcome.failed_rows.tolist() == [2] and outcome.failed_rules == [["unique:a+b"]]
 
 
+def test_nan_repeats_nan_within_a_batch_and_across_batches_alike() -> None:
+    one = SeenIndex(pa.float64())
+    assert one.check_and_add(pa.array([float("nan"), 1.0, float("nan"), None, None])).tolist() == [
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
+    many = SeenIndex(pa.float64())
+    found = [many.check_and_add(pa.array([value])).tolist() for value in (float("nan"), 1.0, float("nan"))]
+    assert found == [[False], [False], [True]]
+
+
 def test_seen_index_is_exact_for_strings_and_integers_and_ignores_nulls() -> None:
     strings = SeenIndex(pa.string())
     assert strings.check_and_add(pa.array(["a", "b", "a", None, None])).tolist() == [

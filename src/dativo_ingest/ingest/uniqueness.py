@@ -146,7 +146,7 @@ class SeenIndex:
         if self._runs:
             hits = np.flatnonzero((self._words[word] & mask) == mask)
             for row, run, stored_row in self._run_matches(packed[hits], bits, local[hits]):
-                same = pc.equal(values.take(pa.array(row)), run.values.take(pa.array(stored_row)))
+                same = _same(values.take(pa.array(row)), run.values.take(pa.array(stored_row)))
                 duplicate[row[np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), bool)]] = True
         return duplicate, state
 
@@ -313,7 +313,7 @@ def _confirm_same_key(
         moving = moving[(packed[at] ^ packed[at - 1]) <= low]
         first[moving] -= 1
         moving = moving[first[moving] > 0]
-    same = pc.equal(values.take(pa.array(local[later])), values.take(pa.array(local[first])))
+    same = _same(values.take(pa.array(local[later])), values.take(pa.array(local[first])))
     confirmed = np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     if not confirmed.all():  # distinct values share a key (rare): settle those groups on the values
         ends: dict[int, int] = {}
@@ -325,6 +325,15 @@ def _confirm_same_key(
         repeat[rows[_exact_repeats(values.take(pa.array(rows)))]] = True
         confirmed |= repeat[local[later]]
     return confirmed
+
+
+def _same(left: pa.Array, right: pa.Array) -> pa.Array:
+    """Element-wise equality in which NaN equals NaN (as Arrow's hash tables, SQL GROUP BY and dbt's
+    unique test have it), so a repeated NaN is a repeat within a batch and across batches alike."""
+    equal = pc.equal(left, right)
+    if pa.types.is_floating(left.type):
+        equal = pc.or_(equal.fill_null(False), pc.and_(pc.is_nan(left), pc.is_nan(right)).fill_null(False))
+    return equal
 
 
 def _exact_repeats(values: pa.Array) -> np.ndarray:
