@@ -115,8 +115,10 @@ class OneLineProof:
     """How many of a file's first records are proven to be one line each, as Arrow reads them.
 
     Arrow's streaming reader turns each block it reads into one batch of the records that end in it
-    (a record may not straddle more than one block boundary). Each record through batch ``k`` ends
-    with a line break inside the first ``k + 1`` reads, so those reads hold at least as many breaks
+    (a record may not straddle more than one block boundary); a block in which no record ends is folded
+    into a later batch, so the proof goes on only over reads in which a record surely ends
+    (:attr:`CountedInput.record_ends`). Each record through batch ``k`` then ends with a line break
+    inside the first ``k + 1`` reads, so those reads hold at least as many breaks
     as records (plus the header's); exactly as many only when every one of those records, the header
     included, is a single line and no blank line lies between them. Then data record ``N`` starts on
     line ``N + header``. A rejected row (its width is not the header's) or a lone carriage return stops the
