@@ -233,7 +233,7 @@ def test_line_proof_with_tiny_blocks_never_proves_a_wrong_line(tmp_path: Path, s
         path.write_bytes(text.encode())
         block = rng.randint(8, 120)
         counted = csvlines.CountedInput(pa.input_stream(str(path)), quote='"', header=True)
-        proof = csvlines.OneLineProof(counted, block_size=block, header=True, reliable=True)
+        proof = csvlines.OneLineProof(counted, block_size=block, reliable=True)
         rejected: list = []
         parse = pacsv.ParseOptions(
             newlines_in_values=True, invalid_row_handler=lambda row, seen=rejected: seen.append(row) or "skip"

@@ -123,7 +123,6 @@ class CsvSource(FileSource):
         proof = self._proofs[str(path)] = OneLineProof(
             counted,
             block_size=read_options.block_size,
-            header=self._header_line(span),
             reliable=read_untranscoded(opts.encoding),
         )
         try:

@@ -74,7 +74,7 @@ class CountedInput:
         last = data.rfind(b"\n")
         quotes = array == self.quote
         head = int(np.count_nonzero(quotes[: max(last, 0)]))  # quotes before the last line break
-        self.record_ends.append(self._record_ends(data, array, last, head))
+        self.record_ends.append(self._record_ends(data, quotes, last, head))
         self.lines += int(np.count_nonzero(array == _LF))
         self.quotes += head + int(np.count_nonzero(quotes[max(last, 0) :]))
         if self.lone_return is None and data.find(b"\r") >= 0 and _lone_return(array):
@@ -84,7 +84,7 @@ class CountedInput:
         self.asked.append(asked)
         return data
 
-    def _record_ends(self, data: bytes, array: np.ndarray, last: int, head: int) -> bool:
+    def _record_ends(self, data: bytes, quotes: np.ndarray, last: int, head: int) -> bool:
         if (
             last < 1
             or data[last - 1] == _LF
@@ -95,7 +95,7 @@ class CountedInput:
             return False  # inside a quoted value
         if not self.breaks and self.header:  # the first read: its last break must not be the header's
             first = data.find(b"\n")
-            if first == last or int(np.count_nonzero(array[:first] == self.quote)) % 2:
+            if first == last or int(np.count_nonzero(quotes[:first])) % 2:
                 return False
         return True
 
@@ -124,12 +124,12 @@ class OneLineProof:
     line ``N + header``. A rejected row (its width is not the header's) or a lone carriage return stops the
     proof; the records proven stay proven."""
 
-    def __init__(self, counted: CountedInput, *, block_size: int, header: bool, reliable: bool) -> None:
+    def __init__(self, counted: CountedInput, *, block_size: int, reliable: bool) -> None:
         """``block_size``: Arrow's (every read but the last asks for it, or nothing is proven);
         ``reliable``: Arrow's blocks are the bytes read (UTF-8, :func:`read_untranscoded`)."""
         self.counted = counted
         self.block_size = block_size
-        self.header = int(header)
+        self.header = int(counted.header)  # the stream starts with a header line
         self.proven = 0  # data records 1..proven are one line each
         self._records = 0
         self._batches = 0
@@ -183,7 +183,7 @@ class RecordLines:
         self.start = start
         self.header = header
         self.columns = columns
-        self.reliable = ascii_compatible(encoding, delimiter, quote)
+        self.reliable = _ascii_compatible(encoding, delimiter, quote)
         self.delimiter = ord(delimiter) if self.reliable else 0
         self.quote = ord(quote) if self.reliable else 0
         self._stream: pa.NativeFile | None = None
@@ -432,7 +432,7 @@ def read_untranscoded(encoding: str) -> bool:
         return False
 
 
-def ascii_compatible(encoding: str, *chars: str) -> bool:
+def _ascii_compatible(encoding: str, *chars: str) -> bool:
     """Whether ``encoding`` writes line breaks and ``chars`` as their ASCII bytes (bytes can be counted)."""
     try:
         return all(c.encode(encoding) == c.encode("ascii") for c in ("\n", "\r", *chars))
