@@ -68,16 +68,17 @@ def hashes_of(values: pa.Array, con: duckdb.DuckDBPyConnection | None = None) ->
 
 
 def partitioned(hashes: np.ndarray, partitions: int) -> list[np.ndarray]:
-    """``hashes`` split by ``hash % partitions``."""
-    part = hashes % np.uint64(partitions)
-    return [hashes[part == np.uint64(p)] for p in range(partitions)]
+    """``hashes`` split by ``hash % partitions``, each part sorted (so a reducer merges sorted runs)."""
+    ordered = np.sort(hashes)
+    part = ordered % np.uint64(partitions)
+    return [ordered[part == np.uint64(p)] for p in range(partitions)]
 
 
 def contested(parts: list[np.ndarray]) -> np.ndarray:
-    """The hashes present more than once in ``parts`` together, sorted."""
+    """The hashes present more than once in ``parts`` (each sorted) together, sorted."""
     if not parts:
         return np.empty(0, np.uint64)
-    merged = np.sort(np.concatenate(parts))
+    merged = np.sort(np.concatenate(parts), kind="stable")  # timsort: merges the sorted runs
     repeated = merged[1:][merged[1:] == merged[:-1]]
     return np.unique(repeated)
 

@@ -106,9 +106,9 @@ def piece_key_hashes(spec: RunSpec, piece: Piece, partitions: int) -> dict[str, 
     """The hashes of the piece's unique keys (non-null, typed as the contract), by partition."""
     columns = sorted({c for cols in keys.key_names(spec.rules).values() for c in cols})
     source = spec.source(piece, columns)
-    con = duckdb.connect(config={"threads": 1})
+    con = _hashing_connection()
     found: dict[str, list[np.ndarray]] = {name: [] for name in keys.key_names(spec.rules)}
-    with run_memory_pool(), contextlib.closing(source), contextlib.closing(con):
+    with run_memory_pool(), contextlib.closing(source):
         for batch in source.numbered_batches():
             for name, values in keys.typed_keys(spec.rules, batch).items():
                 found[name].append(keys.hashes_of(values, con))
@@ -116,6 +116,19 @@ def piece_key_hashes(spec: RunSpec, piece: Piece, partitions: int) -> dict[str, 
         name: keys.partitioned(np.concatenate(parts) if parts else np.empty(0, np.uint64), partitions)
         for name, parts in found.items()
     }
+
+
+_connections: dict[int, duckdb.DuckDBPyConnection] = {}
+
+
+def _hashing_connection() -> duckdb.DuckDBPyConnection:
+    """This worker process's DuckDB connection for key hashes (one DuckDB thread), kept for the tasks
+    that follow: connecting costs 15-40 ms, as much as hashing a piece's keys. (Only in workers: an
+    open connection in a driver makes its next ``ray.init`` time out starting the GCS.)"""
+    con = _connections.get(os.getpid())
+    if con is None:
+        con = _connections[os.getpid()] = duckdb.connect(config={"threads": 1})
+    return con
 
 
 def run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> PieceResult:
@@ -141,7 +154,7 @@ def _run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) ->
         if spec.incremental is not None
         else None
     )
-    con = duckdb.connect(config={"threads": 1}) if any(len(h) for h in contested.values()) else None
+    con = _hashing_connection() if any(len(h) for h in contested.values()) else None
     staged: list[tuple[pa.RecordBatch, np.ndarray | None]] = []
     try:
         for batch, outcome in validator.validate_stream(admitted(_counted(source, result), boundary)):
@@ -176,8 +189,6 @@ def _run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) ->
         return _finished(result, source, validator, boundary, started)
     finally:
         source.close()
-        if con is not None:
-            con.close()
 
 
 def _counted(source: Source, result: PieceResult):

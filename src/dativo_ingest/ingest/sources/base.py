@@ -235,9 +235,9 @@ class Source(ABC):
         """Fail when the input changed since :meth:`fingerprint` (a distributed run checks before its
         commit what a single process checks while it reads)."""
 
-    def pieces(self, split_bytes: int) -> list[Piece]:
-        """The input in pieces of about ``split_bytes`` each, in order, for a distributed run (by
-        default one piece: an API, say, is read by one task)."""
+    def pieces(self, split_bytes: int, workers: int = 1) -> list[Piece]:
+        """The input in pieces of at most about ``split_bytes`` each, in order, for a distributed run of
+        ``workers`` tasks at once (by default one piece: an API, say, is read by one task)."""
         return [Piece(0)]
 
     def restrict(self, piece: Piece) -> None:
@@ -277,6 +277,10 @@ class FileOptions(SourceOptions):
     path: str | list[str]
 
 
+#: The smallest share of the input a distributed run makes a task of (unless ``split_mb`` is smaller).
+MIN_SPLIT_BYTES = 8 * 1024 * 1024
+
+
 class FileSource(Source):
     """A source over files: resolves ``options.path`` once, counts bytes, filters the incremental window.
 
@@ -314,11 +318,19 @@ class FileSource(Source):
             for path in self.paths():
                 self._fingerprints.verify(path)
 
-    def pieces(self, split_bytes: int) -> list[Piece]:
-        """A piece per file (sources that can split a file override :meth:`file_pieces`)."""
+    def pieces(self, split_bytes: int, workers: int = 1) -> list[Piece]:
+        """A piece per file, or per part of a file of about an even share of the input (sources that can
+        split a file override :meth:`file_pieces`): as many shares as a multiple of ``workers``, each
+        at most ``split_bytes``, so the last round of tasks keeps every worker busy; none smaller than
+        :data:`MIN_SPLIT_BYTES` unless ``split_bytes`` is."""
+        paths = self.paths()
+        total = sum(path.stat().st_size for path in paths)
+        shares = -(-max(1, -(-total // split_bytes)) // workers) * workers
+        smallest = MIN_SPLIT_BYTES if split_bytes >= MIN_SPLIT_BYTES else 1
+        share = max(-(-total // shares), smallest)
         pieces: list[Piece] = []
-        for path in self.paths():
-            for piece in self.file_pieces(path, split_bytes):
+        for path in paths:
+            for piece in self.file_pieces(path, share):
                 pieces.append(replace(piece, ordinal=len(pieces)))
         return pieces
 

@@ -154,8 +154,10 @@ class CsvSource(FileSource):
         names: tuple[str, ...] | None = None
         bounds = [0]
         with path.open("rb") as handle:
-            while bounds[-1] + split_bytes < size:
-                handle.seek(bounds[-1] + split_bytes)
+            for cut in range(split_bytes, size, split_bytes):  # at whole multiples: ranges do not drift
+                if cut < bounds[-1]:
+                    continue  # a line longer than a share: the range already reaches past this cut
+                handle.seek(cut)
                 handle.readline()  # to the start of the next line
                 if handle.tell() >= size:
                     break

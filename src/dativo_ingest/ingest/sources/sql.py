@@ -159,7 +159,7 @@ class SqlSource(Source):
             sql += f" ORDER BY {quote(incremental.cursor_field)}"
         return sql, params
 
-    def pieces(self, split_bytes: int) -> list[Piece]:
+    def pieces(self, split_bytes: int, workers: int = 1) -> list[Piece]:
         """Key ranges of ``partition_column`` (or a one-column numeric primary key) between its smallest
         and greatest value, ``partitions`` of them; one piece when there is no such column."""
         column = self.options.partition_column or self._numeric_primary_key()
