@@ -26,6 +26,13 @@ def cast(values, target):
             [False, False, True, True, False],
         ),
         (["9223372036854775807", "99999999999999999999"], pa.int64(), [2**63 - 1, None], [False, True]),
+        (
+            ["+5", "-7", "+", "+-1", "٣", ""],
+            pa.int64(),
+            [5, -7, None, None, None, None],
+            [False, False, True, True, True, True],
+        ),
+        (["+127", "-128", "+128", "0042"], pa.int8(), [127, -128, None, 42], [False, False, True, False]),
         (["1", "3000000000"], pa.int32(), [1, None], [False, True]),
         (["1.5", "1e3", "abc"], pa.float64(), [1.5, 1000.0, None], [False, False, True]),
         (
@@ -73,3 +80,15 @@ def test_numbers_cast_to_timestamps_are_epoch_seconds() -> None:
 
 def test_non_integral_or_overflowing_numbers_fail_integer_columns() -> None:
     assert cast([1.0, 2.5, 3e10], pa.int32()) == ([1, None, None], [False, True, True])
+
+
+def test_integer_text_with_a_few_bad_values_casts_each_value_as_python_would() -> None:
+    values = [str(i) for i in range(-500, 1500)] + ["+12", "x1", "1_000", " 3", "12345678901234567890", None]
+    expected = []
+    for value in values:
+        try:
+            number = int(value.strip()) if value is not None and "_" not in value else None
+        except ValueError:
+            number = None
+        expected.append(number if number is not None and -(2**63) <= number < 2**63 else None)
+    assert cast(values, pa.int64())[0] == expected
