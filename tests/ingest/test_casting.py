@@ -32,6 +32,7 @@ def cast(values, target):
             [5, -7, None, None, None, None],
             [False, False, True, True, True, True],
         ),
+        (["+9223372036854775807", "+00000000000000000001"], pa.int64(), [2**63 - 1, 1], [False, False]),
         (["+127", "-128", "+128", "0042"], pa.int8(), [127, -128, None, 42], [False, False, True, False]),
         (["1", "3000000000"], pa.int32(), [1, None], [False, True]),
         (["1.5", "1e3", "abc"], pa.float64(), [1.5, 1000.0, None], [False, False, True]),

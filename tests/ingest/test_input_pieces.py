@@ -44,12 +44,13 @@ def test_byte_ranges_come_in_rounds_of_the_workers_and_cover_the_file(tmp_path: 
 
 
 def test_an_even_share_is_not_cut_below_the_smallest_task(tmp_path: Path) -> None:
-    path = _csv(tmp_path / "c.csv", MIN_SPLIT_BYTES + MIN_SPLIT_BYTES // 2)
-    pieces = _pieces(path, 128 * MB, 2)
-    assert len(pieces) == 2  # one file under split_mb still gives both workers a share
-    assert pieces[0].end - pieces[0].start >= MIN_SPLIT_BYTES  # but no share smaller than the floor
-    small = _csv(tmp_path / "small.csv", MB)
-    assert len(_pieces(small, 128 * MB, 2)) == 1
+    path = _csv(tmp_path / "c.csv", MIN_SPLIT_BYTES * 5 // 2)
+    pieces = _pieces(path, 128 * MB, 4)
+    assert len(pieces) == 2  # four shares would be under the floor: as many as it allows
+    assert all(p.end - p.start >= MIN_SPLIT_BYTES for p in pieces)
+    assert len(_pieces(path, 16 * MB, 2)) == 2  # at most split_mb still wins over the floor
+    assert len(_pieces(_csv(tmp_path / "m.csv", MIN_SPLIT_BYTES * 3 // 2), 128 * MB, 2)) == 1
+    assert len(_pieces(_csv(tmp_path / "small.csv", MB), 128 * MB, 2)) == 1
 
 
 def test_a_line_longer_than_a_share_stays_in_one_range_without_splinters(tmp_path: Path) -> None:
@@ -64,3 +65,35 @@ def test_a_line_longer_than_a_share_stays_in_one_range_without_splinters(tmp_pat
     assert holder.end - holder.start > 700_000
     assert min(p.end - p.start for p in pieces) > split // 4  # the cuts it spans make no one-line ranges
     assert [p.start for p in pieces[1:]] == [p.end for p in pieces[:-1]]
+
+
+@pytest.mark.parametrize("before_cut", [0, 50])
+def test_a_long_line_ending_at_or_just_before_a_cut_leaves_no_splinter(
+    tmp_path: Path, before_cut: int
+) -> None:
+    share = 256 * 1024
+    head = "id,name\n" + "".join(f"{i},x\n" for i in range(20_000))
+    long_line = "9," + "y" * (2 * share - len(head) - before_cut - 3) + "\n"  # ends before_cut before a cut
+    path = tmp_path / "c.csv"
+    path.write_text(head + long_line + "".join(f"{i},x\n" for i in range(150_000)))
+    context = SourceContext(tmp_path, {"id": pa.int64(), "name": pa.string()})
+    pieces = build_source("csv", {"path": str(path)}, context).file_pieces(path, share)
+    assert min(p.end - p.start for p in pieces[:-1]) > share // 4
+    assert [p.start for p in pieces[1:]] == [p.end for p in pieces[:-1]]
+
+
+def test_parquet_is_shared_by_its_uncompressed_row_groups(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": pa.array(range(400_000), pa.int64()), "name": pa.array(["x" * 8] * 400_000)})
+    path = tmp_path / "c.parquet"
+    pq.write_table(table, path, row_group_size=10_000, compression="zstd")  # 40 groups, compressed on disk
+    context = SourceContext(tmp_path, {"id": pa.int64(), "name": pa.string()})
+    source = build_source("parquet", {"path": str(path)}, context)
+    uncompressed = source.split_size(path)
+    assert uncompressed > path.stat().st_size
+    assert len(source.pieces(-(-uncompressed // 4), 1)) == 4
+    pieces = source.pieces(-(-uncompressed // 4), 3)
+    assert len(pieces) == 6  # two rounds of three, not as cut by the bytes on disk
+    groups = [g for p in pieces for g in p.row_groups]
+    assert groups == list(range(40))

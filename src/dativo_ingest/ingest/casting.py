@@ -144,7 +144,7 @@ def _patterned_int(text: pa.Array) -> pa.Array:
     short = _keep(text, pc.match_substring_regex(text, _INT))
     values = pc.cast(pc.utf8_ltrim(short, characters="+"), pa.int64())  # Arrow refuses a "+" sign
     if pc.any(pc.match_substring_regex(text, _LONG_INT)).as_py():
-        long_ok = _keep(text, pc.match_substring_regex(text, _LONG_INT))
+        long_ok = _keep(pc.utf8_ltrim(text, characters="+"), pc.match_substring_regex(text, _LONG_INT))
         values = pc.coalesce(values, _elementwise(long_ok, pa.int64()))
     return values
 

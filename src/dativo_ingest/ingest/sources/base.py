@@ -281,6 +281,16 @@ class FileOptions(SourceOptions):
 MIN_SPLIT_BYTES = 8 * 1024 * 1024
 
 
+def _shares(total: int, split_bytes: int, workers: int) -> int:
+    """How many even shares to cut ``total`` bytes into (see :meth:`FileSource.pieces`)."""
+    needed = max(1, -(-total // split_bytes))  # no share above split_bytes
+    shares = -(-needed // workers) * workers
+    if split_bytes < MIN_SPLIT_BYTES or total // shares >= MIN_SPLIT_BYTES:
+        return shares
+    fits = total // MIN_SPLIT_BYTES  # shares of at least the floor
+    return max(needed, fits // workers * workers or fits, 1)
+
+
 class FileSource(Source):
     """A source over files: resolves ``options.path`` once, counts bytes, filters the incremental window.
 
@@ -319,20 +329,24 @@ class FileSource(Source):
                 self._fingerprints.verify(path)
 
     def pieces(self, split_bytes: int, workers: int = 1) -> list[Piece]:
-        """A piece per file, or per part of a file of about an even share of the input (sources that can
-        split a file override :meth:`file_pieces`): as many shares as a multiple of ``workers``, each
-        at most ``split_bytes``, so the last round of tasks keeps every worker busy; none smaller than
-        :data:`MIN_SPLIT_BYTES` unless ``split_bytes`` is."""
+        """A piece per file, or per part of a file of an even share of the input (sources that can
+        split a file override :meth:`file_pieces`): each share at most ``split_bytes`` and, as far as
+        that allows, at least :data:`MIN_SPLIT_BYTES` (unless ``split_bytes`` is smaller), in as many
+        shares as a multiple of ``workers``, so the last round of tasks keeps every worker busy. (Each
+        file is cut on its own: several files leave a short piece each.)"""
         paths = self.paths()
-        total = sum(path.stat().st_size for path in paths)
-        shares = -(-max(1, -(-total // split_bytes)) // workers) * workers
-        smallest = MIN_SPLIT_BYTES if split_bytes >= MIN_SPLIT_BYTES else 1
-        share = max(-(-total // shares), smallest)
+        total = sum(self.split_size(path) for path in paths)
+        shares = _shares(total, split_bytes, max(1, workers))
+        share = max(1, -(-total // shares))
         pieces: list[Piece] = []
         for path in paths:
             for piece in self.file_pieces(path, share):
                 pieces.append(replace(piece, ordinal=len(pieces)))
         return pieces
+
+    def split_size(self, path: Path) -> int:
+        """The size of ``path`` in the unit :meth:`file_pieces` cuts by (bytes on disk)."""
+        return path.stat().st_size
 
     def file_pieces(self, path: Path, split_bytes: int) -> list[Piece]:
         """The pieces of one file (their ordinals are set by :meth:`pieces`): the whole file."""

@@ -155,8 +155,8 @@ class CsvSource(FileSource):
         bounds = [0]
         with path.open("rb") as handle:
             for cut in range(split_bytes, size, split_bytes):  # at whole multiples: ranges do not drift
-                if cut < bounds[-1]:
-                    continue  # a line longer than a share: the range already reaches past this cut
+                if cut - bounds[-1] < split_bytes // 2:
+                    continue  # a long line took the range (nearly) past this cut: no splinter after it
                 handle.seek(cut)
                 handle.readline()  # to the start of the next line
                 if handle.tell() >= size:

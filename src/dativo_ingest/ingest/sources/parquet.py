@@ -45,23 +45,34 @@ class ParquetSource(FileSource):
         except (pa.ArrowInvalid, OSError) as exc:
             raise SourceError(f"cannot read Parquet: {exc}", path=str(path)) from exc
 
+    def split_size(self, path: Path) -> int:
+        """The file's row groups, uncompressed (what :meth:`file_pieces` cuts by)."""
+        metadata = self._metadata(path)
+        return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+
     def file_pieces(self, path: Path, split_bytes: int) -> list[Piece]:
-        """Runs of whole row groups of about ``split_bytes`` (uncompressed) each."""
-        try:
-            metadata = pq.ParquetFile(path).metadata
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise SourceError(f"cannot read Parquet: {exc}", path=str(path)) from exc
+        """Runs of whole row groups of about ``split_bytes`` (uncompressed) each: a run starts at the
+        first group that starts past the next whole multiple of ``split_bytes``."""
+        metadata = self._metadata(path)
         pieces: list[Piece] = []
         groups: list[int] = []
-        size, first, row = 0, 1, 1
+        offset, cut, first, row = 0, split_bytes, 1, 1
         for index in range(metadata.num_row_groups):
             group = metadata.row_group(index)
-            if groups and size + group.total_byte_size > split_bytes:
+            if groups and offset >= cut:
                 pieces.append(Piece(0, str(path), row_groups=tuple(groups), first_row=first))
-                groups, size, first = [], 0, row
+                groups, first = [], row
+                cut = (offset // split_bytes + 1) * split_bytes
             groups.append(index)
-            size += group.total_byte_size
+            offset += group.total_byte_size
             row += group.num_rows
         if groups or not pieces:
             pieces.append(Piece(0, str(path), row_groups=tuple(groups) or None, first_row=first))
         return pieces
+
+    @staticmethod
+    def _metadata(path: Path) -> pq.FileMetaData:
+        try:
+            return pq.ParquetFile(path).metadata
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SourceError(f"cannot read Parquet: {exc}", path=str(path)) from exc
