@@ -141,11 +141,11 @@ def _text_to_int(text: pa.Array, target: pa.DataType) -> pa.Array:
 
 def _patterned_int(text: pa.Array) -> pa.Array:
     """Signed, long or malformed integer text as int64 (null where it is not an integer in range)."""
-    short = _keep(text, pc.match_substring_regex(text, _INT))
-    values = pc.cast(pc.utf8_ltrim(short, characters="+"), pa.int64())  # Arrow refuses a "+" sign
-    if pc.any(pc.match_substring_regex(text, _LONG_INT)).as_py():
-        long_ok = _keep(pc.utf8_ltrim(text, characters="+"), pc.match_substring_regex(text, _LONG_INT))
-        values = pc.coalesce(values, _elementwise(long_ok, pa.int64()))
+    unsigned = pc.utf8_ltrim(text, characters="+")  # Arrow refuses a "+" sign; the patterns allow one
+    values = pc.cast(_keep(unsigned, pc.match_substring_regex(text, _INT)), pa.int64())
+    long = pc.match_substring_regex(text, _LONG_INT)
+    if pc.any(long).as_py():
+        values = pc.coalesce(values, _elementwise(_keep(unsigned, long), pa.int64()))
     return values
 
 

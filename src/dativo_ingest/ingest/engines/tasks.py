@@ -123,8 +123,9 @@ _connections: dict[int, duckdb.DuckDBPyConnection] = {}
 
 def _hashing_connection() -> duckdb.DuckDBPyConnection:
     """This worker process's DuckDB connection for key hashes (one DuckDB thread), kept for the tasks
-    that follow: connecting costs 15-40 ms, as much as hashing a piece's keys. (Only in workers: an
-    open connection in a driver makes its next ``ray.init`` time out starting the GCS.)"""
+    that follow: connecting costs 15-40 ms, as much as hashing a piece's keys. Keyed by process, so a
+    forked child never uses its parent's. (Only in workers: an open connection in a driver makes its
+    next ``ray.init`` time out starting the GCS.)"""
     con = _connections.get(os.getpid())
     if con is None:
         con = _connections[os.getpid()] = duckdb.connect(config={"threads": 1})
