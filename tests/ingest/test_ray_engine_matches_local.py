@@ -100,6 +100,36 @@ def test_csv_in_byte_ranges_lands_what_one_process_lands(workspace: Path) -> Non
     assert ray.engine["tasks"] >= 8  # the file was split
     assert local.rule_failures["unique:id"] == 3
     assert ray.lineage_run_id is not None
+    # the pieces that wrote an id also found in another piece were read again, and only those
+    assert 2 <= ray.engine["pieces_read_again"] <= 3 < ray.engine["tasks"]
+
+
+def test_a_key_repeated_in_every_piece_is_held_where_it_is_read(workspace: Path) -> None:
+    """A placeholder id repeated throughout the file repeats within each piece: those rows are held
+    back by the first read, and no piece is read again."""
+    write_contract(workspace)
+    lines = good_rows(0, 40000)
+    for i in range(100, 40000, 50):
+        lines[i] = lines[i].replace(f"cus_{i:06d}", "cus_000000")
+    write_csv(workspace / "data" / "c.csv", lines)
+    local, ray = _same(workspace, {"type": "csv", "path": "../data/c.csv"})
+    assert local.rule_failures["unique:id"] == 798
+    assert ray.engine["tasks"] >= 8 and ray.engine["pieces_read_again"] == 0
+
+
+def test_a_piece_read_again_that_holds_every_row_leaves_no_data_file(workspace: Path) -> None:
+    """The second half of the file repeats the first: every piece wrote ids found in another piece, is
+    read again and holds all its rows back, so the files of the first read must go (the driver lands
+    the first occurrences)."""
+    write_contract(workspace)
+    half = good_rows(0, 20000)
+    write_csv(workspace / "data" / "c.csv", half + half)
+    _, ray = _same(workspace, {"type": "csv", "path": "../data/c.csv"})
+    assert ray.engine["pieces_read_again"] == ray.engine["tasks"] >= 8
+    table = load_catalog_for(CatalogConfig(), workspace / "warehouse").load_table("bronze.by_ray")
+    referenced = {Path(task.file.file_path.removeprefix("file://")) for task in table.scan().plan_files()}
+    on_disk = set(Path(table.location().removeprefix("file://"), "data").rglob("*.parquet"))
+    assert on_disk == referenced
 
 
 def test_a_range_cut_inside_a_quoted_line_break_reads_the_file_whole(workspace: Path) -> None:

@@ -1,10 +1,11 @@
 """The Ray engine: the run's read-and-validate step as Ray tasks, the rest of the run unchanged.
 
 The driver (the ``dativo run`` process) plans the input's pieces (:meth:`Source.pieces`: files, CSV byte
-ranges, Parquet row groups, SQL key ranges), records where their data files go (:mod:`.staging`), and,
-when the contract has unique keys, first has every piece hash its keys so the reducers can name the
-contested ones (:mod:`.keys`). Then one task per piece reads, validates and writes a data file
-(:func:`.tasks.run_piece`). The driver folds the results in the run's order into the same run context a
+ranges, Parquet row groups, SQL key ranges), records where their data files go (:mod:`.staging`), and
+runs one task per piece that reads, validates and writes a data file (:func:`.tasks.run_piece`). When
+the contract has unique keys, the tasks also send their key hashes to reducers, which name the keys
+seen more than once, and the few pieces that wrote a row with such a key are read again, holding those
+rows back (:mod:`.keys`). The driver folds the results in the run's order into the same run context a
 single-process run fills: counts, rule failures, quarantined rows with their positions in the whole
 file, the incremental boundary, the bytes read; it resolves the held-back rows' uniqueness and stages
 every data file, and the runner's own steps commit one snapshot (or nothing), record FinOps (the tasks'
@@ -34,7 +35,7 @@ import pyarrow as pa
 
 from dativo_ingest.errors import ConfigError, DataValidationError, IngestionError
 from dativo_ingest.ingest.engines import keys, staging
-from dativo_ingest.ingest.engines.tasks import PieceResult, RunSpec, piece_key_hashes, run_piece
+from dativo_ingest.ingest.engines.tasks import PieceResult, RunSpec, TaskUsage, run_piece
 from dativo_ingest.ingest.jobconfig import EngineConfig
 from dativo_ingest.ingest.quarantine import quarantine_batch, quarantine_malformed
 from dativo_ingest.ingest.sources.base import MalformedRow, Piece, RowPosition
@@ -118,7 +119,8 @@ def read_and_validate(run: RunContext) -> None:
     if not isinstance(target, IcebergTarget):
         raise ConfigError("engine type ray writes Iceberg targets only", path=job.config_path, field="engine")
     ray = connect(job.engine)
-    pieces = run.source.pieces(max(1, int(job.engine.split_mb * 1024 * 1024)), _cpus(ray, job.engine))
+    workers = _cpus(ray, job.engine)
+    pieces = run.source.pieces(max(1, int(job.engine.split_mb * 1024 * 1024)), workers)
     run.announce_source()
     sink = target.data_file_sink(uuid.UUID(hex=run.result.run_id))
     spec = RunSpec(
@@ -133,17 +135,18 @@ def read_and_validate(run: RunContext) -> None:
         strict=not run.warn_mode,
         parallel_rows=sys.maxsize,  # one core per task: validate inline
     )
+    unique = bool(keys.key_names(run.rules))
     record = run.staging_record
     written = 0
     phases: dict[str, float] = {}  # wall time of the engine's phases
     try:
         spec_ref = ray.put(spec)
+        started = time.perf_counter()
         while True:
             written = max(written, len(pieces))
             staging.record(record, run.result.run_key, sink, written)
-            reading = time.perf_counter()
-            results = _run_pieces(ray, run, spec_ref, pieces)
-            phases["tasks_seconds"] = round(time.perf_counter() - reading, 3)
+            partitions = max(1, min(len(pieces), workers)) if unique else 0
+            results, hashed = _read_pieces(ray, run, spec_ref, pieces, partitions)
             cut = {str(p.path) for p, r in zip(pieces, results, strict=True) if _cut(p, r)}
             if not cut:
                 break
@@ -153,31 +156,48 @@ def read_and_validate(run: RunContext) -> None:
                 extra={"fields": {"files": sorted(cut)}},
             )
             pieces = _whole(pieces, cut)
+        usage = [r.usage for r in results]
+        again: list[int] = []
+        if unique and (run.warn_mode or not any(r.rejected or r.malformed for r in results)):
+            phases["first_read_seconds"] = round(time.perf_counter() - started, 3)
+            contested, again = _contested(ray, run, hashed)
+            reread, _ = _read_pieces(ray, run, spec_ref, [pieces[i] for i in again], 0, contested)
+            for i, result in zip(again, reread, strict=True):
+                if not result.data_files:  # the first read's file holds rows this read holds back
+                    sink.delete([pieces[i].ordinal])
+                results[i] = result
+                usage.append(result.usage)
+        phases["tasks_seconds"] = round(time.perf_counter() - started, 3)
         folding = time.perf_counter()
         _merge(run, pieces, results)
+        _record_usage(run, usage)
         phases["fold_seconds"] = round(time.perf_counter() - folding, 3)
         run.source.verify_unchanged()
     except BaseException:
         sink.delete(range(written))
         staging.release(record)
         raise
-    run.result.engine = {**_summary(job.engine, results), **phases, **(run.result.engine or {})}
+    run.result.engine = {**_summary(job.engine, results, usage), "pieces_read_again": len(again), **phases}
 
 
-def _run_pieces(ray: Any, run: RunContext, spec_ref: Any, pieces: list[Piece]) -> list[PieceResult]:
-    """Every piece as a task (after the key hashes, when the contract has unique keys), in order."""
+def _read_pieces(
+    ray: Any,
+    run: RunContext,
+    spec_ref: Any,
+    pieces: list[Piece],
+    partitions: int,
+    contested: dict[str, np.ndarray] | None = None,
+) -> tuple[list[PieceResult], list[list[Any]]]:
+    """Every piece as a task (:func:`.tasks.run_piece`): their results in order and, with
+    ``partitions`` (unique keys, the first read), the object refs of each piece's key hashes."""
     engine = run.job.engine
-    partitions = max(1, min(len(pieces), _cpus(ray, engine)))
-    contested: dict[str, np.ndarray] = {}
-    if keys.key_names(run.rules):
-        started = time.perf_counter()
-        contested = _contested(ray, run, spec_ref, pieces, partitions)
-        run.result.engine = {"key_pass_seconds": round(time.perf_counter() - started, 3)}
-    contested_ref = ray.put(contested)
     task = ray.remote(
         num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False, scheduling_strategy="SPREAD"
-    )(_piece_task)
-    refs = [task.remote(spec_ref, piece, contested_ref) for piece in pieces]
+    )(_piece_task).options(num_returns=1 + partitions)
+    contested_ref = ray.put(contested or {})
+    returned = [task.remote(spec_ref, piece, contested_ref, partitions) for piece in pieces]
+    refs = [r[0] for r in returned] if partitions else returned
+    hashed = [list(r[1:]) for r in returned] if partitions else []
     results = []
     done_rows = done_bad = 0
     for ref in refs:
@@ -185,30 +205,28 @@ def _run_pieces(ray: Any, run: RunContext, spec_ref: Any, pieces: list[Piece]) -
         results.append(result)
         done_rows += result.rows_read
         done_bad += sum(r.rows.num_rows for r in result.rejected) + len(result.malformed)
-        if run.progress is not None:
+        if run.progress is not None and contested is None:
             run.progress(done_rows, done_bad)
-    return results
+    return results, hashed
 
 
-def _contested(
-    ray: Any, run: RunContext, spec_ref: Any, pieces: list[Piece], partitions: int
-) -> dict[str, np.ndarray]:
-    """Per unique key, the sorted hashes present more than once in the input (or also in the table)."""
-    engine = run.job.engine
-    hashing = ray.remote(
-        num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False, scheduling_strategy="SPREAD"
-    )(_keys_task)
-    reduce = ray.remote(num_cpus=1, max_retries=engine.max_retries, retry_exceptions=False)(_reduce_task)
-    hashed = [hashing.options(num_returns=partitions).remote(spec_ref, p, partitions) for p in pieces]
-    if partitions == 1:
-        hashed = [[ref] for ref in hashed]
+def _contested(ray: Any, run: RunContext, hashed: list[list[Any]]) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Per unique key, the sorted hashes present more than once in the input (or also in the table),
+    and the pieces that wrote a row with one of them (to be read again)."""
+    partitions = len(hashed[0]) if hashed else 1
+    reduce = ray.remote(num_cpus=1, max_retries=run.job.engine.max_retries, retry_exceptions=False)(
+        _reduce_task
+    )
     existing = _table_hashes(run, partitions)
     reducers = [reduce.remote(existing[p], *[refs[p] for refs in hashed]) for p in range(partitions)]
     found: dict[str, list[np.ndarray]] = {}
-    for part in (_get(ray, ref) for ref in reducers):
+    again = np.zeros(len(hashed), dtype=bool)
+    for part, wrote in (_get(ray, ref) for ref in reducers):
+        again |= np.asarray(wrote, dtype=bool)
         for name, values in part.items():
             found.setdefault(name, []).append(values)
-    return {name: np.sort(np.concatenate(parts)) for name, parts in found.items()}
+    contested = {name: np.sort(np.concatenate(parts)) for name, parts in found.items()}
+    return contested, [int(i) for i in np.flatnonzero(again)]
 
 
 def _table_hashes(run: RunContext, partitions: int) -> list[dict[str, np.ndarray]]:
@@ -221,7 +239,7 @@ def _table_hashes(run: RunContext, partitions: int) -> list[dict[str, np.ndarray
             continue  # composite keys are not checked against the table by single runs either
         hashes = [keys.hashes_of(values) for values in run.target.existing_values(name)]
         merged = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
-        for p, values in enumerate(keys.partitioned(merged, partitions)):
+        for p, values in enumerate(keys.partitioned(np.sort(merged), partitions)):
             parts[p][name] = values
     return parts
 
@@ -242,28 +260,21 @@ def _one_core() -> None:
 TASK_DECAY_MS = 10_000
 
 
-def _keys_task(spec: RunSpec, piece: Piece, partitions: int) -> Any:
-    _one_core()
-    hashed = piece_key_hashes(spec, piece, partitions)
-    split = [{name: parts[p] for name, parts in hashed.items()} for p in range(partitions)]
-    return split[0] if partitions == 1 else tuple(split)
+def _reduce_task(
+    existing: dict[str, np.ndarray], *pieces: keys.PieceKeys
+) -> tuple[dict[str, np.ndarray], list[bool]]:
+    return keys.reduce(existing, list(pieces))
 
 
-def _reduce_task(existing: dict[str, np.ndarray], *parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    found: dict[str, list[np.ndarray]] = {}
-    for part in (existing, *parts):
-        for name, hashes in part.items():
-            found.setdefault(name, []).append(hashes)
-    return {name: keys.contested(hashes) for name, hashes in found.items()}
-
-
-def _piece_task(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> PieceResult:
+def _piece_task(
+    spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray], partitions: int
+) -> PieceResult | tuple[Any, ...]:
     import ray
 
     _one_core()
-    result = run_piece(spec, piece, contested)
-    result.node = ray.get_runtime_context().get_node_id()
-    return result
+    result, hashed = run_piece(spec, piece, contested, partitions)
+    result.usage.node = ray.get_runtime_context().get_node_id()
+    return (result, *hashed) if partitions else result
 
 
 def _get(ray: Any, ref: Any) -> Any:
@@ -334,7 +345,6 @@ def _merge(run: RunContext, pieces: list[Piece], results: list[PieceResult]) -> 
         stats.warnings += [w for w in done.warnings if w not in stats.warnings]
         stats.files += [f for f in done.files if f not in stats.files]
     _resolve_held(run, held)
-    _record_usage(run, results)
 
 
 Held = list[tuple[pa.RecordBatch, pa.RecordBatch, list[RowPosition]]]  # typed rows, source rows, places
@@ -365,15 +375,15 @@ def _resolve_held(run: RunContext, held: Held) -> None:
     run.validator.failures.update({k: v for k, v in resolver.failures.items() if k.startswith("unique:")})
 
 
-def _record_usage(run: RunContext, results: list[PieceResult]) -> None:
+def _record_usage(run: RunContext, usage: list[TaskUsage]) -> None:
     """The tasks' CPU (summed) and memory (each worker process's peak, summed) into the run's FinOps."""
     metrics = run.finops.metrics
     if metrics is None:
         return
     peaks: dict[str, float] = {}
-    for done in results:
-        peaks[done.worker] = max(peaks.get(done.worker, 0.0), done.peak_rss_mb)
-    metrics.record_cpu_time(sum(done.cpu_seconds for done in results))
+    for task in usage:
+        peaks[task.worker] = max(peaks.get(task.worker, 0.0), task.peak_rss_mb)
+    metrics.record_cpu_time(sum(task.cpu_seconds for task in usage))
     if peaks:
         metrics.record_memory_usage(sum(peaks.values()))
 
@@ -429,14 +439,14 @@ def _strict_failure(done: PieceResult, shift: Any) -> DataValidationError:
     )
 
 
-def _summary(engine: EngineConfig, results: list[PieceResult]) -> dict[str, Any]:
-    """What ``dativo run --json`` shows of the engine: tasks, nodes and worker processes used."""
+def _summary(engine: EngineConfig, results: list[PieceResult], usage: list[TaskUsage]) -> dict[str, Any]:
+    """What ``dativo run --json`` shows of the engine: pieces, nodes and worker processes used."""
     return {
         "type": "ray",
         "address": engine.address,
-        "tasks": len(results),
-        "nodes": len({r.node for r in results}),
-        "workers": len({r.worker for r in results}),
-        "worker_peak_rss_mb": round(max((r.peak_rss_mb for r in results), default=0.0), 1),
-        "task_cpu_seconds": round(sum(r.cpu_seconds for r in results), 3),
+        "tasks": len(results),  # pieces (a run with unique keys has two tasks a piece)
+        "nodes": len({u.node for u in usage}),
+        "workers": len({u.worker for u in usage}),
+        "worker_peak_rss_mb": round(max((u.peak_rss_mb for u in usage), default=0.0), 1),
+        "task_cpu_seconds": round(sum(u.cpu_seconds for u in usage), 3),
     }

@@ -2,15 +2,21 @@
 
 A single-process run keeps, for every unique key (a ``unique`` column or a composite ``unique_key``),
 the first row that passes every other rule; later rows with that key are quarantined ``unique:<key>``.
-Across tasks that needs one global order, so the decision is split in two:
+Across tasks that needs one global order. Each task writes its data file at once, optimistically:
 
-1. every task hashes its rows' keys (:func:`piece_key_hashes`) and sends each hash to the reducer of its
-   hash partition; a reducer returns the hashes seen more than once (:func:`contested`), together with
-   the hashes of the values already in the table when the job checks uniqueness against it;
-2. rows whose keys were all seen once are unique whatever the order, and each task writes them; the few
-   rows with a contested key that pass every other rule are held back (:func:`contested_rows`) and the
-   driver runs them, in the run's order, through the same :class:`~dativo_ingest.ingest.validation.Validator`
-   a single process uses.
+1. a task holds back the rows (passing every other rule: only those take part) whose key repeats
+   within its piece, writes the others, and sends the hashes of both kinds to the reducer of each
+   hash's partition (:func:`piece_keys`);
+2. a reducer returns the hashes seen more than once (:func:`contested`), counting the values already in
+   the table when the job checks uniqueness against it, and which pieces wrote a row with one of them
+   (:func:`reduce`); those pieces alone are read again, holding back every row with a contested key
+   (:func:`contested_rows`); their new data file replaces the first;
+3. the driver runs the held-back rows, in the run's order, through the same
+   :class:`~dativo_ingest.ingest.validation.Validator` a single process uses: the first of each key
+   lands.
+
+A key repeated many times (a placeholder value, a re-sent block of rows) repeats within pieces and is
+held back where it is read; only a key seen once in each of two pieces costs a second read of both.
 
 Hashes only decide which rows are held back, never which row is a duplicate: two values sharing a
 hash are both held back and told apart on their values by the validator.
@@ -19,13 +25,14 @@ hash are both held back and told apart on their values by the validator.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dativo_ingest.ingest.casting import as_mask, try_cast
+from dativo_ingest.ingest.casting import as_mask
 from dativo_ingest.ingest.rules import RuleSet
 from dativo_ingest.ingest.uniqueness import composite_key, key_hashes
 
@@ -35,6 +42,11 @@ def key_names(rules: RuleSet) -> dict[str, tuple[str, ...]]:
     keys: dict[str, tuple[str, ...]] = {name: (name,) for name in rules.unique_columns}
     keys.update({"+".join(key): key for key in rules.unique_keys})
     return keys
+
+
+def key_columns(rules: RuleSet) -> list[str]:
+    """The columns the unique keys are made of."""
+    return sorted({column for columns in key_names(rules).values() for column in columns})
 
 
 def key_values(rules: RuleSet, typed: Mapping[str, pa.Array]) -> dict[str, pa.Array]:
@@ -49,17 +61,6 @@ def key_values(rules: RuleSet, typed: Mapping[str, pa.Array]) -> dict[str, pa.Ar
     return values
 
 
-def typed_keys(rules: RuleSet, batch: pa.RecordBatch) -> dict[str, pa.Array]:
-    """:func:`key_values` of a source batch, its key columns cast to their contract types (a value that
-    does not cast is null: its row fails ``type`` and takes no part)."""
-    typed = {}
-    for name in {c for columns in key_names(rules).values() for c in columns}:
-        column = rules.column(name)
-        source = batch.column(name) if name in batch.schema.names else pa.nulls(batch.num_rows)
-        typed[name] = try_cast(source, column.type)[0] if column is not None else source
-    return key_values(rules, typed)
-
-
 def hashes_of(values: pa.Array, con: duckdb.DuckDBPyConnection | None = None) -> np.ndarray:
     """The 64-bit keys of the non-null ``values``."""
     present = as_mask(pc.is_valid(values))
@@ -67,9 +68,93 @@ def hashes_of(values: pa.Array, con: duckdb.DuckDBPyConnection | None = None) ->
     return hashed if present.all() else hashed[present]
 
 
-def partitioned(hashes: np.ndarray, partitions: int) -> list[np.ndarray]:
-    """``hashes`` split by ``hash % partitions``, each part sorted (so a reducer merges sorted runs)."""
-    ordered = np.sort(hashes)
+@dataclass
+class PieceKeys:
+    """One hash partition of a piece's unique-key hashes, per key name, each sorted: of the rows the
+    piece wrote, and of those it held back."""
+
+    written: dict[str, np.ndarray] = field(default_factory=dict)
+    held: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def piece_keys(
+    rules: RuleSet,
+    batches: list[tuple[pa.RecordBatch, np.ndarray]],
+    partitions: int,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> tuple[np.ndarray, list[PieceKeys]]:
+    """For a whole piece (its typed batches, each with the mask of the rows that pass every other
+    rule): the mask of its rows (all batches in a row) with a key that repeats within the piece, and
+    the piece's hashes by partition, those rows counted as held back."""
+    names = key_names(rules)
+    hashes: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    taking: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for typed, candidates in batches:
+        columns = {name: typed.column(name) for name in key_columns(rules)}
+        for name, values in key_values(rules, columns).items():
+            hashes[name].append(key_hashes(values, con))
+            taking[name].append(as_mask(pc.is_valid(values)) & candidates)
+    rows = sum(typed.num_rows for typed, _ in batches)
+    held = np.zeros(rows, dtype=bool)
+    ordered: dict[str, np.ndarray] = {}
+    for name in names:
+        flat, take = _joined(hashes[name]), _joined(taking[name], bool)
+        ordered[name] = np.sort(flat[take])
+        held |= take & _among(flat, contested([ordered[name]]))
+    parts = [PieceKeys() for _ in range(partitions)]
+    for name in names:  # the rows a repeat of another key holds back are held for this key too
+        flat, take = _joined(hashes[name]), _joined(taking[name], bool)
+        kept = np.sort(flat[take & held])
+        written = ordered[name] if not len(kept) else _less(ordered[name], kept)
+        for p, (w, h) in enumerate(
+            zip(partitioned(written, partitions), partitioned(kept, partitions), strict=True)
+        ):
+            parts[p].written[name], parts[p].held[name] = w, h
+    return held, parts
+
+
+def _less(ordered: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """Sorted ``ordered`` without one occurrence of each value of sorted ``removed`` (a sub-multiset)."""
+    keep = np.ones(len(ordered), dtype=bool)
+    at = np.searchsorted(ordered, removed, side="left")
+    # the k-th removal of a value takes the k-th occurrence: offset by the rank among equal removals
+    first = np.searchsorted(removed, removed, side="left")
+    keep[at + (np.arange(len(removed)) - first)] = False
+    return ordered[keep]
+
+
+def reduce(
+    existing: Mapping[str, np.ndarray], pieces: list[PieceKeys]
+) -> tuple[dict[str, np.ndarray], list[bool]]:
+    """One partition: per key name, the sorted hashes seen more than once over ``pieces`` and the
+    table's ``existing`` hashes, and which pieces wrote a row with one of them."""
+    found: dict[str, list[np.ndarray]] = {name: [values] for name, values in existing.items()}
+    for piece in pieces:
+        for kind in (piece.written, piece.held):
+            for name, values in kind.items():
+                found.setdefault(name, []).append(values)
+    repeated = {name: contested(parts) for name, parts in found.items()}
+    wrote = [
+        any(_among(values, repeated[name]).any() for name, values in piece.written.items())
+        for piece in pieces
+    ]
+    return repeated, wrote
+
+
+def _joined(parts: list[np.ndarray], dtype: type = np.uint64) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
+def _among(values: np.ndarray, sorted_hashes: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` present in ``sorted_hashes``."""
+    if not len(sorted_hashes):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_hashes, values)
+    return sorted_hashes[np.minimum(at, len(sorted_hashes) - 1)] == values
+
+
+def partitioned(ordered: np.ndarray, partitions: int) -> list[np.ndarray]:
+    """Sorted hashes split by ``hash % partitions``, each part still sorted (a reducer merges runs)."""
     part = ordered % np.uint64(partitions)
     return [ordered[part == np.uint64(p)] for p in range(partitions)]
 
@@ -101,8 +186,5 @@ def contested_rows(
         if wanted is None or not len(wanted):
             continue
         present = as_mask(pc.is_valid(values))
-        keys = key_hashes(values, con)
-        at = np.searchsorted(wanted, keys)
-        found = wanted[np.minimum(at, len(wanted) - 1)] == keys
-        held |= found & present
+        held |= _among(key_hashes(values, con), wanted) & present
     return held & candidates

@@ -1,23 +1,23 @@
 """What one task of a distributed run does with its piece of the input (no Ray here: plain functions
 that a Ray worker, or a test, calls).
 
-:func:`piece_key_hashes` reads only the piece's unique-key columns and returns their hashes by
-partition (the first half of :mod:`.keys`). :func:`run_piece` reads the piece through the same source
-class, :class:`~dativo_ingest.ingest.validation.Validator` and incremental window as a single-process
-run, writes its valid rows as one Iceberg data file (not committed: the driver commits every task's
-files in one snapshot) and returns the rest to the driver: rejected and malformed rows with their
-positions in the piece, the rows held back for the global unique check, counts, the incremental
-boundary it saw and what it consumed (CPU, peak memory, bytes, API calls).
+:func:`run_piece` reads the piece through the same source class,
+:class:`~dativo_ingest.ingest.validation.Validator` and incremental window as a single-process run,
+writes its valid rows as one Iceberg data file (not committed: the driver commits every task's files in
+one snapshot) and returns the rest to the driver: rejected and malformed rows with their positions in
+the piece, the rows held back for the global unique check, counts, the incremental boundary it saw and
+what it consumed (CPU, peak memory, bytes, API calls). With unique keys it also returns the hashes of
+its keys for the reducers of :mod:`.keys`, and holds back the rows whose key repeats within the piece.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import socket
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,15 +51,15 @@ class RunSpec:
     strict: bool
     parallel_rows: int = PARALLEL_ROWS  # batches this large are validated on worker threads
 
-    def source(self, piece: Piece, columns: list[str] | None = None) -> Source:
-        """The run's source restricted to ``piece`` (reading only ``columns`` when given)."""
-        wanted = columns if columns is not None else [c.name for c in self.rules.columns]
+    def source(self, piece: Piece) -> Source:
+        """The run's source restricted to ``piece``."""
+        columns = self.rules.columns
         context = SourceContext(
             self.base_dir,
-            {c.name: c.type for c in self.rules.columns if c.name in wanted},
+            {c.name: c.type for c in columns},
             self.batch_size,
             self.incremental,
-            required=frozenset(c.name for c in self.rules.columns if c.required and c.name in wanted),
+            required=frozenset(c.name for c in columns if c.required),
         )
         source = build_source(self.source_type, self.source_options, context)
         source.restrict(piece)
@@ -96,26 +96,87 @@ class PieceResult:
     api_calls: int = 0
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    usage: TaskUsage = field(default_factory=lambda: TaskUsage())
+
+
+@dataclass
+class TaskUsage:
+    """What one task consumed, and where it ran."""
+
     cpu_seconds: float = 0.0
-    peak_rss_mb: float = 0.0
+    peak_rss_mb: float = 0.0  # of the worker process, since it started
     worker: str = ""  # host:pid of the worker process
     node: str = ""  # Ray node id (filled by the Ray task)
 
+    @classmethod
+    def measured(cls, started: float) -> TaskUsage:
+        """This process's usage since ``started`` (its ``time.process_time()``)."""
+        return cls(
+            time.process_time() - started,
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            f"{socket.gethostname()}:{os.getpid()}",
+        )
 
-def piece_key_hashes(spec: RunSpec, piece: Piece, partitions: int) -> dict[str, list[np.ndarray]]:
-    """The hashes of the piece's unique keys (non-null, typed as the contract), by partition."""
-    columns = sorted({c for cols in keys.key_names(spec.rules).values() for c in cols})
-    source = spec.source(piece, columns)
-    con = _hashing_connection()
-    found: dict[str, list[np.ndarray]] = {name: [] for name in keys.key_names(spec.rules)}
-    with run_memory_pool(), contextlib.closing(source):
-        for batch in source.numbered_batches():
-            for name, values in keys.typed_keys(spec.rules, batch).items():
-                found[name].append(keys.hashes_of(values, con))
-    return {
-        name: keys.partitioned(np.concatenate(parts) if parts else np.empty(0, np.uint64), partitions)
-        for name, parts in found.items()
-    }
+
+def run_piece(
+    spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray], partitions: int = 0
+) -> tuple[PieceResult, list[keys.PieceKeys]]:
+    """Read, validate and write one piece (see the module docstring), holding back the rows with a key
+    in ``contested``; with ``partitions``, also the rows whose key repeats within the piece, and return
+    the piece's key hashes in that many partitions (:func:`.keys.piece_keys`). Strict mode stops at the
+    first rejected or malformed row and writes nothing: the driver fails the run with its position.
+    Arrow allocates from the run's memory pool, as in a single-process run."""
+    with run_memory_pool():
+        started = time.process_time()
+        read = _PieceRead(spec, piece)
+        con = _hashing_connection() if partitions or any(len(h) for h in contested.values()) else None
+        read_batches: list[tuple[pa.RecordBatch, pa.RecordBatch, np.ndarray]] = []
+        staged: list[tuple[pa.RecordBatch, np.ndarray | None]] = []
+        hashed: list[keys.PieceKeys] = []
+        try:
+            for batch, typed, bad in read.batches():
+                if partitions:  # which keys repeat is known once the whole piece is read
+                    read_batches.append((batch, typed, bad))
+                else:
+                    held = keys.contested_rows(spec.rules, typed, ~bad, contested, con)
+                    _stage(read, staged, batch, typed, bad, held)
+            if partitions:
+                candidates = [(typed, ~bad) for _, typed, bad in read_batches]
+                repeats, hashed = keys.piece_keys(spec.rules, candidates, partitions, con)
+                first = 0
+                for batch, typed, bad in read_batches:
+                    held = repeats[first : first + batch.num_rows]
+                    _stage(read, staged, batch, typed, bad, held)
+                    first += batch.num_rows
+                read_batches.clear()
+            if staged and not read.stopped:
+                read.result.data_files = spec.sink.write(piece.ordinal, staged)
+            staged.clear()
+            return read.finished(started), hashed
+        finally:
+            read.source.close()
+
+
+def _stage(
+    read: _PieceRead,
+    staged: list[tuple[pa.RecordBatch, np.ndarray | None]],
+    batch: pa.RecordBatch,
+    typed: pa.RecordBatch,
+    bad: np.ndarray,
+    held: np.ndarray,
+) -> None:
+    """A validated batch's valid rows staged for the data file, but the ``held`` ones: those are held
+    back for the driver (typed, as read, and where they are)."""
+    if held.any():
+        rows = np.flatnonzero(held)
+        taken = pa.array(rows)
+        read.result.held.append(
+            (typed.take(taken), visible(batch).take(taken), read.source.locate(batch, rows))
+        )
+    leave_out = np.flatnonzero(bad | held)
+    if len(leave_out) < batch.num_rows:
+        staged.append((typed, leave_out if len(leave_out) else None))
+    read.result.rows_written += batch.num_rows - len(leave_out)
 
 
 _connections: dict[int, duckdb.DuckDBPyConnection] = {}
@@ -132,33 +193,32 @@ def _hashing_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> PieceResult:
-    """Read, validate and write one piece (see the module docstring). Strict mode stops at the first
-    rejected or malformed row and writes nothing: the driver fails the run with its position. Arrow
-    allocates from the run's memory pool, as in a single-process run."""
-    with run_memory_pool():
-        return _run_piece(spec, piece, contested)
+class _PieceRead:
+    """One piece read through the run's source, window and validator (``unique=False``), collecting its
+    rejected and malformed rows, counts and boundary into :attr:`result`."""
 
-
-def _run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) -> PieceResult:
-    started = time.process_time()
-    result = PieceResult(piece.ordinal, worker=f"{socket.gethostname()}:{os.getpid()}")
-    source = spec.source(piece)
-    validator = Validator(spec.rules, spec.parallel_rows, unique=False)
-    boundary = (
-        Boundary(
-            spec.incremental,
-            spec.boundary_key,
-            [c.name for c in spec.rules.columns],
-            spec.incremental.boundary_keys,
+    def __init__(self, spec: RunSpec, piece: Piece) -> None:
+        self.spec = spec
+        self.result = PieceResult(piece.ordinal)
+        self.source = spec.source(piece)
+        self.validator = Validator(spec.rules, spec.parallel_rows, unique=False)
+        self.boundary = (
+            Boundary(
+                spec.incremental,
+                spec.boundary_key,
+                [c.name for c in spec.rules.columns],
+                spec.incremental.boundary_keys,
+            )
+            if spec.incremental is not None
+            else None
         )
-        if spec.incremental is not None
-        else None
-    )
-    con = _hashing_connection() if any(len(h) for h in contested.values()) else None
-    staged: list[tuple[pa.RecordBatch, np.ndarray | None]] = []
-    try:
-        for batch, outcome in validator.validate_stream(admitted(_counted(source, result), boundary)):
+        self.stopped = False  # strict mode met a rejected or malformed row: write nothing
+
+    def batches(self) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, np.ndarray]]:
+        """``(source batch, typed batch, mask of the rows that fail a rule)`` for each batch."""
+        result, source = self.result, self.source
+        batches = admitted(_counted(source, result), self.boundary)
+        for batch, outcome in self.validator.validate_stream(batches):
             result.rows_read += batch.num_rows
             bad = np.zeros(batch.num_rows, dtype=bool)
             if outcome.failed_count:
@@ -166,30 +226,35 @@ def _run_piece(spec: RunSpec, piece: Piece, contested: dict[str, np.ndarray]) ->
                 rows = outcome.failed_rows
                 taken = visible(batch).take(pa.array(rows))
                 result.rejected.append(Rejected(taken, outcome.failed_rules, source.locate(batch, rows)))
-            held = keys.contested_rows(spec.rules, outcome.typed, ~bad, contested, con)
-            if held.any():
-                rows = np.flatnonzero(held)
-                taken = pa.array(rows)
-                result.held.append(
-                    (outcome.typed.take(taken), visible(batch).take(taken), source.locate(batch, rows))
-                )
-            leave_out = np.flatnonzero(bad | held)
-            if len(leave_out) < batch.num_rows:
-                staged.append((outcome.typed, leave_out if len(leave_out) else None))
-            result.rows_written += batch.num_rows - len(leave_out)
-            while source.malformed:
-                result.malformed.append(source.malformed.popleft())
-            if spec.strict and (result.rejected or result.malformed):
-                return _finished(result, source, validator, boundary, started)
-        while source.malformed:
-            result.malformed.append(source.malformed.popleft())
+            yield batch, outcome.typed, bad
+            self._drain()
+            if self.spec.strict and (result.rejected or result.malformed):
+                self.stopped = True
+                return
+        self._drain()
         result.rows_read += len(result.malformed)
-        if staged and not (spec.strict and result.malformed):
-            result.data_files = spec.sink.write(piece.ordinal, staged)
-        staged.clear()
-        return _finished(result, source, validator, boundary, started)
-    finally:
-        source.close()
+        self.stopped = self.spec.strict and bool(result.malformed)
+
+    def _drain(self) -> None:
+        while self.source.malformed:
+            self.result.malformed.append(self.source.malformed.popleft())
+
+    def finished(self, started: float) -> PieceResult:
+        """:attr:`result` completed with the read's counts, facts and usage."""
+        result, source = self.result, self.source
+        result.failures = self.validator.failures
+        result.null_counts = self.validator.null_counts
+        if result.malformed:
+            result.failures["malformed_row"] += len(result.malformed)
+        result.boundary = self.boundary.state() if self.boundary is not None else None
+        facts = getattr(source, "span_facts", None)
+        if facts is not None:
+            result.lines, result.quotes_odd = facts.lines, facts.quotes_odd
+        stats = source.stats
+        result.bytes_read, result.api_calls = stats.bytes_read, stats.api_calls
+        result.warnings, result.files = list(stats.warnings), list(stats.files)
+        result.usage = TaskUsage.measured(started)
+        return result
 
 
 def _counted(source: Source, result: PieceResult):
@@ -197,22 +262,3 @@ def _counted(source: Source, result: PieceResult):
     for batch in source.numbered_batches():
         result.records += batch.num_rows
         yield batch
-
-
-def _finished(
-    result: PieceResult, source: Source, validator: Validator, boundary: Boundary | None, started: float
-) -> PieceResult:
-    result.failures = validator.failures
-    result.null_counts = validator.null_counts
-    if result.malformed:
-        result.failures["malformed_row"] += len(result.malformed)
-    result.boundary = boundary.state() if boundary is not None else None
-    facts = getattr(source, "span_facts", None)
-    if facts is not None:
-        result.lines, result.quotes_odd = facts.lines, facts.quotes_odd
-    stats = source.stats
-    result.bytes_read, result.api_calls = stats.bytes_read, stats.api_calls
-    result.warnings, result.files = list(stats.warnings), list(stats.files)
-    result.cpu_seconds = time.process_time() - started
-    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return result
