@@ -208,6 +208,38 @@ def test_strict_mode_names_the_first_bad_row_by_its_line_in_the_file(workspace: 
     assert catalog.load_table("bronze.by_ray").current_snapshot() is None  # nothing committed
 
 
+@pytest.mark.parametrize(
+    ("edits", "line", "rule"),
+    [
+        ({30000: 5}, 30002, "unique:id"),  # a repeated id, and nothing else wrong
+        ({12000: 5, 30000: "bogus"}, 12002, "unique:id"),  # the repeat comes before a rejected row
+        ({12000: "bogus", 30000: 5}, 12002, "accepted_values:status"),  # and after one
+    ],
+)
+def test_strict_mode_fails_on_the_same_first_row_as_one_process(
+    workspace: Path, edits: dict[int, Any], line: int, rule: str
+) -> None:
+    """A repeated unique key counts as a bad row in strict mode: both engines name the first bad row in
+    the run's order, whichever rule it breaks, and commit nothing."""
+    write_contract(workspace)
+    lines = good_rows(0, 40000)
+    for at, edit in edits.items():
+        lines[at] = lines[edit] if isinstance(edit, int) else lines[at].replace("active", edit)
+    write_csv(workspace / "data" / "c.csv", lines)
+    source = {"type": "csv", "path": "../data/c.csv"}
+    errors = []
+    for name, engine in (("by_local", {"type": "local"}), ("by_ray", SPLIT)):
+        with pytest.raises(DataValidationError) as raised:
+            _run(workspace, name, source, engine, validation={"mode": "strict"})
+        errors.append(raised.value)
+    for error in errors:
+        assert (error.line, error.path) == (line, str(workspace / "data" / "c.csv"))
+        assert f"(line {line}: {rule}" in str(error)
+    catalog = load_catalog_for(CatalogConfig(), workspace / "warehouse")
+    assert catalog.load_table("bronze.by_ray").current_snapshot() is None
+    assert not list((workspace / "warehouse").rglob("*.parquet"))  # no data file left either
+
+
 def test_task_cpu_and_memory_are_in_the_runs_finops_record(workspace: Path) -> None:
     write_contract(workspace)
     _customers_csv(workspace / "data" / "c.csv")

@@ -28,6 +28,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -158,7 +159,7 @@ def read_and_validate(run: RunContext) -> None:
             pieces = _whole(pieces, cut)
         usage = [r.usage for r in results]
         again: list[int] = []
-        if unique and (run.warn_mode or not any(r.rejected or r.malformed for r in results)):
+        if unique:
             phases["first_read_seconds"] = round(time.perf_counter() - started, 3)
             contested, again = _contested(ray, run, hashed)
             reread, _ = _read_pieces(ray, run, spec_ref, [pieces[i] for i in again], 0, contested)
@@ -169,6 +170,8 @@ def read_and_validate(run: RunContext) -> None:
                 usage.append(result.usage)
         phases["tasks_seconds"] = round(time.perf_counter() - started, 3)
         folding = time.perf_counter()
+        if not run.warn_mode:
+            _fail_strict(run, pieces, results)
         _merge(run, pieces, results)
         _record_usage(run, usage)
         phases["fold_seconds"] = round(time.perf_counter() - folding, 3)
@@ -320,8 +323,6 @@ def _merge(run: RunContext, pieces: list[Piece], results: list[PieceResult]) -> 
         raise TypeError("the Ray engine writes Iceberg targets only")
     held: Held = []
     for done, shift in zip(results, _offsets(pieces, results), strict=True):
-        if not run.warn_mode and (done.rejected or done.malformed):
-            raise _strict_failure(done, shift)
         for rejected in done.rejected:
             rows = np.arange(rejected.rows.num_rows)
             positions = [shift(p) for p in rejected.positions]
@@ -351,40 +352,90 @@ Held = list[tuple[pa.RecordBatch, pa.RecordBatch, list[RowPosition]]]  # typed r
 
 
 def _resolve_held(run: RunContext, held: Held) -> None:
-    """The held-back rows (valid but for a contested key), in the run's order, through a validator that
-    checks uniqueness as a single process does: the first of each key lands, the rest are quarantined.
-    They are validated as one batch (a call per piece's batch costs more than its rows)."""
+    """The held-back rows (valid but for a contested key) decided (:func:`_decide_held`): the first of
+    each key lands, the rest are quarantined."""
     if not held:
         return
+    landing, failing, resolver = _decide_held(run, held)
+    for part in landing:
+        run.target.write(part)
+        run.result.rows_written += part.num_rows
+    for k, rows in groupby(failing, key=lambda failure: failure[0]):
+        taken = list(rows)
+        _, raw, positions = held[k]
+        local = np.asarray([row for _, row, _ in taken])
+        where = [positions[i] for i in local]
+        batch = quarantine_batch(run.identity, raw, local, [rules for _, _, rules in taken], where)
+        run.target.write_quarantine(batch)
+        run.result.rows_quarantined += len(local)
+    run.validator.failures.update({k: v for k, v in resolver.failures.items() if k.startswith("unique:")})
+
+
+def _decide_held(
+    run: RunContext, held: Held
+) -> tuple[list[pa.RecordBatch], list[tuple[int, int, list[str]]], Validator]:
+    """The held-back rows, in the run's order, through a validator that checks uniqueness as a single
+    process does (primed with the table's values for ``unique_against_table``), as one batch (a call
+    per piece's batch costs more than its rows): the rows that land, the failing ones as ``(index in
+    held, row in that batch, rules)`` in the run's order, and the validator."""
     resolver = Validator(run.rules)
     if run.job.validation.unique_against_table:
         for column in run.rules.unique_columns:
             for values in run.target.existing_values(column):
                 resolver.prime_unique(column, values)
-    result = run.result
-    typed = pa.Table.from_batches([t for t, _, _ in held]).combine_chunks().to_batches()[0]
-    outcome = resolver.validate(typed)
-    for part in outcome.valid_parts():
-        run.target.write(part)
-    result.rows_written += outcome.valid_count
-    failed = iter(zip(outcome.failed_rows.tolist(), outcome.failed_rules, strict=True))
-    start = 0
-    pending = next(failed, None)
-    for rows, raw, positions in held:  # the failures back to the source batch each row came from
-        end = start + rows.num_rows
-        local: list[int] = []
-        rules: list[list[str]] = []
-        while pending is not None and pending[0] < end:
-            local.append(pending[0] - start)
-            rules.append(pending[1])
-            pending = next(failed, None)
-        if local:
-            where = [positions[i] for i in local]
-            batch = quarantine_batch(run.identity, raw, np.asarray(local), rules, where)
-            run.target.write_quarantine(batch)
-            result.rows_quarantined += len(local)
-        start = end
-    run.validator.failures.update({k: v for k, v in resolver.failures.items() if k.startswith("unique:")})
+    ends = np.cumsum([typed.num_rows for typed, _, _ in held])
+    landing: list[pa.RecordBatch] = []
+    failing: list[tuple[int, int, list[str]]] = []
+    first = 0
+    for batch in pa.Table.from_batches([typed for typed, _, _ in held]).combine_chunks().to_batches():
+        outcome = resolver.validate(batch)
+        landing += outcome.valid_parts()
+        for row, rules in zip(outcome.failed_rows.tolist(), outcome.failed_rules, strict=True):
+            at = first + row
+            k = int(np.searchsorted(ends, at, side="right"))
+            failing.append((k, at - (int(ends[k - 1]) if k else 0), rules))
+        first += batch.num_rows
+    return landing, failing, resolver
+
+
+def _fail_strict(run: RunContext, pieces: list[Piece], results: list[PieceResult]) -> None:
+    """Strict mode: fail on the run's first row that breaks the contract, in the run's order, as a single
+    process would: a rejected or malformed row, or a repeat of a unique key (decided on the held-back
+    rows of the pieces up to the first piece with a rejected row)."""
+    shifts = list(_offsets(pieces, results))
+    bad = next((i for i, done in enumerate(results) if done.rejected or done.malformed), None)
+    upto = len(results) if bad is None else bad + 1
+    owners = [i for i in range(upto) for _ in results[i].held]
+    held: Held = [
+        (typed, raw, [shifts[i](p) for p in positions])
+        for i in range(upto)
+        for typed, raw, positions in results[i].held
+    ]
+    failing = _decide_held(run, held)[1] if held else []
+    if failing:
+        k, row, _ = failing[0]
+        position = held[k][2][row]
+        if (
+            bad is None
+            or owners[k] < bad
+            or (owners[k] == bad and _earlier(position, results[bad], shifts[bad]))
+        ):
+            shown = "; ".join(f"{held[j][2][r].short}: {', '.join(why)}" for j, r, why in failing[:3])
+            raise DataValidationError(
+                f"{len(failing)} row(s) break the contract in strict mode; nothing committed ({shown})",
+                path=position.file,
+                line=position.number if position.unit == "line" else None,
+                failed_rules=dict(Counter(rule for _, _, why in failing for rule in why)),
+            )
+    if bad is not None:
+        raise _strict_failure(results[bad], shifts[bad])
+
+
+def _earlier(position: RowPosition, done: PieceResult, shift: Any) -> bool:
+    """Whether ``position`` comes before the first rejected or malformed row of the piece ``done``."""
+    firsts = [shift(r.positions[0]).number for r in done.rejected[:1]]
+    firsts += [_shift_malformed(m, shift).line or 0 for m in done.malformed[:1]]
+    return position.number < min(firsts)
 
 
 def _record_usage(run: RunContext, usage: list[TaskUsage]) -> None:
