@@ -11,6 +11,7 @@ customers shape of ``bench_ingest.py`` (its generator, ~143 bytes a row).
 
     .venv/bin/python benchmarks/bench_ray.py --rows 5000000            # the issue's scale (714 MB CSV)
     .venv/bin/python benchmarks/bench_ray.py --rows 20000000 --only ray --rounds 1  # 20M rows (~2.9 GB)
+    .venv/bin/python benchmarks/bench_ray.py --rows 5000000 --ids twice  # every piece read again
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +54,37 @@ done(start, end, rows_read=result.rows_read, rows_written=result.rows_written,
      engine=result.engine, cpu_seconds=cpu - _CPU0, connect_seconds=connect_seconds)
 """
 )
+
+
+def _ids_twice(csv_path: Path) -> Path:
+    """The benchmark's CSV with row ``i``'s id set to that of row ``i mod rows/2``: every id twice, the
+    repeat in the second half of the file (half of the rows then fail ``unique``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    out = csv_path.with_name(csv_path.stem + "_ids_twice.csv")
+    if out.exists():
+        return out
+    with csv_path.open("rb") as lines:
+        names = next(lines).decode().strip().replace('"', "").split(",")
+        rows = sum(1 for _ in lines)
+    as_read = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True)
+    reader = pacsv.open_csv(csv_path, convert_options=as_read)
+    writer = None
+    seen = 0
+    for batch in reader:
+        index = pa.array((seen + np.arange(batch.num_rows)) % (rows // 2))
+        ids = pc.binary_join_element_wise("cus_", pc.utf8_lpad(index.cast(pa.string()), 14, "0"), "")
+        batch = batch.set_column(batch.schema.get_field_index("id"), "id", ids)
+        if writer is None:
+            options = pacsv.WriteOptions(quoting_style="needed")
+            writer = pacsv.CSVWriter(out, batch.schema, write_options=options)
+        writer.write_batch(batch)
+        seen += batch.num_rows
+    if writer is not None:
+        writer.close()
+    return out
 
 
 def _job(folder: Path, name: str, csv_path: Path, engine: str) -> Path:
@@ -149,12 +182,21 @@ def main() -> None:
     parser.add_argument("--split-mb", type=float, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="single-process and Ray runs, alternated")
+    parser.add_argument(
+        "--ids",
+        choices=["bench", "twice"],
+        default="bench",
+        help="twice: every id appears twice, half the file apart (the Ray engine's worst case: every "
+        "piece is read again)",
+    )
     args = parser.parse_args()
     folder = WORK / "ingest"
     folder.mkdir(parents=True, exist_ok=True)
     environment()
     report("ray environment", versions("ray", "psutil"))
     csv_path, _ = generate(args.rows, folder)
+    if args.ids == "twice":
+        csv_path = _ids_twice(csv_path)
     cluster = _Cluster(args.workers)
     singles: list[dict] = []
     rays: list[dict] = []
