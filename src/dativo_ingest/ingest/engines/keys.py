@@ -94,18 +94,16 @@ def piece_keys(
         for name, values in key_values(rules, columns).items():
             hashes[name].append(key_hashes(values, con))
             taking[name].append(as_mask(pc.is_valid(values)) & candidates)
-    rows = sum(typed.num_rows for typed, _ in batches)
-    held = np.zeros(rows, dtype=bool)
-    ordered: dict[str, np.ndarray] = {}
+    flat = {name: _joined(hashes[name]) for name in names}
+    take = {name: _joined(taking[name], bool) for name in names}
+    ordered = {name: np.sort(flat[name][take[name]]) for name in names}
+    held = np.zeros(sum(typed.num_rows for typed, _ in batches), dtype=bool)
     for name in names:
-        flat, take = _joined(hashes[name]), _joined(taking[name], bool)
-        ordered[name] = np.sort(flat[take])
-        held |= take & _among(flat, contested([ordered[name]]))
+        held |= take[name] & _among(flat[name], _repeats(ordered[name]))
     parts = [PieceKeys() for _ in range(partitions)]
     for name in names:  # the rows a repeat of another key holds back are held for this key too
-        flat, take = _joined(hashes[name]), _joined(taking[name], bool)
-        kept = np.sort(flat[take & held])
-        written = ordered[name] if not len(kept) else _less(ordered[name], kept)
+        kept = np.sort(flat[name][take[name] & held])
+        written = _less(ordered[name], kept) if len(kept) else ordered[name]
         for p, (w, h) in enumerate(
             zip(partitioned(written, partitions), partitioned(kept, partitions), strict=True)
         ):
@@ -163,9 +161,12 @@ def contested(parts: list[np.ndarray]) -> np.ndarray:
     """The hashes present more than once in ``parts`` (each sorted) together, sorted."""
     if not parts:
         return np.empty(0, np.uint64)
-    merged = np.sort(np.concatenate(parts), kind="stable")  # timsort: merges the sorted runs
-    repeated = merged[1:][merged[1:] == merged[:-1]]
-    return np.unique(repeated)
+    return _repeats(np.sort(np.concatenate(parts), kind="stable"))  # timsort: merges the sorted runs
+
+
+def _repeats(ordered: np.ndarray) -> np.ndarray:
+    """The values present more than once in sorted ``ordered``, each once, sorted."""
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
 def contested_rows(
